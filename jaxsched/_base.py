@@ -1,0 +1,280 @@
+"""The `Schedule` contract: a frozen dataclass that is a JAX pytree and a callable.
+
+Every numeric hyperparameter is a data field (a jnp array: traceable,
+batchable, differentiable); only what changes the program's structure (a
+named shape, the number of children) is a static field. A batch of schedules
+is the same class with a leading axis on every data leaf.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, TypeVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxsched._steps import Steps
+
+__all__ = ["Schedule", "data", "factory", "register", "static"]
+
+_S = TypeVar("_S", bound="Schedule")
+
+#: kind -> class, and public factory name -> factory (what `parse` and `from_dict` call).
+_CLASSES: dict[str, type[Schedule]] = {}
+_FACTORIES: dict[str, Callable[..., Schedule]] = {}
+
+
+def data(event_ndim: int = 0, **kwargs: Any) -> Any:
+    """A data field: a jnp array whose trailing ``event_ndim`` axes are per-schedule."""
+    return dataclasses.field(metadata={"static": False, "event_ndim": event_ndim}, **kwargs)
+
+
+def static(**kwargs: Any) -> Any:
+    """A static field: part of the program's structure, never traced."""
+    return dataclasses.field(metadata={"static": True}, **kwargs)
+
+
+def register(kind: str):
+    """Class decorator: make ``cls`` a frozen dataclass, a pytree, and a named kind."""
+
+    def wrap(cls: type[_S]) -> type[_S]:
+        cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
+        fields = dataclasses.fields(cls)
+        jax.tree_util.register_dataclass(
+            cls,
+            data_fields=[f.name for f in fields if not f.metadata.get("static")],
+            meta_fields=[f.name for f in fields if f.metadata.get("static")],
+        )
+        cls.kind = kind
+        _CLASSES[kind] = cls
+        return cls
+
+    return wrap
+
+
+def factory(
+    cls: type[Schedule] | None,
+    name: str | None = None,
+    event_ndims: dict[str, int] | None = None,
+):
+    """Function decorator: a public factory building ``cls``, known to `parse` by ``name``.
+
+    The factory whose name is the class's kind is the one `from_dict` calls
+    with the class's fields, so its parameters must include every field.
+    ``event_ndims`` names the parameters that are sequences per schedule
+    (``boundaries``), for factories whose parameters are not ``cls``'s fields.
+    """
+
+    def wrap(fn: Callable[..., _S]) -> Callable[..., _S]:
+        fn.schedule_class = cls  # type: ignore[attr-defined]
+        fn.event_ndims = event_ndims or {}  # type: ignore[attr-defined]
+        _FACTORIES[name or fn.__name__] = fn
+        return fn
+
+    return wrap
+
+
+def factory_named(name: str) -> Callable[..., Schedule]:
+    """The factory `parse` and `from_dict` know as ``name``; ``ValueError`` if none."""
+    if name not in _FACTORIES:
+        known = ", ".join(sorted(_FACTORIES))
+        raise ValueError(f"unknown schedule {name!r}; known: {known}")
+    return _FACTORIES[name]
+
+
+def event_ndim(fn: Callable[..., Schedule], param: str) -> int:
+    """Trailing per-schedule axes of ``fn``'s parameter ``param`` (0 if not a field)."""
+    if param in getattr(fn, "event_ndims", {}):
+        return fn.event_ndims[param]
+    cls = getattr(fn, "schedule_class", None)
+    if cls is None:
+        return 0
+    for f in dataclasses.fields(cls):
+        if f.name == param:
+            return f.metadata.get("event_ndim", 0)
+    return 0
+
+
+class Schedule:
+    """Base class of every schedule: ``schedule(step) -> learning rate``.
+
+    A schedule is a frozen dataclass registered as a JAX pytree, so it can be
+    passed to ``jax.jit`` and ``jax.vmap`` as a value, and it is callable, so it
+    drops into ``optax.sgd(schedule)`` like optax's own schedules.
+
+    ``step`` is the number of updates already applied (optax's ``count``); a
+    negative step counts as 0 and a NaN step gives NaN. A batched schedule
+    (leading axes on its leaves) broadcasts against ``step``.
+
+    Subclasses implement ``_value(steps)``, where ``steps`` is a
+    `jaxsched._steps.Steps` in the computation dtype.
+    """
+
+    kind: ClassVar[str]
+
+    def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
+        step = jnp.asarray(step)
+        dtype = self.dtype(step)
+        steps = Steps.from_step(step, dtype)
+        value = jnp.asarray(self._value(steps), dtype)
+        if jnp.issubdtype(step.dtype, jnp.inexact):
+            value = jnp.where(jnp.isnan(step), jnp.nan, value)
+        return value
+
+    def _value(self, steps: Steps) -> jax.Array:
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- dtype
+    def dtype(self, step: jax.Array | None = None) -> jnp.dtype:
+        """The float dtype the schedule computes in: its leaves' and a float ``step``'s."""
+        leaves = [
+            x for x in jax.tree_util.tree_leaves(self) if jnp.issubdtype(x.dtype, jnp.inexact)
+        ]
+        if step is not None and jnp.issubdtype(step.dtype, jnp.inexact):
+            leaves.append(step)
+        return jnp.result_type(*leaves) if leaves else jnp.result_type(float)
+
+    # ---------------------------------------------------------------- batches
+    def _data_items(self) -> Iterator[tuple[str, Any, int]]:
+        """(name, value, event_ndim) of each data field; children have event_ndim -1."""
+        for f in dataclasses.fields(self):
+            if f.metadata.get("static"):
+                continue
+            value = getattr(self, f.name)
+            yield f.name, value, f.metadata.get("event_ndim", 0)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """The leading (batch) shape shared by all leaves; ``()`` for one schedule."""
+        shapes = []
+        for _, value, event_ndim in self._data_items():
+            for child in _children(value):
+                shapes.append(child.batch_shape)
+            if not _is_schedule_field(value):
+                shape = jnp.shape(value)
+                shapes.append(shape[: len(shape) - event_ndim])
+        return tuple(np.broadcast_shapes(*shapes)) if shapes else ()
+
+    def broadcast(self: _S, batch_shape: tuple[int, ...] | None = None) -> _S:
+        """Broadcast every leaf to ``batch_shape`` (default: `batch_shape`)."""
+        batch_shape = self.batch_shape if batch_shape is None else tuple(batch_shape)
+        updates = {}
+        for name, value, event_ndim in self._data_items():
+            if _is_schedule_field(value):
+                updates[name] = _map_children(value, lambda c: c.broadcast(batch_shape))
+            else:
+                event = jnp.shape(value)[jnp.ndim(value) - event_ndim :]
+                updates[name] = jnp.broadcast_to(value, batch_shape + event)
+        return dataclasses.replace(self, **updates)
+
+    def __len__(self) -> int:
+        shape = self.batch_shape
+        if not shape:
+            raise TypeError(f"{self.kind}: an unbatched schedule has no len()")
+        return shape[0]
+
+    def __getitem__(self: _S, index: Any) -> _S:
+        shape = self.batch_shape
+        if not shape:
+            raise TypeError(f"{self.kind}: an unbatched schedule cannot be indexed")
+        if isinstance(index, int | np.integer) and not -shape[0] <= index < shape[0]:
+            raise IndexError(f"index {index} out of range for a batch of {shape[0]} schedules")
+        return jax.tree_util.tree_map(lambda x: x[index], self.broadcast(shape))
+
+    def __iter__(self: _S) -> Iterator[_S]:
+        for i in range(len(self)):
+            yield self[i]
+
+    # ------------------------------------------------------------------- data
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``{"kind": ..., <field>: value, ...}``.
+
+        Arrays become Python numbers or nested lists; children become dicts.
+        ``jaxsched.from_dict`` rebuilds the schedule.
+        """
+        out: dict[str, Any] = {"kind": self.kind}
+        for f in dataclasses.fields(self):
+            out[f.name] = _to_plain(getattr(self, f.name))
+        return out
+
+    def __repr__(self) -> str:
+        args = ", ".join(
+            f"{f.name}={_repr_value(getattr(self, f.name))}" for f in dataclasses.fields(self)
+        )
+        return f"{self.kind}({args})"
+
+
+# ---------------------------------------------------------------------- helpers
+def _is_schedule_field(value: Any) -> bool:
+    return isinstance(value, Schedule) or (
+        isinstance(value, tuple) and bool(value) and all(isinstance(v, Schedule) for v in value)
+    )
+
+
+def _children(value: Any) -> list[Schedule]:
+    if isinstance(value, Schedule):
+        return [value]
+    if _is_schedule_field(value):
+        return list(value)
+    return []
+
+
+def _map_children(value: Any, fn: Callable[[Schedule], Schedule]) -> Any:
+    if isinstance(value, Schedule):
+        return fn(value)
+    return tuple(fn(v) for v in value)
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, Schedule):
+        return value.to_dict()
+    if isinstance(value, tuple) and _is_schedule_field(value):
+        return [v.to_dict() for v in value]
+    if isinstance(value, jax.Array | np.ndarray | np.generic):
+        return _plain_array(np.asarray(value))
+    return value
+
+
+def _plain_array(arr: np.ndarray) -> Any:
+    if arr.dtype == np.bool_:
+        return arr.tolist()
+    if np.issubdtype(arr.dtype, np.integer):
+        return arr.tolist()
+    if arr.dtype.itemsize < 8:
+        # The shortest decimal that reads back as the same float32: 0.1, not 0.10000000149.
+        shortest = [float(np.format_float_scientific(v, unique=True)) for v in arr.ravel()]
+        arr = np.asarray(shortest, dtype=np.float64).reshape(arr.shape)
+    return _finite_or_none(arr.astype(np.float64).tolist())
+
+
+def _finite_or_none(x: Any) -> Any:
+    if isinstance(x, list):
+        return [_finite_or_none(v) for v in x]
+    return x if math.isfinite(x) else None
+
+
+def _repr_value(value: Any) -> str:
+    if isinstance(value, Schedule):
+        return repr(value)
+    if isinstance(value, tuple) and _is_schedule_field(value):
+        return "[" + ", ".join(repr(v) for v in value) + "]"
+    if isinstance(value, jax.Array | np.ndarray):
+        if isinstance(value, jax.core.Tracer):
+            return f"<traced {value.dtype}{list(value.shape)}>"
+        arr = np.asarray(value)
+        if arr.size > 8:
+            return f"<{arr.dtype}{list(arr.shape)}>"
+        return _repr_plain(_plain_array(arr))
+    return repr(value)
+
+
+def _repr_plain(x: Any) -> str:
+    if isinstance(x, list):
+        return "[" + ", ".join(_repr_plain(v) for v in x) + "]"
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(x)

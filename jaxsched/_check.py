@@ -1,0 +1,131 @@
+"""Converting and validating factory arguments.
+
+Factories convert every numeric argument to a jnp array and check it when it
+is concrete (of any shape: a batch is checked at once, and the first bad entry
+is named by its index). Traced arguments are not checked in Python: the
+schedule's formulas clamp them into range instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Condition = Callable[[np.ndarray], np.ndarray]
+
+
+def concrete(x: Any) -> np.ndarray | None:
+    """``x`` as a NumPy array, or None if it is traced."""
+    if isinstance(x, jax.core.Tracer):
+        return None
+    return np.asarray(x)
+
+
+def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Array:
+    """A float jnp array; integers and bools take the default float dtype.
+
+    Every concrete entry must be finite.
+    """
+    try:
+        arr = jnp.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{factory}: {name} must be a number or an array of numbers, got {value!r}"
+        ) from None
+    if arr.ndim < event_ndim:
+        kind = "a sequence of numbers" if event_ndim == 1 else f"an array of rank {event_ndim}"
+        raise ValueError(f"{factory}: {name} must be {kind}, got {value!r}")
+    if not jnp.issubdtype(arr.dtype, jnp.inexact):
+        arr = arr.astype(jnp.result_type(float))
+    require(factory, name, arr, np.isfinite, "finite")
+    return arr
+
+
+def as_bool(factory: str, name: str, value: Any) -> jax.Array:
+    """A bool jnp array; concrete values must be booleans (or 0/1)."""
+    arr = jnp.asarray(value)
+    if arr.dtype != jnp.bool_:
+        c = concrete(arr)
+        if c is not None and not np.isin(c, (0, 1)).all():
+            raise ValueError(f"{factory}: {name} must be True or False, got {value!r}")
+        arr = arr.astype(jnp.bool_)
+    return arr
+
+
+def as_choice(factory: str, name: str, value: Any, choices: Sequence[str]) -> str:
+    """A static string option that must be one of ``choices``."""
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{factory}: {name} must be one of {options}, got {value!r}")
+    return value
+
+
+def require(factory: str, name: str, value: Any, condition: Condition, must: str) -> None:
+    """Raise ``ValueError`` if a concrete ``value`` has an entry failing ``condition``."""
+    arr = concrete(value)
+    if arr is None:
+        return
+    with np.errstate(invalid="ignore"):
+        bad = ~np.asarray(condition(arr), dtype=bool)
+    if bad.any():
+        raise ValueError(f"{factory}: {name} must be {must}, got {_describe(arr, bad)}")
+
+
+def require_pair(
+    factory: str,
+    names: tuple[str, str],
+    values: tuple[Any, Any],
+    condition: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    must: str,
+) -> None:
+    """Like `require`, for a condition that relates two concrete arguments."""
+    a, b = concrete(values[0]), concrete(values[1])
+    if a is None or b is None:
+        return
+    a, b = np.broadcast_arrays(a, b)
+    bad = ~np.asarray(condition(a, b), dtype=bool)
+    if bad.any():
+        idx = tuple(np.argwhere(bad)[0])
+        where = f" at index {_index(idx)}" if idx else ""
+        raise ValueError(
+            f"{factory}: {must}, got {names[0]}={_num(a[idx])} and {names[1]}={_num(b[idx])}{where}"
+        )
+
+
+def require_increasing(factory: str, name: str, value: Any) -> None:
+    """Boundaries: non-negative and strictly increasing along the last axis."""
+    require(factory, name, value, lambda b: b >= 0, "non-negative")
+    arr = concrete(value)
+    if arr is None or arr.shape[-1] < 2:
+        return
+    bad = np.diff(arr, axis=-1) <= 0
+    if bad.any():
+        idx = tuple(np.argwhere(bad)[0])
+        before, after = arr[idx], arr[(*idx[:-1], idx[-1] + 1)]
+        raise ValueError(
+            f"{factory}: {name} must be strictly increasing, got {_num(after)} after "
+            f"{_num(before)} at index {_index((*idx[:-1], idx[-1] + 1))}"
+        )
+
+
+def _describe(arr: np.ndarray, bad: np.ndarray) -> str:
+    if arr.ndim == 0:
+        return _num(arr)
+    idx = tuple(np.argwhere(bad)[0])
+    return f"{_num(arr[idx])} at index {_index(idx)}"
+
+
+def _index(idx: tuple[int, ...]) -> str:
+    idx = tuple(int(i) for i in idx)
+    return str(idx[0]) if len(idx) == 1 else str(idx)
+
+
+def _num(x: Any) -> str:
+    x = np.asarray(x).item()
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return repr(x)

@@ -1,0 +1,151 @@
+"""Cosine decay and cosine decay with warm restarts (SGDR)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxsched._base import Schedule, data, factory, register
+from jaxsched._check import as_float, require
+from jaxsched._math import cosine_fall, positive
+from jaxsched._steps import Steps
+
+__all__ = ["Cosine", "CosineRestarts", "cosine", "cosine_restarts"]
+
+
+@register("cosine")
+class Cosine(Schedule):
+    """Cosine decay. Build with `jaxsched.cosine`."""
+
+    init_value: jax.Array = data()
+    decay_steps: jax.Array = data()
+    end_value: jax.Array = data()
+    exponent: jax.Array = data()
+
+    def _value(self, steps: Steps) -> jax.Array:
+        fall = cosine_fall(steps.t, self.decay_steps)
+        return self.end_value + (self.init_value - self.end_value) * jnp.power(fall, self.exponent)
+
+
+@factory(Cosine)
+def cosine(init_value: Any, decay_steps: Any, end_value: Any = 0.0, exponent: Any = 1.0) -> Cosine:
+    r"""Cosine decay from ``init_value`` to ``end_value`` over ``decay_steps``, then held.
+
+    .. math::
+        \eta(t) = \eta_1 + (\eta_0 - \eta_1)
+        \left(\frac{1 + \cos(\pi \min(t, k) / k)}{2}\right)^{e}
+
+    Loshchilov & Hutter, *SGDR* (2017). Equals ``optax.cosine_decay_schedule``
+    with ``alpha = end_value / init_value`` and Keras's ``CosineDecay``.
+
+    Args:
+      init_value: :math:`\eta_0`.
+      decay_steps: :math:`k > 0`.
+      end_value: :math:`\eta_1`, absolute.
+      exponent: :math:`e > 0`.
+
+    Example:
+      >>> import jaxsched
+      >>> s = jaxsched.cosine(init_value=1.0, decay_steps=100)
+      >>> [round(float(s(t)), 4) for t in (0, 50, 100, 200)]
+      [1.0, 0.5, 0.0, 0.0]
+    """
+    f = "cosine"
+    init_value = as_float(f, "init_value", init_value)
+    decay_steps = as_float(f, "decay_steps", decay_steps)
+    end_value = as_float(f, "end_value", end_value)
+    exponent = as_float(f, "exponent", exponent)
+    require(f, "decay_steps", decay_steps, lambda x: x > 0, "> 0")
+    require(f, "exponent", exponent, lambda x: x > 0, "> 0")
+    return Cosine(
+        init_value=init_value, decay_steps=decay_steps, end_value=end_value, exponent=exponent
+    )
+
+
+@register("cosine_restarts")
+class CosineRestarts(Schedule):
+    """Cosine decay with warm restarts. Build with `jaxsched.cosine_restarts`."""
+
+    init_value: jax.Array = data()
+    first_decay_steps: jax.Array = data()
+    t_mul: jax.Array = data()
+    m_mul: jax.Array = data()
+    end_value: jax.Array = data()
+
+    def _value(self, steps: Steps) -> jax.Array:
+        first = positive(self.first_decay_steps)
+        t = steps.t
+        # Periods of equal length: an exact divmod.
+        n_eq, pos_eq = steps.divmod(first)
+        # Growing periods: period i starts at first * (m^i - 1) / (m - 1). The log
+        # gives i up to rounding; one step of correction each way makes it exact.
+        growing = self.t_mul > 1
+        m = jnp.where(growing, self.t_mul, 2.0)
+
+        def start(i: jax.Array) -> jax.Array:
+            return first * jnp.expm1(i * jnp.log(m)) / (m - 1)
+
+        i = jnp.floor(jnp.log1p(t / first * (m - 1)) / jnp.log(m))
+        i = jnp.where(t < start(i), i - 1, i)
+        i = jnp.where(t >= start(i + 1), i + 1, i)
+        n = jnp.where(growing, i, n_eq)
+        pos = jnp.where(growing, t - start(i), pos_eq)
+        length = jnp.where(growing, first * jnp.power(m, i), first)
+        scale = jnp.power(self.m_mul, n)
+        return self.end_value + (self.init_value - self.end_value) * scale * cosine_fall(
+            pos, length
+        )
+
+
+@factory(CosineRestarts)
+def cosine_restarts(
+    init_value: Any,
+    first_decay_steps: Any,
+    t_mul: Any = 2.0,
+    m_mul: Any = 1.0,
+    end_value: Any = 0.0,
+) -> CosineRestarts:
+    r"""Cosine decay with warm restarts (SGDR): each period restarts at a scaled peak.
+
+    Period :math:`i` lasts :math:`k\, m_t^{i}` steps and starts at
+    :math:`\eta_1 + (\eta_0 - \eta_1)\, m_m^{i}`; within it, at position :math:`\tau`,
+
+    .. math::
+        \eta(t) = \eta_1 + (\eta_0 - \eta_1)\, m_m^{i}\,
+        \frac{1 + \cos(\pi \tau / (k\, m_t^{i}))}{2}
+
+    Loshchilov & Hutter, *SGDR* (2017). Keras's ``CosineDecayRestarts``
+    (``end_value = alpha * init_value``); PyTorch's
+    ``CosineAnnealingWarmRestarts`` (``m_mul = 1``).
+
+    Args:
+      init_value: :math:`\eta_0`, the first peak.
+      first_decay_steps: :math:`k > 0`, the first period's length.
+      t_mul: :math:`m_t \ge 1`, how much longer each period is than the last.
+      m_mul: :math:`m_m > 0`, how much lower each peak is than the last.
+      end_value: :math:`\eta_1`, absolute.
+
+    Example:
+      >>> import jaxsched
+      >>> s = jaxsched.cosine_restarts(init_value=1.0, first_decay_steps=10, t_mul=2.0)
+      >>> [round(float(s(t)), 4) for t in (0, 5, 10, 20, 30)]
+      [1.0, 0.5, 1.0, 0.5, 1.0]
+    """
+    f = "cosine_restarts"
+    init_value = as_float(f, "init_value", init_value)
+    first_decay_steps = as_float(f, "first_decay_steps", first_decay_steps)
+    t_mul = as_float(f, "t_mul", t_mul)
+    m_mul = as_float(f, "m_mul", m_mul)
+    end_value = as_float(f, "end_value", end_value)
+    require(f, "first_decay_steps", first_decay_steps, lambda x: x > 0, "> 0")
+    require(f, "t_mul", t_mul, lambda x: x >= 1, ">= 1")
+    require(f, "m_mul", m_mul, lambda x: x > 0, "> 0")
+    return CosineRestarts(
+        init_value=init_value,
+        first_decay_steps=first_decay_steps,
+        t_mul=t_mul,
+        m_mul=m_mul,
+        end_value=end_value,
+    )

@@ -1,0 +1,198 @@
+"""Cyclical schedules: one-cycle and cyclic (triangular) learning rates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxsched._base import Schedule, data, factory, register, static
+from jaxsched._check import as_bool, as_choice, as_float, require, require_pair
+from jaxsched._math import interpolate, positive
+from jaxsched._steps import Steps
+
+__all__ = ["Cyclic", "OneCycle", "cyclic", "one_cycle"]
+
+ANNEAL_SHAPES = ("cos", "linear")
+CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+@register("one_cycle")
+class OneCycle(Schedule):
+    """The one-cycle policy. Build with `jaxsched.one_cycle`."""
+
+    peak_value: jax.Array = data()
+    total_steps: jax.Array = data()
+    pct_start: jax.Array = data()
+    div_factor: jax.Array = data()
+    final_div_factor: jax.Array = data()
+    three_phase: jax.Array = data()
+    anneal: str = static(default="cos")
+
+    def _value(self, steps: Steps) -> jax.Array:
+        t, total = steps.t, self.total_steps
+        initial = self.peak_value / self.div_factor
+        final = initial / self.final_div_factor
+        rise = jnp.clip(self.pct_start, 0.0, 1.0) * total
+        shape = self.anneal
+        up = interpolate(initial, self.peak_value, t, rise, shape)
+        # Two phases: peak -> final over [rise, total].
+        two = interpolate(self.peak_value, final, t - rise, total - rise, shape)
+        # Three phases: peak -> initial over [rise, 2 rise], then initial -> final.
+        back = interpolate(self.peak_value, initial, t - rise, rise, shape)
+        tail = interpolate(initial, final, t - 2 * rise, total - 2 * rise, shape)
+        three = jnp.where(t < 2 * rise, back, tail)
+        return jnp.where(t < rise, up, jnp.where(self.three_phase, three, two))
+
+
+@factory(OneCycle)
+def one_cycle(
+    peak_value: Any,
+    total_steps: Any,
+    pct_start: Any = 0.3,
+    div_factor: Any = 25.0,
+    final_div_factor: Any = 1e4,
+    anneal: str = "cos",
+    three_phase: Any = False,
+) -> OneCycle:
+    r"""The one-cycle policy: up to ``peak_value``, then down far below the start.
+
+    With :math:`\eta_s = \eta_{max} / d` and :math:`\eta_f = \eta_s / d_f`, the
+    rate goes :math:`\eta_s \to \eta_{max}` over :math:`[0, pT]`, then
+    :math:`\eta_{max} \to \eta_f` over :math:`[pT, T]` and is held; with
+    ``three_phase``, :math:`\eta_{max} \to \eta_s` over :math:`[pT, 2pT]` and
+    :math:`\eta_s \to \eta_f` over :math:`[2pT, T]`. Each phase follows ``anneal``:
+
+    .. math::
+        \text{cos}: \; b + (a - b)\frac{1 + \cos(\pi \tau)}{2}, \qquad
+        \text{linear}: \; a + (b - a)\tau
+
+    Smith & Topin, *Super-Convergence* (2018). Equals
+    ``optax.cosine_onecycle_schedule`` when :math:`pT` is a whole number.
+    PyTorch's ``OneCycleLR`` ends its phases one step earlier:
+    `jaxsched.compat.torch.OneCycleLR` keeps that.
+
+    Args:
+      peak_value: :math:`\eta_{max}`.
+      total_steps: :math:`T > 0`.
+      pct_start: :math:`p \in (0, 1)`, the rising part (at most 0.5 with three phases).
+      div_factor: :math:`d > 0`.
+      final_div_factor: :math:`d_f > 0`.
+      anneal: ``"cos"`` or ``"linear"``.
+      three_phase: add the phase back down to :math:`\eta_s` before the final decay.
+
+    Example:
+      >>> import jaxsched
+      >>> s = jaxsched.one_cycle(peak_value=1.0, total_steps=100, pct_start=0.25)
+      >>> [round(float(s(t)), 4) for t in (0, 25, 100)]
+      [0.04, 1.0, 0.0]
+    """
+    f = "one_cycle"
+    peak_value = as_float(f, "peak_value", peak_value)
+    total_steps = as_float(f, "total_steps", total_steps)
+    pct_start = as_float(f, "pct_start", pct_start)
+    div_factor = as_float(f, "div_factor", div_factor)
+    final_div_factor = as_float(f, "final_div_factor", final_div_factor)
+    three_phase = as_bool(f, "three_phase", three_phase)
+    require(f, "total_steps", total_steps, lambda x: x > 0, "> 0")
+    require(f, "pct_start", pct_start, lambda x: (x > 0) & (x < 1), "in (0, 1)")
+    require(f, "div_factor", div_factor, lambda x: x > 0, "> 0")
+    require(f, "final_div_factor", final_div_factor, lambda x: x > 0, "> 0")
+    require_pair(
+        f,
+        ("pct_start", "three_phase"),
+        (pct_start, three_phase),
+        lambda p, three: ~three | (p <= 0.5),
+        "pct_start must be <= 0.5 with three phases",
+    )
+    return OneCycle(
+        peak_value=peak_value,
+        total_steps=total_steps,
+        pct_start=pct_start,
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
+        three_phase=three_phase,
+        anneal=as_choice(f, "anneal", anneal, ANNEAL_SHAPES),
+    )
+
+
+@register("cyclic")
+class Cyclic(Schedule):
+    """Cyclical learning rates. Build with `jaxsched.cyclic`."""
+
+    base_value: jax.Array = data()
+    peak_value: jax.Array = data()
+    step_size_up: jax.Array = data()
+    step_size_down: jax.Array = data()
+    gamma: jax.Array = data()
+    mode: str = static(default="triangular")
+
+    def _value(self, steps: Steps) -> jax.Array:
+        up, down = positive(self.step_size_up), positive(self.step_size_down)
+        n, pos = steps.divmod(up + down)
+        rising = pos <= up
+        height = jnp.where(rising, pos / up, (up + down - pos) / down)
+        if self.mode == "triangular2":
+            height = height / jnp.power(2.0, n)
+        elif self.mode == "exp_range":
+            height = height * jnp.power(self.gamma, steps.t)
+        return self.base_value + (self.peak_value - self.base_value) * height
+
+
+@factory(Cyclic)
+def cyclic(
+    base_value: Any,
+    peak_value: Any,
+    step_size_up: Any,
+    step_size_down: Any = None,
+    mode: str = "triangular",
+    gamma: Any = 1.0,
+) -> Cyclic:
+    r"""Cyclical learning rate: triangles between ``base_value`` and ``peak_value``.
+
+    A cycle rises for :math:`u` steps and falls for :math:`d`. At position
+    :math:`\tau` of cycle :math:`n` (from 0), with height
+    :math:`h = \tau / u` rising and :math:`(u + d - \tau) / d` falling,
+
+    .. math::
+        \eta(t) = \eta_b + (\eta_{max} - \eta_b)\, h \, s, \quad
+        s = \begin{cases} 1 & \text{triangular} \\ 2^{-n} & \text{triangular2} \\
+        \gamma^{t} & \text{exp\_range} \end{cases}
+
+    Smith, *Cyclical Learning Rates for Training Neural Networks* (2017);
+    PyTorch's ``CyclicLR``.
+
+    Args:
+      base_value: :math:`\eta_b`, the bottom of each cycle.
+      peak_value: :math:`\eta_{max}`, the top of the first cycle.
+      step_size_up: :math:`u > 0`.
+      step_size_down: :math:`d > 0`; None means ``step_size_up``.
+      mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
+      gamma: :math:`\gamma > 0`, for ``"exp_range"``.
+
+    Example:
+      >>> import jaxsched
+      >>> s = jaxsched.cyclic(base_value=0.1, peak_value=1.0, step_size_up=10)
+      >>> [round(float(s(t)), 4) for t in (0, 5, 10, 20)]
+      [0.1, 0.55, 1.0, 0.1]
+    """
+    f = "cyclic"
+    base_value = as_float(f, "base_value", base_value)
+    peak_value = as_float(f, "peak_value", peak_value)
+    step_size_up = as_float(f, "step_size_up", step_size_up)
+    if step_size_down is None:
+        step_size_down = step_size_up
+    step_size_down = as_float(f, "step_size_down", step_size_down)
+    gamma = as_float(f, "gamma", gamma)
+    require(f, "step_size_up", step_size_up, lambda x: x > 0, "> 0")
+    require(f, "step_size_down", step_size_down, lambda x: x > 0, "> 0")
+    require(f, "gamma", gamma, lambda x: x > 0, "> 0")
+    return Cyclic(
+        base_value=base_value,
+        peak_value=peak_value,
+        step_size_up=step_size_up,
+        step_size_down=step_size_down,
+        gamma=gamma,
+        mode=as_choice(f, "mode", mode, CYCLIC_MODES),
+    )

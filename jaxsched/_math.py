@@ -1,0 +1,67 @@
+"""Numeric helpers shared by the schedule formulas (traced-safe, accurate near phase ends)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def positive(x: jax.Array) -> jax.Array:
+    """``x`` clamped to the smallest positive normal number of its dtype.
+
+    Lengths and periods that must be positive go through this, so that an
+    invalid traced value (0 or negative) gives the limit of a very short phase
+    instead of a division by zero.
+    """
+    return jnp.maximum(x, jnp.finfo(jnp.result_type(x)).tiny)
+
+
+def done(t: jax.Array, length: jax.Array) -> jax.Array:
+    """The part of a phase of ``length`` steps done at ``t``: ``clip(t / length, 0, 1)``.
+
+    A phase of length 0 (or less) is done from the start.
+    """
+    return jnp.where(t >= length, 1.0, jnp.clip(t / positive(length), 0.0, 1.0))
+
+
+def left(t: jax.Array, length: jax.Array) -> jax.Array:
+    """The part still to go, ``clip((length - t) / length, 0, 1)``, computed directly.
+
+    ``1 - done(t, length)`` loses every digit of a small remainder in float32;
+    ``length - t`` is exact for integer steps.
+    """
+    return jnp.where(t >= length, 0.0, jnp.clip((length - t) / positive(length), 0.0, 1.0))
+
+
+def cosine_fall(t: jax.Array, length: jax.Array) -> jax.Array:
+    r"""``(1 + cos(pi p)) / 2`` with ``p = clip(t / length, 0, 1)``: 1 down to 0 over a phase."""
+    return cosine_fall_parts(done(t, length), left(t, length))
+
+
+def cosine_fall_parts(p: jax.Array, q: jax.Array) -> jax.Array:
+    r"""``(1 + cos(pi p)) / 2`` given both ``p`` and ``q = 1 - p`` (any real ``p``).
+
+    Evaluated as :math:`\cos^2(\pi p / 2)` where :math:`p \le 1/2` and as
+    :math:`\sin^2(\pi q / 2)` elsewhere, so that values near the end of a
+    phase keep full relative precision when ``q`` is computed directly.
+    """
+    first = jnp.square(jnp.cos(0.5 * jnp.pi * p))
+    second = jnp.square(jnp.sin(0.5 * jnp.pi * q))
+    return jnp.where(p <= 0.5, first, second)
+
+
+def interpolate(
+    start: jax.Array, end: jax.Array, t: jax.Array, length: jax.Array, shape: str
+) -> jax.Array:
+    r"""Go from ``start`` at ``t = 0`` to ``end`` at ``t = length`` along a named shape.
+
+    ``"linear"``: :math:`a + (b - a) p`; ``"cos"``: :math:`b + (a - b)(1 + \cos \pi p)/2`;
+    ``"1-sqrt"``: :math:`b + (a - b)(1 - \sqrt{p})`, where :math:`p = t / L`.
+    """
+    if shape == "linear":
+        return start + (end - start) * done(t, length)
+    if shape == "cos":
+        return end + (start - end) * cosine_fall(t, length)
+    if shape == "1-sqrt":
+        return end + (start - end) * (1.0 - jnp.sqrt(done(t, length)))
+    raise ValueError(f"unknown shape {shape!r}")

@@ -1,0 +1,110 @@
+"""Schedules as data: `from_dict` (the inverse of ``Schedule.to_dict``) and `parse`.
+
+`parse` reads a spec string written in Python call syntax with literal
+arguments only, such as ``"warmup(cosine(init_value=0.1, decay_steps=900),
+warmup_steps=100)"``. It walks the syntax tree with `ast`; nothing is
+evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from jaxsched._base import Schedule, factory_named
+
+__all__ = ["from_dict", "parse"]
+
+
+def from_dict(spec: dict[str, Any]) -> Schedule:
+    """Rebuild a schedule from ``Schedule.to_dict()`` output (validated like any factory call).
+
+    Example:
+      >>> import jaxsched
+      >>> s = jaxsched.warmup(jaxsched.cosine(0.1, decay_steps=900), warmup_steps=100)
+      >>> jaxsched.from_dict(s.to_dict()).to_dict() == s.to_dict()
+      True
+    """
+    if not isinstance(spec, dict) or "kind" not in spec:
+        raise ValueError(f"from_dict: expected a dict with a 'kind' entry, got {spec!r}")
+    build = factory_named(spec["kind"])
+    kwargs = {k: _from_plain(v) for k, v in spec.items() if k != "kind"}
+    try:
+        return build(**kwargs)
+    except TypeError as e:
+        raise ValueError(f"from_dict: {e}") from None
+
+
+def _from_plain(value: Any) -> Any:
+    if isinstance(value, dict) and "kind" in value:
+        return from_dict(value)
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return [from_dict(v) for v in value]
+    return value
+
+
+def parse(spec: str) -> Schedule:
+    """Build a schedule from a spec string: a call of a factory with literal arguments.
+
+    Factories are named as in ``jaxsched`` (``poly``, ``warmup``, ...) and
+    the compat constructors as ``torch.StepLR`` and ``keras.CosineDecay``.
+    Arguments may be numbers, strings, booleans, None, lists, and nested calls.
+
+    Example:
+      >>> import jaxsched
+      >>> s = jaxsched.parse("poly(init_value=0.1, end_value=0.0, decay_steps=1000, power=2)")
+      >>> round(float(s(500)), 6)
+      0.025
+    """
+    if not isinstance(spec, str):
+        raise ValueError(f"parse: expected a string, got {spec!r}")
+    try:
+        tree = ast.parse(spec.strip(), mode="eval")
+    except SyntaxError as e:
+        raise ValueError(f"parse: {spec!r} is not valid call syntax ({e.msg})") from None
+    if not isinstance(tree.body, ast.Call):
+        raise ValueError(f"parse: {spec!r} is not a call of a schedule factory")
+    return _evaluate(tree.body, spec)
+
+
+def _evaluate(node: ast.AST, spec: str) -> Any:
+    if isinstance(node, ast.Call):
+        name = _call_name(node.func, spec)
+        build = _factory(name, spec)
+        args = [_evaluate(a, spec) for a in node.args]
+        kwargs = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise ValueError(f"parse: '**' is not allowed in {spec!r}")
+            kwargs[kw.arg] = _evaluate(kw.value, spec)
+        try:
+            return build(*args, **kwargs)
+        except TypeError as e:
+            raise ValueError(f"parse: {e}") from None
+    if isinstance(node, ast.List | ast.Tuple):
+        return [_evaluate(e, spec) for e in node.elts]
+    if isinstance(node, ast.Constant) and not isinstance(node.value, bytes):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _evaluate(node.operand, spec)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return -value if isinstance(node.op, ast.USub) else value
+    raise ValueError(
+        f"parse: only literal arguments and schedule calls are allowed, got "
+        f"{ast.get_source_segment(spec, node) or ast.dump(node)!r} in {spec!r}"
+    )
+
+
+def _call_name(func: ast.AST, spec: str) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return f"{func.value.id}.{func.attr}"
+    raise ValueError(f"parse: {ast.get_source_segment(spec, func)!r} is not a schedule name")
+
+
+def _factory(name: str, spec: str):
+    try:
+        return factory_named(name)
+    except ValueError as e:
+        raise ValueError(f"parse: {e} (in {spec!r})") from None

@@ -1,0 +1,67 @@
+"""Exact step arithmetic for huge step counts.
+
+A float32 cannot hold every integer above 2**24: `float32(2**31 - 1)` is
+`2**31`, and neighbouring steps near there are 256 apart. A periodic schedule
+(cyclic, restarts, staircase decay) evaluated on such a float would land up to
+a hundred steps away in its cycle. `Steps` keeps the step as two floats,
+`hi + lo`, both exactly representable (`hi` a multiple of 2**16, `lo` below
+2**16 for integer inputs), so that `step mod period` is computed exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+
+_SPLIT = 2**16
+
+
+@dataclass(frozen=True)
+class Steps:
+    """A non-negative step count held as ``hi + lo`` in a float dtype."""
+
+    hi: jax.Array
+    lo: jax.Array
+
+    @classmethod
+    def from_step(cls, step: jax.Array, dtype: jnp.dtype) -> Steps:
+        """Clamp ``step`` at 0 and split it; a NaN step stays NaN."""
+        if jnp.issubdtype(step.dtype, jnp.integer) or step.dtype == jnp.bool_:
+            step = jnp.maximum(step.astype(jnp.result_type(step.dtype, jnp.int32)), 0)
+            hi = (step // _SPLIT) * _SPLIT
+            return cls(hi.astype(dtype), (step - hi).astype(dtype))
+        t = jnp.maximum(step.astype(dtype), 0)  # jnp.maximum keeps NaN
+        hi = jnp.floor(t / _SPLIT) * _SPLIT
+        return cls(hi, jnp.where(jnp.isfinite(t), t - hi, 0))
+
+    @property
+    def t(self) -> jax.Array:
+        """The step as one float (rounded for huge integers)."""
+        return self.hi + self.lo
+
+    def since(self, offset: jax.Array) -> Steps:
+        """Steps elapsed since ``offset``, clamped at 0."""
+        lo = self.lo - offset
+        before = self.hi + lo <= 0
+        return Steps(jnp.where(before, 0, self.hi), jnp.where(before, 0, lo))
+
+    def divmod(self, period: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """``(floor(step / period), step mod period)`` for ``period > 0``.
+
+        Each part is reduced on its own with `fmod`, which is exact in IEEE
+        arithmetic, so the remainder is exact up to one rounding of a number
+        below ``2 * period``.
+        """
+        r_hi = jnp.fmod(self.hi, period)
+        r_lo = jnp.fmod(self.lo, period)
+        rem = r_hi + r_lo
+        wrap = rem >= period
+        rem = jnp.where(wrap, rem - period, rem)
+        quot = (
+            jnp.round((self.hi - r_hi) / period)
+            + jnp.round((self.lo - r_lo) / period)
+            + wrap.astype(rem.dtype)
+        )
+        return quot, rem

@@ -1,0 +1,147 @@
+"""Keras-exact schedules: ``keras.optimizers.schedules`` semantics as jaxsched schedules.
+
+Each constructor takes the keyword arguments of the Keras class of the same
+name (``name`` is accepted and ignored) and returns a schedule equal to
+``keras.optimizers.schedules.<Class>(**kwargs)(step)``. Keras's oddities are
+kept: `PiecewiseConstantDecay` switches at ``step > boundary``, ``alpha`` is a
+fraction of the initial rate, and `PolynomialDecay` ends at ``0.0001`` by default.
+
+Example:
+  >>> from jaxsched.compat import keras as schedules
+  >>> s = schedules.PiecewiseConstantDecay(boundaries=[100], values=[0.1, 0.01])
+  >>> [float(s(t)) for t in (100, 101)]
+  [0.1, 0.01]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+
+from jaxsched import _decay
+from jaxsched._base import factory
+from jaxsched._check import as_float
+from jaxsched._compose import Warmup, warmup
+from jaxsched._cosine import Cosine, CosineRestarts, cosine, cosine_restarts
+
+__all__ = [
+    "CosineDecay",
+    "CosineDecayRestarts",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "PiecewiseConstantDecay",
+    "PolynomialDecay",
+]
+
+
+def ExponentialDecay(
+    initial_learning_rate: Any,
+    decay_steps: Any,
+    decay_rate: Any,
+    staircase: Any = False,
+    name: str = "ExponentialDecay",
+) -> _decay.Exponential:
+    """``keras.optimizers.schedules.ExponentialDecay``: ``lr * rate ** (step / decay_steps)``."""
+    return _decay.exponential(
+        init_value=initial_learning_rate,
+        decay_steps=decay_steps,
+        decay_rate=decay_rate,
+        staircase=staircase,
+    )
+
+
+def InverseTimeDecay(
+    initial_learning_rate: Any,
+    decay_steps: Any,
+    decay_rate: Any,
+    staircase: Any = False,
+    name: str = "InverseTimeDecay",
+) -> _decay.InverseTime:
+    """``keras.optimizers.schedules.InverseTimeDecay``: ``lr / (1 + rate * step / decay_steps)``."""
+    return _decay.inverse_time(
+        init_value=initial_learning_rate,
+        decay_steps=decay_steps,
+        decay_rate=decay_rate,
+        staircase=staircase,
+    )
+
+
+def PolynomialDecay(
+    initial_learning_rate: Any,
+    decay_steps: Any,
+    end_learning_rate: Any = 0.0001,
+    power: Any = 1.0,
+    cycle: Any = False,
+    name: str = "PolynomialDecay",
+) -> _decay.Poly:
+    """``keras.optimizers.schedules.PolynomialDecay`` (note the default end of 0.0001)."""
+    return _decay.poly(
+        init_value=initial_learning_rate,
+        end_value=end_learning_rate,
+        decay_steps=decay_steps,
+        power=power,
+        cycle=cycle,
+    )
+
+
+def PiecewiseConstantDecay(
+    boundaries: Any, values: Any, name: str = "PiecewiseConstantDecay"
+) -> _decay.Piecewise:
+    """``keras.optimizers.schedules.PiecewiseConstantDecay``: switches at ``step > boundary``.
+
+    `jaxsched.piecewise` switches at ``step >= boundary``; each boundary is
+    moved to the next representable float above it, which is the same test.
+    """
+    boundaries = as_float("keras.PiecewiseConstantDecay", "boundaries", boundaries, event_ndim=1)
+    return _decay.piecewise(boundaries=jnp.nextafter(boundaries, jnp.inf), values=values)
+
+
+def CosineDecay(
+    initial_learning_rate: Any,
+    decay_steps: Any,
+    alpha: Any = 0.0,
+    name: str = "CosineDecay",
+    warmup_target: Any = None,
+    warmup_steps: Any = 0,
+) -> Cosine | Warmup:
+    """``keras.optimizers.schedules.CosineDecay``, with its optional linear warmup.
+
+    Without ``warmup_target``: a cosine from ``initial_learning_rate`` down to
+    ``alpha * initial_learning_rate``. With it: a linear warmup from
+    ``initial_learning_rate`` to ``warmup_target`` over ``warmup_steps``, then
+    a cosine from ``warmup_target`` down to ``alpha * warmup_target``.
+    """
+    f = "keras.CosineDecay"
+    alpha = as_float(f, "alpha", alpha)
+    if warmup_target is None:
+        init = as_float(f, "initial_learning_rate", initial_learning_rate)
+        return cosine(init_value=init, decay_steps=decay_steps, end_value=alpha * init)
+    target = as_float(f, "warmup_target", warmup_target)
+    decay = cosine(init_value=target, decay_steps=decay_steps, end_value=alpha * target)
+    return warmup(decay, warmup_steps=warmup_steps, init_value=initial_learning_rate)
+
+
+def CosineDecayRestarts(
+    initial_learning_rate: Any,
+    first_decay_steps: Any,
+    t_mul: Any = 2.0,
+    m_mul: Any = 1.0,
+    alpha: Any = 0.0,
+    name: str = "SGDRDecay",
+) -> CosineRestarts:
+    """``keras.optimizers.schedules.CosineDecayRestarts``: SGDR with ``end = alpha * lr``."""
+    init = as_float("keras.CosineDecayRestarts", "initial_learning_rate", initial_learning_rate)
+    alpha = as_float("keras.CosineDecayRestarts", "alpha", alpha)
+    return cosine_restarts(
+        init_value=init,
+        first_decay_steps=first_decay_steps,
+        t_mul=t_mul,
+        m_mul=m_mul,
+        end_value=alpha * init,
+    )
+
+
+for _fn in (ExponentialDecay, InverseTimeDecay, PolynomialDecay, PiecewiseConstantDecay,
+            CosineDecay, CosineDecayRestarts):  # fmt: skip
+    factory(None, name=f"keras.{_fn.__name__}", event_ndims={"boundaries": 1, "values": 1})(_fn)

@@ -1,0 +1,330 @@
+"""PyTorch-exact schedules: ``torch.optim.lr_scheduler`` semantics as jaxsched schedules.
+
+Each constructor takes the keyword arguments of the ``torch.optim.lr_scheduler``
+class of the same name, with the optimizer replaced by its learning rate
+``lr``, and returns a schedule whose value at step ``t`` is the learning rate
+that scheduler gives after ``t`` calls of ``scheduler.step()``. Where PyTorch's
+semantics are odd, they are kept (`CosineAnnealingLR` rises again after
+``T_max``; `OneCycleLR` ends each phase one step early). Arguments that act
+only on momentum (``cycle_momentum`` and the like) are accepted and ignored.
+
+Example:
+  >>> from jaxsched.compat import torch as lrs
+  >>> s = lrs.StepLR(0.1, step_size=30, gamma=0.1)
+  >>> [round(float(s(t)), 4) for t in (0, 29, 30)]
+  [0.1, 0.1, 0.01]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxsched import _decay
+from jaxsched._base import Schedule, data, factory, register, static
+from jaxsched._check import as_bool, as_choice, as_float, concrete, require
+from jaxsched._cosine import CosineRestarts, cosine_restarts
+from jaxsched._cycles import Cyclic, cyclic
+from jaxsched._math import cosine_fall, cosine_fall_parts, positive
+from jaxsched._steps import Steps
+
+__all__ = [
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "ExponentialLR",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "PolynomialLR",
+    "StepLR",
+]
+
+
+def _fresh(name: str, last_epoch: int) -> None:
+    if last_epoch != -1:
+        raise ValueError(
+            f"torch.{name}: last_epoch={last_epoch} is not supported; evaluate the "
+            f"schedule at step + {last_epoch + 1} instead"
+        )
+
+
+def _concrete_int(name: str, param: str, value: Any) -> int | None:
+    """``value`` as a Python int when it is concrete and scalar, else None."""
+    c = concrete(value)
+    if c is None or c.ndim:
+        return None
+    if not float(c).is_integer():
+        raise ValueError(f"torch.{name}: {param} must be a whole number, got {value!r}")
+    return int(c)
+
+
+def StepLR(lr: Any, step_size: Any, gamma: Any = 0.1, last_epoch: int = -1) -> _decay.StepDecay:
+    """``torch.optim.lr_scheduler.StepLR``: ``lr * gamma ** (t // step_size)``."""
+    _fresh("StepLR", last_epoch)
+    return _decay.step(init_value=lr, step_size=step_size, decay_rate=gamma)
+
+
+def MultiStepLR(
+    lr: Any, milestones: Any, gamma: Any = 0.1, last_epoch: int = -1
+) -> _decay.MultiStep | _decay.Piecewise:
+    """``torch.optim.lr_scheduler.MultiStepLR``: ``lr * gamma ** #{m <= t}``.
+
+    Like PyTorch, milestones may be unsorted and may repeat (a repeated
+    milestone applies ``gamma`` once per occurrence).
+    """
+    _fresh("MultiStepLR", last_epoch)
+    c = concrete(milestones) if not isinstance(milestones, list | tuple) else np.asarray(milestones)
+    if c is None or c.ndim != 1 or (c.size and np.all(np.diff(c) > 0)):
+        return _decay.multistep(init_value=lr, boundaries=milestones, decay_rate=gamma)
+    unique, counts = np.unique(c, return_counts=True)
+    gamma = as_float("torch.MultiStepLR", "gamma", gamma)
+    lr = as_float("torch.MultiStepLR", "lr", lr)
+    passed = jnp.concatenate([jnp.zeros(1), jnp.cumsum(jnp.asarray(counts, gamma.dtype))])
+    return _decay.piecewise(boundaries=unique, values=lr * jnp.power(gamma, passed))
+
+
+def ExponentialLR(lr: Any, gamma: Any, last_epoch: int = -1) -> _decay.Exponential:
+    """``torch.optim.lr_scheduler.ExponentialLR``: ``lr * gamma ** t``."""
+    _fresh("ExponentialLR", last_epoch)
+    return _decay.exponential(init_value=lr, decay_steps=1, decay_rate=gamma)
+
+
+def PolynomialLR(
+    lr: Any, total_iters: Any = 5, power: Any = 1.0, last_epoch: int = -1
+) -> _decay.Poly:
+    """``torch.optim.lr_scheduler.PolynomialLR``: ``lr * (1 - min(t, T) / T) ** power``."""
+    _fresh("PolynomialLR", last_epoch)
+    return _decay.poly(init_value=lr, end_value=0.0, decay_steps=total_iters, power=power)
+
+
+def LinearLR(
+    lr: Any,
+    start_factor: Any = 1.0 / 3,
+    end_factor: Any = 1.0,
+    total_iters: Any = 5,
+    last_epoch: int = -1,
+) -> _decay.Poly | _decay.Constant:
+    """``torch.optim.lr_scheduler.LinearLR``: ``lr`` times a factor moving linearly
+    from ``start_factor`` to ``end_factor`` over ``total_iters`` steps.
+
+    With ``total_iters=0`` PyTorch never leaves ``start_factor``; so does this.
+    """
+    f = "torch.LinearLR"
+    _fresh("LinearLR", last_epoch)
+    start_factor = as_float(f, "start_factor", start_factor)
+    end_factor = as_float(f, "end_factor", end_factor)
+    require(f, "start_factor", start_factor, lambda x: (x > 0) & (x <= 1), "in (0, 1]")
+    require(f, "end_factor", end_factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
+    lr = as_float(f, "lr", lr)
+    if _concrete_int("LinearLR", "total_iters", total_iters) == 0:
+        return _decay.constant(lr * start_factor)
+    return _decay.linear(lr * start_factor, lr * end_factor, decay_steps=total_iters)
+
+
+def ConstantLR(
+    lr: Any, factor: Any = 1.0 / 3, total_iters: Any = 5, last_epoch: int = -1
+) -> _decay.Piecewise | _decay.Constant:
+    """``torch.optim.lr_scheduler.ConstantLR``: ``lr * factor`` for ``total_iters`` steps, then ``lr``.
+
+    With ``total_iters=0`` PyTorch never leaves ``lr * factor``; so does this.
+    """
+    f = "torch.ConstantLR"
+    _fresh("ConstantLR", last_epoch)
+    factor = as_float(f, "factor", factor)
+    require(f, "factor", factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
+    lr = as_float(f, "lr", lr)
+    if _concrete_int("ConstantLR", "total_iters", total_iters) == 0:
+        return _decay.constant(lr * factor)
+    total_iters = as_float(f, "total_iters", total_iters)
+    values = jnp.stack(jnp.broadcast_arrays(lr * factor, lr), axis=-1)
+    return _decay.piecewise(boundaries=jnp.expand_dims(total_iters, -1), values=values)
+
+
+def CosineAnnealingWarmRestarts(
+    lr: Any, T_0: Any, T_mult: Any = 1, eta_min: Any = 0.0, last_epoch: int = -1
+) -> CosineRestarts:
+    """``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts``: SGDR with periods ``T_0 * T_mult**i``."""
+    f = "torch.CosineAnnealingWarmRestarts"
+    _fresh("CosineAnnealingWarmRestarts", last_epoch)
+    _concrete_int("CosineAnnealingWarmRestarts", "T_0", T_0)
+    _concrete_int("CosineAnnealingWarmRestarts", "T_mult", T_mult)
+    require(f, "T_0", T_0, lambda x: x > 0, "> 0")
+    require(f, "T_mult", T_mult, lambda x: x >= 1, ">= 1")
+    return cosine_restarts(
+        init_value=lr, first_decay_steps=T_0, t_mul=T_mult, m_mul=1.0, end_value=eta_min
+    )
+
+
+def CyclicLR(
+    lr: Any = None,
+    base_lr: Any = None,
+    max_lr: Any = None,
+    step_size_up: Any = 2000,
+    step_size_down: Any = None,
+    mode: str = "triangular",
+    gamma: Any = 1.0,
+    scale_fn: Any = None,
+    scale_mode: str | None = None,
+    cycle_momentum: bool = True,
+    base_momentum: Any = 0.8,
+    max_momentum: Any = 0.9,
+    last_epoch: int = -1,
+) -> Cyclic:
+    """``torch.optim.lr_scheduler.CyclicLR``. PyTorch overwrites the optimizer's ``lr``
+    with ``base_lr``, so ``lr`` does not matter; custom ``scale_fn`` is not supported."""
+    _fresh("CyclicLR", last_epoch)
+    if base_lr is None or max_lr is None:
+        raise ValueError("torch.CyclicLR: base_lr and max_lr are required")
+    if scale_fn is not None:
+        raise ValueError("torch.CyclicLR: a custom scale_fn is not supported; use mode")
+    if scale_mode is not None and scale_mode != {"exp_range": "iterations"}.get(mode, "cycle"):
+        raise ValueError(f"torch.CyclicLR: scale_mode={scale_mode!r} is only used with scale_fn")
+    return cyclic(
+        base_value=base_lr,
+        peak_value=max_lr,
+        step_size_up=step_size_up,
+        step_size_down=step_size_down,
+        mode=mode,
+        gamma=gamma,
+    )
+
+
+# ------------------------------------------------------------------ own semantics
+@register("torch.CosineAnnealingLR")
+class _CosineAnnealing(Schedule):
+    """PyTorch's cosine annealing, which keeps following the cosine after ``T_max``."""
+
+    lr: jax.Array = data()
+    T_max: jax.Array = data()
+    eta_min: jax.Array = data()
+
+    def _value(self, steps: Steps) -> jax.Array:
+        half = positive(self.T_max)
+        _, pos = steps.divmod(2 * half)
+        # (1 + cos(pi r / T)) / 2 is symmetric about r = T; fold onto [0, T].
+        fall = cosine_fall(jnp.minimum(pos, 2 * half - pos), half)
+        return self.eta_min + (self.lr - self.eta_min) * fall
+
+
+@factory(_CosineAnnealing, name="torch.CosineAnnealingLR")
+def CosineAnnealingLR(
+    lr: Any, T_max: Any, eta_min: Any = 0.0, last_epoch: int = -1
+) -> _CosineAnnealing:
+    r"""``torch.optim.lr_scheduler.CosineAnnealingLR``.
+
+    .. math:: \eta(t) = \eta_{min} + (\eta_0 - \eta_{min}) \frac{1 + \cos(\pi t / T)}{2}
+
+    for every :math:`t`: after ``T_max`` the rate climbs back to ``lr`` over
+    the next ``T_max`` steps, and so on, as PyTorch's scheduler does.
+    """
+    f = "torch.CosineAnnealingLR"
+    _fresh("CosineAnnealingLR", last_epoch)
+    lr = as_float(f, "lr", lr)
+    T_max = as_float(f, "T_max", T_max)
+    require(f, "T_max", T_max, lambda x: x > 0, "> 0")
+    return _CosineAnnealing(lr=lr, T_max=T_max, eta_min=as_float(f, "eta_min", eta_min))
+
+
+@register("torch.OneCycleLR")
+class _OneCycle(Schedule):
+    """PyTorch's one-cycle policy: phases end at ``p T - 1``, ``2 p T - 2`` and ``T - 1``."""
+
+    max_lr: jax.Array = data()
+    total_steps: jax.Array = data()
+    pct_start: jax.Array = data()
+    div_factor: jax.Array = data()
+    final_div_factor: jax.Array = data()
+    three_phase: jax.Array = data()
+    anneal_strategy: str = static(default="cos")
+
+    def _value(self, steps: Steps) -> jax.Array:
+        # PyTorch raises past total_steps; the value at total_steps is held.
+        t = jnp.minimum(steps.t, self.total_steps)
+        initial = self.max_lr / self.div_factor
+        final = initial / self.final_div_factor
+        end1 = self.pct_start * self.total_steps - 1
+        end2 = 2 * self.pct_start * self.total_steps - 2
+        last = self.total_steps - 1
+        rise = self._phase(t, 0.0, end1, initial, self.max_lr)
+        two = self._phase(t, end1, last, self.max_lr, final)
+        back = self._phase(t, end1, end2, self.max_lr, initial)
+        tail = self._phase(t, end2, last, initial, final)
+        three = jnp.where(t <= end2, back, tail)
+        return jnp.where(t <= end1, rise, jnp.where(self.three_phase, three, two))
+
+    def _phase(self, t, start_step, end_step, start, end) -> jax.Array:
+        """PyTorch's annealing between two steps, unclipped (it extrapolates to T)."""
+        length = end_step - start_step
+        safe = jnp.where(length == 0, 1.0, length)
+        p = jnp.where(length == 0, 1.0, (t - start_step) / safe)
+        q = jnp.where(length == 0, 0.0, (end_step - t) / safe)
+        if self.anneal_strategy == "linear":
+            return (end - start) * p + start
+        return end + (start - end) * cosine_fall_parts(p, q)
+
+
+@factory(_OneCycle, name="torch.OneCycleLR")
+def OneCycleLR(
+    lr: Any = None,
+    max_lr: Any = None,
+    total_steps: Any = None,
+    epochs: Any = None,
+    steps_per_epoch: Any = None,
+    pct_start: Any = 0.3,
+    anneal_strategy: str = "cos",
+    cycle_momentum: bool = True,
+    base_momentum: Any = 0.85,
+    max_momentum: Any = 0.95,
+    div_factor: Any = 25.0,
+    final_div_factor: Any = 1e4,
+    three_phase: Any = False,
+    last_epoch: int = -1,
+) -> _OneCycle:
+    r"""``torch.optim.lr_scheduler.OneCycleLR`` (PyTorch overwrites ``lr``, so it does not matter).
+
+    With :math:`\eta_s = \eta_{max}/d` and :math:`\eta_f = \eta_s/d_f`, the
+    phases end at steps :math:`pT - 1` (:math:`\eta_s \to \eta_{max}`) and
+    :math:`T - 1` (:math:`\to \eta_f`); with ``three_phase``, at :math:`pT - 1`,
+    :math:`2pT - 2` (:math:`\to \eta_s`) and :math:`T - 1`. At step :math:`T` the
+    last phase is extrapolated, as PyTorch does; later steps hold that value
+    (PyTorch raises there).
+    """
+    f = "torch.OneCycleLR"
+    _fresh("OneCycleLR", last_epoch)
+    if max_lr is None:
+        raise ValueError(f"{f}: max_lr is required")
+    if total_steps is None:
+        if epochs is None or steps_per_epoch is None:
+            raise ValueError(f"{f}: give total_steps, or epochs and steps_per_epoch")
+        epochs = as_float(f, "epochs", epochs)
+        steps_per_epoch = as_float(f, "steps_per_epoch", steps_per_epoch)
+        require(f, "epochs", epochs, lambda x: x > 0, "> 0")
+        require(f, "steps_per_epoch", steps_per_epoch, lambda x: x > 0, "> 0")
+        total_steps = epochs * steps_per_epoch
+    total_steps = as_float(f, "total_steps", total_steps)
+    pct_start = as_float(f, "pct_start", pct_start)
+    require(f, "total_steps", total_steps, lambda x: x > 0, "> 0")
+    require(f, "pct_start", pct_start, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
+    div_factor = as_float(f, "div_factor", div_factor)
+    final_div_factor = as_float(f, "final_div_factor", final_div_factor)
+    require(f, "div_factor", div_factor, lambda x: x > 0, "> 0")
+    require(f, "final_div_factor", final_div_factor, lambda x: x > 0, "> 0")
+    return _OneCycle(
+        max_lr=as_float(f, "max_lr", max_lr),
+        total_steps=total_steps,
+        pct_start=pct_start,
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
+        three_phase=as_bool(f, "three_phase", three_phase),
+        anneal_strategy=as_choice(f, "anneal_strategy", anneal_strategy, ("cos", "linear")),
+    )
+
+
+for _name in ("StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "LinearLR",
+              "ConstantLR", "CosineAnnealingWarmRestarts", "CyclicLR"):  # fmt: skip
+    factory(None, name=f"torch.{_name}", event_ndims={"milestones": 1})(globals()[_name])
