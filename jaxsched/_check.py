@@ -39,8 +39,9 @@ def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Ar
     if arr.ndim < event_ndim:
         kind = "a sequence of numbers" if event_ndim == 1 else f"an array of rank {event_ndim}"
         raise ValueError(f"{factory}: {name} must be {kind}, got {value!r}")
-    if not jnp.issubdtype(arr.dtype, jnp.inexact):
-        arr = arr.astype(jnp.result_type(float))
+    dtype = arr.dtype if jnp.issubdtype(arr.dtype, jnp.inexact) else jnp.result_type(float)
+    # A strong dtype: a weakly typed 1.0 and a strongly typed 3 would trace differently.
+    arr = jax.lax.convert_element_type(arr, dtype)
     require(factory, name, arr, np.isfinite, "finite")
     return arr
 
@@ -48,7 +49,7 @@ def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Ar
 def as_bool(factory: str, name: str, value: Any) -> jax.Array:
     """A bool jnp array; concrete values must be booleans (or 0/1)."""
     arr = jnp.asarray(value)
-    if arr.dtype != jnp.bool_:
+    if arr.dtype != jnp.bool_ or arr.weak_type:
         c = concrete(arr)
         if c is not None and not np.isin(c, (0, 1)).all():
             raise ValueError(f"{factory}: {name} must be True or False, got {value!r}")
@@ -125,7 +126,10 @@ def _index(idx: tuple[int, ...]) -> str:
 
 
 def _num(x: Any) -> str:
-    x = np.asarray(x).item()
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return repr(x)
+    """A value as written: ``0.6`` for a float32 0.6, ``10`` for 10.0."""
+    x = np.asarray(x)[()]
+    if isinstance(x, np.floating):
+        if np.isfinite(x) and float(x).is_integer():
+            return str(int(x))
+        return np.format_float_positional(x, unique=True, trim="-")
+    return repr(x.item() if isinstance(x, np.generic) else x)

@@ -19,9 +19,10 @@ def positive(x: jax.Array) -> jax.Array:
 def done(t: jax.Array, length: jax.Array) -> jax.Array:
     """The part of a phase of ``length`` steps done at ``t``: ``clip(t / length, 0, 1)``.
 
-    A phase of length 0 (or less) is done from the start.
+    A traced length of 0 or less acts as the limit of a very short phase:
+    nothing is done at ``t = 0`` and everything from any ``t > 0``.
     """
-    return jnp.where(t >= length, 1.0, jnp.clip(t / positive(length), 0.0, 1.0))
+    return jnp.clip(t / positive(length), 0.0, 1.0)
 
 
 def left(t: jax.Array, length: jax.Array) -> jax.Array:
@@ -30,7 +31,8 @@ def left(t: jax.Array, length: jax.Array) -> jax.Array:
     ``1 - done(t, length)`` loses every digit of a small remainder in float32;
     ``length - t`` is exact for integer steps.
     """
-    return jnp.where(t >= length, 0.0, jnp.clip((length - t) / positive(length), 0.0, 1.0))
+    length = positive(length)
+    return jnp.clip((length - t) / length, 0.0, 1.0)
 
 
 def cosine_fall(t: jax.Array, length: jax.Array) -> jax.Array:

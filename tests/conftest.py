@@ -1,0 +1,187 @@
+"""Shared fixtures: float64 mode, and a table of every factory with values for each hyperparameter."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import jax
+import pytest
+
+import jaxsched as js
+
+
+@contextlib.contextmanager
+def float64():
+    """Run with ``jax_enable_x64`` on, restoring the previous setting."""
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", before)
+
+
+@pytest.fixture
+def x64():
+    with float64():
+        yield
+
+
+# factory, shared arguments, {hyperparameter: values to sweep}. Every numeric
+# hyperparameter of every factory appears, step counts and boundaries included.
+SWEEPS = {
+    "constant": (js.constant, {"value": 0.1}, {"value": [0.1, 0.3, 0.02]}),
+    "step": (
+        js.step,
+        {"init_value": 0.1, "step_size": 30, "decay_rate": 0.5},
+        {"init_value": [0.1, 1.0], "step_size": [7, 30, 45.5], "decay_rate": [0.1, 0.5, 0.9]},
+    ),
+    "multistep": (
+        js.multistep,
+        {"init_value": 0.1, "boundaries": [20, 50], "decay_rate": 0.5},
+        {
+            "init_value": [0.1, 1.0],
+            "boundaries": [[20, 50], [5, 100], [0, 1]],
+            "decay_rate": [0.1, 0.7],
+        },
+    ),
+    "piecewise": (
+        js.piecewise,
+        {"boundaries": [20, 50], "values": [1.0, 0.5, 0.1]},
+        {"boundaries": [[20, 50], [3, 4], [60, 61]], "values": [[1.0, 0.5, 0.1], [0.2, 0.3, 0.4]]},
+    ),
+    "exponential": (
+        js.exponential,
+        {"init_value": 0.1, "decay_steps": 20, "decay_rate": 0.5, "end_value": 0.01},
+        {
+            "init_value": [0.1, 1.0],
+            "decay_steps": [5, 20, 33.3],
+            "decay_rate": [0.5, 0.9, 1.1],
+            "staircase": [False, True],
+            "begin": [0, 10, 25.5],
+            "end_value": [0.001, 0.05],
+        },
+    ),
+    "inverse_time": (
+        js.inverse_time,
+        {"init_value": 0.1, "decay_steps": 20, "decay_rate": 0.5},
+        {
+            "init_value": [0.1, 1.0],
+            "decay_steps": [5, 20],
+            "decay_rate": [0.0, 0.5, 2.0],
+            "staircase": [False, True],
+            "power": [0.5, 1.0, 2.0],
+        },
+    ),
+    "poly": (
+        js.poly,
+        {"init_value": 0.1, "end_value": 0.001, "decay_steps": 100, "power": 2.0},
+        {
+            "init_value": [0.1, 1.0],
+            "end_value": [0.0, 0.01],
+            "decay_steps": [10, 100, 150.5],
+            "power": [0.5, 1.0, 3.0],
+            "begin": [0, 30],
+            "cycle": [False, True],
+        },
+    ),
+    "linear": (
+        js.linear,
+        {"init_value": 0.1, "end_value": 0.0, "decay_steps": 100},
+        {
+            "init_value": [0.1, 1.0],
+            "end_value": [0.0, 0.5],
+            "decay_steps": [10, 100],
+            "begin": [0, 30],
+        },
+    ),
+    "cosine": (
+        js.cosine,
+        {"init_value": 0.1, "decay_steps": 100},
+        {
+            "init_value": [0.1, 1.0],
+            "decay_steps": [10, 100, 150.5],
+            "end_value": [0.0, 0.01],
+            "exponent": [0.5, 1.0, 2.0],
+        },
+    ),
+    "one_cycle": (
+        js.one_cycle,
+        {"peak_value": 0.1, "total_steps": 150},
+        {
+            "peak_value": [0.1, 1.0],
+            "total_steps": [50, 150, 201],
+            "pct_start": [0.1, 0.3, 0.45],
+            "div_factor": [10.0, 25.0],
+            "final_div_factor": [100.0, 1e4],
+            "three_phase": [False, True],
+        },
+    ),
+    "cyclic": (
+        js.cyclic,
+        {"base_value": 0.01, "peak_value": 0.1, "step_size_up": 20, "mode": "exp_range"},
+        {
+            "base_value": [0.01, 0.001],
+            "peak_value": [0.1, 1.0],
+            "step_size_up": [5, 20, 33],
+            "step_size_down": [10, 40],
+            "gamma": [0.9, 0.99, 1.0],
+        },
+    ),
+    "cosine_restarts": (
+        js.cosine_restarts,
+        {"init_value": 0.1, "first_decay_steps": 10},
+        {
+            "init_value": [0.1, 1.0],
+            "first_decay_steps": [5, 10, 17.5],
+            "t_mul": [1.0, 1.5, 2.0],
+            "m_mul": [0.5, 1.0],
+            "end_value": [0.0, 0.01],
+        },
+    ),
+    "wsd": (
+        js.wsd,
+        {"peak_value": 0.1, "total_steps": 150, "warmup_steps": 10, "decay_steps": 30},
+        {
+            "peak_value": [0.1, 1.0],
+            "total_steps": [100, 150, 200],
+            "warmup_steps": [0, 10, 25],
+            "decay_steps": [10, 30, 60],
+            "end_value": [0.0, 0.01],
+        },
+    ),
+    "inverse_sqrt": (
+        js.inverse_sqrt,
+        {"peak_value": 0.1, "warmup_steps": 20},
+        {"peak_value": [0.1, 1.0], "warmup_steps": [0, 1, 20, 55]},
+    ),
+    "rex": (
+        js.rex,
+        {"init_value": 0.1, "decay_steps": 100},
+        {"init_value": [0.1, 1.0], "decay_steps": [10, 100], "end_value": [0.0, 0.01]},
+    ),
+    "warmup": (
+        js.warmup,
+        {"schedule": js.cosine(0.1, decay_steps=100), "warmup_steps": 20},
+        {
+            "schedule": [js.cosine(0.1, decay_steps=100), js.cosine(0.5, decay_steps=30)],
+            "warmup_steps": [0, 20, 45],
+            "init_value": [0.0, 0.01],
+        },
+    ),
+    "join": (
+        js.join,
+        {"schedules": [js.constant(0.1), js.linear(0.1, 0.0, decay_steps=50)], "boundaries": [30]},
+        {"boundaries": [[0], [30], [77]]},
+    ),
+    "switch": (
+        js.switch,
+        {"schedules": [js.constant(0.1), js.cosine(0.5, decay_steps=50)], "index": 0},
+        {"index": [0, 1]},
+    ),
+}
+
+SWEPT = [(name, param) for name, (_, _, sweeps) in SWEEPS.items() for param in sweeps]

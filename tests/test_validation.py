@@ -1,0 +1,198 @@
+"""Bad input raises ValueError naming the factory, the parameter and the value (and the
+index in a batch) before anything is traced; traced values are clamped instead."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxsched as js
+from jaxsched.compat import keras as ks
+from jaxsched.compat import torch as ts
+
+cos = js.cosine(0.1, decay_steps=10)
+
+# (call, words the message must contain)
+BAD = [
+    # lengths that must be positive
+    (lambda: js.poly(0.1, 0.0, decay_steps=0), ["poly", "decay_steps", "> 0", "0"]),
+    (
+        lambda: js.exponential(0.1, decay_steps=-5, decay_rate=0.5),
+        ["exponential", "decay_steps", "-5"],
+    ),
+    (lambda: js.inverse_time(0.1, decay_steps=0, decay_rate=0.5), ["inverse_time", "decay_steps"]),
+    (lambda: js.cosine(0.1, decay_steps=0), ["cosine", "decay_steps"]),
+    (lambda: js.rex(0.1, decay_steps=-1), ["rex", "decay_steps", "-1"]),
+    (lambda: js.linear(0.1, 0.0, decay_steps=0), ["linear", "decay_steps"]),
+    (lambda: js.step(0.1, step_size=0, decay_rate=0.5), ["step", "step_size", "0"]),
+    (lambda: js.one_cycle(0.1, total_steps=0), ["one_cycle", "total_steps"]),
+    (lambda: js.wsd(0.1, total_steps=0, warmup_steps=0, decay_steps=1), ["wsd", "total_steps"]),
+    (lambda: js.wsd(0.1, total_steps=10, warmup_steps=0, decay_steps=0), ["wsd", "decay_steps"]),
+    (
+        lambda: js.cosine_restarts(0.1, first_decay_steps=0),
+        ["cosine_restarts", "first_decay_steps"],
+    ),
+    (lambda: js.cyclic(0.0, 0.1, step_size_up=0), ["cyclic", "step_size_up"]),
+    (lambda: js.cyclic(0.0, 0.1, step_size_up=5, step_size_down=-2), ["cyclic", "step_size_down"]),
+    # warmups
+    (lambda: js.warmup(cos, warmup_steps=-1), ["warmup", "warmup_steps", "-1"]),
+    (lambda: js.inverse_sqrt(0.1, warmup_steps=-3), ["inverse_sqrt", "warmup_steps", "-3"]),
+    (lambda: js.wsd(0.1, 100, warmup_steps=-1, decay_steps=10), ["wsd", "warmup_steps", "-1"]),
+    (
+        lambda: js.wsd(0.1, 100, warmup_steps=100, decay_steps=10),
+        ["wsd", "warmup_steps", "total_steps", "100"],
+    ),
+    (
+        lambda: js.wsd(0.1, 100, warmup_steps=95, decay_steps=10),
+        ["wsd", "warmup_steps + decay_steps"],
+    ),
+    # boundaries and values
+    (
+        lambda: js.piecewise([10, 5], [1.0, 2.0, 3.0]),
+        ["piecewise", "boundaries", "strictly increasing", "5"],
+    ),
+    (
+        lambda: js.piecewise([10, 10], [1.0, 2.0, 3.0]),
+        ["piecewise", "boundaries", "strictly increasing"],
+    ),
+    (
+        lambda: js.piecewise([-1, 5], [1.0, 2.0, 3.0]),
+        ["piecewise", "boundaries", "non-negative", "-1"],
+    ),
+    (lambda: js.piecewise([10], [1.0, 2.0, 3.0]), ["piecewise", "values", "one more", "3", "1"]),
+    (lambda: js.piecewise([10, 20], [1.0]), ["piecewise", "values", "one more"]),
+    (
+        lambda: js.multistep(0.1, [30, 20], 0.5),
+        ["multistep", "boundaries", "strictly increasing", "20"],
+    ),
+    (lambda: js.join([cos, cos], [5, 6]), ["join", "boundaries", "one entry fewer"]),
+    (lambda: js.join([cos, cos], [-5]), ["join", "boundaries", "non-negative"]),
+    # rates and powers
+    (lambda: js.exponential(0.1, 10, decay_rate=0.0), ["exponential", "decay_rate", "> 0", "0"]),
+    (lambda: js.step(0.1, 10, decay_rate=-0.5), ["step", "decay_rate", "-0.5"]),
+    (lambda: js.multistep(0.1, [10], decay_rate=0.0), ["multistep", "decay_rate"]),
+    (lambda: js.inverse_time(0.1, 10, decay_rate=-0.1), ["inverse_time", "decay_rate", "-0.1"]),
+    (lambda: js.poly(0.1, 0.0, 10, power=0.0), ["poly", "power", "> 0"]),
+    (lambda: js.poly(0.1, 0.0, 10, power=-1.0), ["poly", "power", "-1"]),
+    (lambda: js.one_cycle(0.1, 100, pct_start=0.0), ["one_cycle", "pct_start", "(0, 1)"]),
+    (lambda: js.one_cycle(0.1, 100, pct_start=1.0), ["one_cycle", "pct_start", "1"]),
+    (lambda: js.one_cycle(0.1, 100, pct_start=1.5), ["one_cycle", "pct_start", "1.5"]),
+    (lambda: js.cosine_restarts(0.1, 10, t_mul=0.5), ["cosine_restarts", "t_mul", ">= 1", "0.5"]),
+    # non-finite values
+    (lambda: js.poly(float("nan"), 0.0, 10), ["poly", "init_value", "finite", "nan"]),
+    (lambda: js.cosine(0.1, decay_steps=math.inf), ["cosine", "decay_steps", "finite", "inf"]),
+    (lambda: js.constant(-math.inf), ["constant", "value", "finite"]),
+    (lambda: js.piecewise([1.0], [0.1, math.nan]), ["piecewise", "values", "finite"]),
+    # unknown names
+    (
+        lambda: js.cyclic(0.0, 0.1, 10, mode="sawtooth"),
+        ["cyclic", "mode", "sawtooth", "triangular"],
+    ),
+    (lambda: js.one_cycle(0.1, 100, anneal="cosine"), ["one_cycle", "anneal", "'cosine'", "'cos'"]),
+    (lambda: js.wsd(0.1, 100, 10, 10, decay_shape="exp"), ["wsd", "decay_shape", "exp", "1-sqrt"]),
+    # wrong types
+    (lambda: js.poly("a lot", 0.0, 10), ["poly", "init_value", "a lot"]),
+    (
+        lambda: js.exponential(0.1, 10, 0.5, staircase=2),
+        ["exponential", "staircase", "True or False"],
+    ),
+    (lambda: js.warmup(0.1, warmup_steps=10), ["warmup", "schedule"]),
+    (lambda: js.switch([cos], index=3), ["switch", "index", "3"]),
+    # compat constructors check what their references check
+    (lambda: ts.LinearLR(0.1, start_factor=0.0), ["LinearLR", "start_factor"]),
+    (lambda: ts.ConstantLR(0.1, factor=1.5), ["ConstantLR", "factor", "1.5"]),
+    (lambda: ts.CosineAnnealingWarmRestarts(0.1, T_0=0), ["CosineAnnealingWarmRestarts", "T_0"]),
+    (lambda: ts.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=0), ["T_mult"]),
+    (lambda: ts.CosineAnnealingLR(0.1, T_max=0), ["CosineAnnealingLR", "T_max"]),
+    (lambda: ts.OneCycleLR(max_lr=0.1), ["OneCycleLR", "total_steps"]),
+    (
+        lambda: ts.OneCycleLR(max_lr=0.1, total_steps=100, anneal_strategy="exp"),
+        ["anneal_strategy"],
+    ),
+    (lambda: ts.CyclicLR(0.1, base_lr=0.01, max_lr=0.1, scale_fn=abs), ["CyclicLR", "scale_fn"]),
+    (lambda: ts.StepLR(0.1, step_size=10, last_epoch=5), ["StepLR", "last_epoch"]),
+    (lambda: ks.PolynomialDecay(0.1, decay_steps=0), ["decay_steps"]),
+]
+
+
+@pytest.mark.parametrize(("call", "words"), BAD, ids=[":".join(w[:2]) for _, w in BAD])
+def test_bad_input_names_factory_parameter_and_value(call, words):
+    with pytest.raises(ValueError) as info:
+        call()
+    message = str(info.value)
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+
+
+def test_batch_error_names_the_index():
+    with pytest.raises(ValueError, match=r"poly: decay_steps must be > 0, got -3 at index 2"):
+        js.poly(0.1, 0.0, decay_steps=jnp.array([10.0, 20.0, -3.0, 5.0]))
+
+
+def test_batched_boundaries_error_names_row_and_position():
+    with pytest.raises(ValueError, match=r"got 5 after 10 at index \(1, 1\)"):
+        js.piecewise(boundaries=[[1, 2], [10, 5]], values=[[1.0, 2.0, 3.0]] * 2)
+
+
+def test_grid_error_names_the_grid_point():
+    with pytest.raises(ValueError, match=r"decay_steps.*grid point 2: .*decay_steps=0"):
+        js.grid(js.cosine, init_value=0.1, decay_steps=[10, 20, 0])
+
+
+def test_pair_errors_name_both_values():
+    with pytest.raises(ValueError, match=r"pct_start=0.6 and three_phase=True"):
+        js.one_cycle(0.1, 100, pct_start=0.6, three_phase=True)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "polynomial(init_value=0.1)",  # unknown factory
+        "poly(init_value=0.1, end_value=0.0, decay_steps=1000, exponent=2)",  # unknown argument
+        "poly(init_value=0.1, end_value=0.0)",  # missing argument
+        "poly(init_value=__import__('os'), end_value=0.0, decay_steps=10)",  # not a literal
+        "poly(init_value=0.1 * 2, end_value=0.0, decay_steps=10)",  # an expression
+        "poly(**{'init_value': 0.1})",
+        "0.1",  # not a call
+        "poly(",  # not valid syntax
+        "os.system('true')",
+        "poly(init_value=0.1, end_value=0.0, decay_steps=-10)",  # a bad value
+    ],
+)
+def test_bad_spec_strings(spec):
+    with pytest.raises(ValueError, match=r"parse|poly"):
+        js.parse(spec)
+
+
+def test_unknown_kind_in_from_dict():
+    with pytest.raises(ValueError, match="unknown schedule 'nope'"):
+        js.from_dict({"kind": "nope"})
+    with pytest.raises(ValueError, match="kind"):
+        js.from_dict({"init_value": 0.1})
+
+
+def test_traced_invalid_values_are_clamped_not_checked():
+    """Under jit nothing is checked. A zero-length decay is the limit of a short one (the
+    initial value at step 0, the end from step 1); a negative warmup is none; no NaN."""
+
+    @jax.jit
+    def values(decay_steps, warmup_steps, step_size):
+        steps = jnp.arange(0, 5)
+        return (
+            js.poly(1.0, 0.25, decay_steps=decay_steps)(steps),
+            js.cosine(1.0, decay_steps=decay_steps, end_value=0.25)(steps),
+            js.warmup(js.constant(1.0), warmup_steps=warmup_steps)(steps),
+            js.step(1.0, step_size=step_size, decay_rate=0.5)(steps),
+            js.cyclic(0.0, 1.0, step_size_up=step_size)(steps),
+        )
+
+    poly, cosine, warm, step, cyc = values(0.0, -3.0, 0.0)
+    np.testing.assert_array_equal(poly, [1.0, 0.25, 0.25, 0.25, 0.25])
+    np.testing.assert_array_equal(cosine, [1.0, 0.25, 0.25, 0.25, 0.25])
+    np.testing.assert_array_equal(warm, [1.0] * 5)
+    assert step[0] == 1.0 and np.all(step[1:] == 0.0)  # decays at every (tiny) step
+    assert np.all(np.isfinite(cyc))
