@@ -1,0 +1,157 @@
+"""Drop-in use as optax's closures are used: jit, grad, inject_hyperparams; and schedules as
+data: repr, to_dict/from_dict, parse, batches and indexing."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from conftest import SWEEPS
+
+import jaxsched as js
+from jaxsched.compat import keras as ks
+from jaxsched.compat import torch as ts
+
+STEPS = jnp.arange(0, 300, 11)
+
+ALL = {name: factory(**shared) for name, (factory, shared, _) in SWEEPS.items()}
+ALL.update(
+    {
+        "torch.CosineAnnealingLR": ts.CosineAnnealingLR(0.1, T_max=50),
+        "torch.OneCycleLR": ts.OneCycleLR(max_lr=0.1, total_steps=200, three_phase=True),
+        "torch.MultiStepLR": ts.MultiStepLR(0.1, milestones=[30, 30, 10]),
+        "keras.PiecewiseConstantDecay": ks.PiecewiseConstantDecay([10, 20], [0.3, 0.2, 0.1]),
+        "keras.CosineDecay": ks.CosineDecay(
+            0.0, 100, alpha=0.1, warmup_target=0.1, warmup_steps=10
+        ),
+        "exponential_no_bound": js.exponential(0.1, 10, 0.9),
+    }
+)
+
+
+@pytest.mark.parametrize("name", list(ALL))
+def test_jit_of_the_schedule_itself(name):
+    schedule = ALL[name]
+    np.testing.assert_allclose(jax.jit(schedule)(STEPS), schedule(STEPS), rtol=1e-6)
+    assert jax.jit(schedule)(jnp.int32(7)).shape == ()
+
+
+@pytest.mark.parametrize("name", list(ALL))
+def test_inject_hyperparams_takes_the_schedule(name):
+    schedule = ALL[name]
+    opt = optax.inject_hyperparams(optax.sgd)(learning_rate=schedule)
+    params = jnp.ones(3)
+    state = opt.init(params)
+    seen = []
+    for _ in range(4):  # the state holds the rate the last update used
+        updates, state = opt.update(jnp.ones(3), state, params)
+        seen.append(float(state.hyperparams["learning_rate"]))
+        np.testing.assert_allclose(updates, -seen[-1] * jnp.ones(3), rtol=1e-6)
+    np.testing.assert_allclose(seen, [float(schedule(t)) for t in range(4)], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(ALL))
+def test_to_dict_from_dict_parse_round_trip(name):
+    schedule = ALL[name]
+    spec = schedule.to_dict()
+    again = js.from_dict(json.loads(json.dumps(spec)))
+    assert again.to_dict() == spec
+    np.testing.assert_array_equal(again(STEPS), schedule(STEPS))
+    parsed = js.parse(repr(schedule))
+    assert parsed.to_dict() == spec
+    np.testing.assert_array_equal(parsed(STEPS), schedule(STEPS))
+
+
+def test_batch_round_trip_through_json():
+    batch = js.grid(js.exponential, init_value=[0.1, 0.2], decay_steps=10, decay_rate=0.5,
+                    end_value=[None, 0.01])  # fmt: skip
+    again = js.from_dict(json.loads(json.dumps(batch.to_dict())))
+    np.testing.assert_array_equal(again(STEPS[:, None]), batch(STEPS[:, None]))
+
+
+@pytest.mark.parametrize(
+    ("make", "param"),
+    [
+        (lambda v: js.poly(v, 0.0, decay_steps=100, power=2.0), 0.1),
+        (lambda v: js.poly(0.1, 0.0, decay_steps=v, power=2.0), 100.0),
+        (lambda v: js.cosine(0.1, decay_steps=100, end_value=0.01, exponent=v), 1.5),
+        (lambda v: js.one_cycle(0.1, total_steps=100, pct_start=v), 0.25),
+        (lambda v: js.cosine_restarts(0.1, first_decay_steps=v, t_mul=1.5), 20.0),
+        (lambda v: js.warmup(js.cosine(0.1, decay_steps=100), warmup_steps=v), 40.0),
+        (lambda v: js.exponential(0.1, decay_steps=v, decay_rate=0.5), 20.0),
+    ],
+)
+def test_grad_with_respect_to_a_hyperparameter(make, param):
+    def value(v):
+        return make(v)(30)
+
+    grad = jax.grad(value)(param)
+    h = 1e-3 * param
+    numeric = (value(param + h) - value(param - h)) / (2 * h)
+    assert np.isfinite(grad) and grad != 0
+    np.testing.assert_allclose(grad, numeric, rtol=2e-2)
+
+
+def test_batch_indexing_len_and_iteration():
+    batch = js.grid(
+        js.poly, init_value=[0.1, 0.01], power=[1, 2, 3], end_value=0.0, decay_steps=100
+    )
+    assert len(batch) == 6
+    assert batch[4].to_dict() == js.poly(0.01, 0.0, 100, power=2).to_dict()
+    assert batch[-1].to_dict()["power"] == 3.0
+    assert [s.to_dict()["power"] for s in batch] == [1.0, 2.0, 3.0] * 2
+    assert batch[1:3].batch_shape == (2,)
+    with pytest.raises(IndexError):
+        batch[6]
+    with pytest.raises(TypeError, match="unbatched"):
+        len(js.constant(0.1))
+
+
+def test_stack_same_family_and_mixed_families():
+    a, b = js.cosine(0.1, 100), js.cosine(0.2, 50, end_value=0.01)
+    same = js.stack([a, b])
+    assert isinstance(same, js.Cosine) and same.batch_shape == (2,)
+    np.testing.assert_allclose(same(STEPS[:, None]), np.stack([a(STEPS), b(STEPS)], 1), rtol=1e-6)
+    members = [
+        a,
+        js.constant(0.05),
+        js.piecewise([10], [0.1, 0.2]),
+        js.piecewise([5, 9], [1, 2, 3]),
+        b,
+    ]
+    mixed = js.stack(members)
+    assert isinstance(mixed, js.Switch) and mixed.batch_shape == (5,)
+    want = np.stack([m(STEPS) for m in members], 1)
+    np.testing.assert_allclose(jax.jit(mixed)(STEPS[:, None]), want, rtol=1e-6)
+    np.testing.assert_allclose(jax.vmap(lambda s: s(STEPS))(mixed).T, want, rtol=1e-6)
+    assert mixed[2].to_dict() == members[2].to_dict()
+
+
+def test_grid_sweeps_lists_and_shares_the_rest():
+    batch = js.grid(js.piecewise, boundaries=[[10, 20], [5, 6]], values=[1.0, 0.5, 0.1])
+    assert batch.boundaries.shape == (2, 2) and batch.values.shape == (2, 3)
+    np.testing.assert_allclose(batch(7), [1.0, 0.1])
+    np.testing.assert_allclose(batch(5), [1.0, 0.5])
+    with pytest.raises(ValueError, match="as a list of values to sweep"):
+        js.grid(js.cosine, init_value=0.1, decay_steps=10)
+
+
+def test_repr_is_readable_and_summarises_big_batches():
+    assert (
+        repr(js.cosine(0.1, 100))
+        == "cosine(init_value=0.1, decay_steps=100, end_value=0, exponent=1)"
+    )
+    big = js.grid(js.constant, value=list(np.linspace(0.1, 1.0, 64)))
+    assert repr(big) == "constant(value=<float32[64]>)"
+
+
+def test_vmapped_sweep_of_64_learning_rates_in_one_compile():
+    rates = js.grid(js.warmup, schedule=js.cosine(1.0, decay_steps=900), warmup_steps=100,
+                    init_value=list(np.geomspace(1e-4, 1e-1, 64)))  # fmt: skip
+    curves = jax.jit(jax.vmap(lambda s: s(jnp.arange(1000))))(rates)
+    assert curves.shape == (64, 1000)
+    np.testing.assert_allclose(curves[:, 100], 1.0, rtol=1e-6)

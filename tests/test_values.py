@@ -1,0 +1,262 @@
+"""Closed-form values at hand-computed points: inside phases, exactly at boundaries, past the end."""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxsched as js
+from jaxsched.compat import keras as ks
+from jaxsched.compat import torch as ts
+
+pi, cos, sqrt = math.pi, math.cos, math.sqrt
+
+
+def cases():
+    """(schedule, {step: value computed by hand}); built on call, so x64 gives float64 leaves."""
+    return {
+        "constant": (js.constant(0.3), {0: 0.3, 10**6: 0.3}),
+        "step": (
+            js.step(0.1, step_size=30, decay_rate=0.5),
+            {0: 0.1, 29: 0.1, 30: 0.05, 89: 0.025, 90: 0.0125},
+        ),
+        "step_fractional_size": (
+            js.step(1.0, step_size=2.5, decay_rate=0.5),
+            {2: 1.0, 3: 0.5, 5: 0.25},
+        ),
+        "multistep": (
+            js.multistep(1.0, [10, 25], 0.1),
+            {0: 1.0, 9: 1.0, 10: 0.1, 24: 0.1, 25: 0.01, 10**5: 0.01},
+        ),
+        "multistep_at_zero": (js.multistep(1.0, [0, 4], 0.5), {0: 0.5, 3: 0.5, 4: 0.25}),
+        "piecewise": (
+            js.piecewise([10, 25], [3.0, 2.0, 1.0]),
+            {0: 3.0, 9.5: 3.0, 10: 2.0, 25: 1.0, 99: 1.0},
+        ),
+        "piecewise_empty": (js.piecewise([], [7.0]), {0: 7.0, 100: 7.0}),
+        "exponential": (
+            js.exponential(2.0, decay_steps=10, decay_rate=0.5),
+            {0: 2.0, 5: 2.0 * 0.5**0.5, 10: 1.0, 25: 2.0 * 0.5**2.5},
+        ),
+        "exponential_staircase": (
+            js.exponential(2.0, decay_steps=10, decay_rate=0.5, staircase=True),
+            {9: 2.0, 10: 1.0, 19: 1.0, 20: 0.5},
+        ),
+        "exponential_begin_end": (
+            js.exponential(1.0, decay_steps=10, decay_rate=0.1, begin=5, end_value=0.05),
+            {0: 1.0, 5: 1.0, 10: 0.1**0.5, 15: 0.1, 30: 0.05},
+        ),
+        "exponential_growth_capped": (
+            js.exponential(1.0, decay_steps=1, decay_rate=2.0, end_value=5.0),
+            {0: 1.0, 2: 4.0, 3: 5.0, 100: 5.0},
+        ),
+        "inverse_time": (
+            js.inverse_time(1.0, decay_steps=10, decay_rate=0.5),
+            {0: 1.0, 10: 1 / 1.5, 15: 1 / 1.75, 40: 1 / 3.0},
+        ),
+        "inverse_time_staircase_power": (
+            js.inverse_time(1.0, decay_steps=10, decay_rate=1.0, staircase=True, power=2.0),
+            {9: 1.0, 10: 0.25, 29: 1 / 9, 30: 1 / 16},
+        ),
+        "poly": (
+            js.poly(1.0, 0.1, decay_steps=10, power=2),
+            {0: 1.0, 5: 0.1 + 0.9 * 0.25, 10: 0.1, 11: 0.1, 10**6: 0.1},
+        ),
+        "poly_begin": (
+            js.poly(1.0, 0.0, decay_steps=10, begin=5),
+            {0: 1.0, 5: 1.0, 10: 0.5, 15: 0.0},
+        ),
+        "poly_cycle": (
+            # Keras's cycle: decay_steps * ceil(t / decay_steps)
+            js.poly(1.0, 0.0, decay_steps=10, cycle=True),
+            {0: 1.0, 5: 0.5, 10: 0.0, 11: 1 - 11 / 20, 20: 0.0, 25: 1 - 25 / 30},
+        ),
+        "linear_up": (js.linear(0.0, 1.0, decay_steps=4), {0: 0.0, 1: 0.25, 4: 1.0, 9: 1.0}),
+        "cosine": (
+            js.cosine(1.0, decay_steps=100, end_value=0.2),
+            {0: 1.0, 25: 0.2 + 0.8 * (1 + cos(pi / 4)) / 2, 50: 0.6, 100: 0.2, 150: 0.2},
+        ),
+        "cosine_exponent": (
+            js.cosine(1.0, decay_steps=100, exponent=2.0),
+            {25: ((1 + cos(pi / 4)) / 2) ** 2, 50: 0.25},
+        ),
+        "cosine_near_end": (
+            # float32 keeps full relative precision near the end (sin^2 form)
+            js.cosine(1.0, decay_steps=1000),
+            {999: (1 + cos(pi * 999 / 1000)) / 2, 998: (1 + cos(pi * 998 / 1000)) / 2},
+        ),
+        "one_cycle": (
+            js.one_cycle(1.0, total_steps=100, pct_start=0.25, div_factor=10, final_div_factor=100),
+            {
+                0: 0.1,
+                12.5: 0.1 + 0.9 * 0.5,
+                25: 1.0,
+                62.5: 0.001 + (1.0 - 0.001) * 0.5,
+                100: 0.001,
+                500: 0.001,
+            },
+        ),
+        "one_cycle_linear_three_phase": (
+            js.one_cycle(
+                1.0,
+                total_steps=100,
+                pct_start=0.25,
+                div_factor=10,
+                final_div_factor=100,
+                anneal="linear",
+                three_phase=True,
+            ),  # fmt: skip
+            {
+                0: 0.1,
+                10: 0.1 + 0.9 * 0.4,
+                25: 1.0,
+                40: 1.0 - 0.9 * 0.6,
+                50: 0.1,
+                75: 0.1 - 0.099 * 0.5,
+                100: 0.001,
+            },
+        ),
+        "cyclic_triangular": (
+            js.cyclic(0.1, 1.0, step_size_up=10, step_size_down=5),
+            {0: 0.1, 5: 0.55, 10: 1.0, 12: 0.1 + 0.9 * 0.6, 15: 0.1, 20: 0.55},
+        ),
+        "cyclic_triangular2": (
+            js.cyclic(0.0, 1.0, step_size_up=10, mode="triangular2"),
+            {10: 1.0, 30: 0.5, 50: 0.25, 45: 0.125},
+        ),
+        "cyclic_exp_range": (
+            js.cyclic(0.0, 1.0, step_size_up=10, mode="exp_range", gamma=0.9),
+            {5: 0.5 * 0.9**5, 10: 0.9**10, 30: 0.9**30},
+        ),
+        "cosine_restarts": (
+            js.cosine_restarts(1.0, first_decay_steps=10, t_mul=2.0, m_mul=0.5, end_value=0.1),
+            {
+                0: 1.0,
+                5: 0.55,
+                9: 0.1 + 0.9 * (1 + cos(0.9 * pi)) / 2,
+                10: 0.55,
+                20: 0.325,
+                30: 0.325,
+                70: 0.2125,
+            },
+        ),
+        "cosine_restarts_equal_periods": (
+            js.cosine_restarts(1.0, first_decay_steps=10, t_mul=1.0),
+            {0: 1.0, 5: 0.5, 10: 1.0, 15: 0.5, 1000: 1.0},
+        ),
+        "cosine_restarts_fractional_t_mul": (
+            # periods 10, 15, 22.5: restarts at 10 and 25
+            js.cosine_restarts(1.0, first_decay_steps=10, t_mul=1.5),
+            {10: 1.0, 17.5: 0.5, 25: 1.0, 36.25: 0.5},
+        ),
+        "wsd": (
+            js.wsd(1.0, total_steps=100, warmup_steps=10, decay_steps=20, end_value=0.1),
+            {
+                0: 0.0,
+                5: 0.5,
+                10: 1.0,
+                80: 1.0,
+                85: 0.1 + 0.9 * (1 - sqrt(0.25)),
+                100: 0.1,
+                200: 0.1,
+            },
+        ),
+        "wsd_linear": (
+            js.wsd(1.0, 100, warmup_steps=0, decay_steps=50, decay_shape="linear"),
+            {0: 1.0, 50: 1.0, 75: 0.5, 100: 0.0},
+        ),
+        "wsd_cosine": (
+            js.wsd(1.0, 100, 0, 50, decay_shape="cosine"),
+            {75: 0.5, 60: (1 + cos(pi / 5)) / 2},
+        ),
+        "inverse_sqrt": (
+            js.inverse_sqrt(1.0, warmup_steps=16),
+            {0: 0.0, 8: 0.5, 16: 1.0, 64: 0.5, 256: 0.25},
+        ),
+        "inverse_sqrt_no_warmup": (js.inverse_sqrt(1.0, warmup_steps=0), {0: 1.0, 1: 1.0, 4: 0.5}),
+        "rex": (
+            js.rex(1.0, decay_steps=100, end_value=0.1),
+            {0: 1.0, 50: 0.1 + 0.9 * 0.5 / 0.75, 100: 0.1, 101: 0.1},
+        ),
+        "warmup": (
+            js.warmup(js.cosine(1.0, decay_steps=100), warmup_steps=10, init_value=0.2),
+            {0: 0.2, 5: 0.6, 10: 1.0, 60: 0.5, 110: 0.0},
+        ),
+        "join": (
+            js.join([js.constant(0.5), js.linear(1.0, 0.0, 10), js.constant(0.1)], [5, 20]),
+            {0: 0.5, 4: 0.5, 5: 1.0, 10: 0.5, 19: 0.0, 20: 0.1},
+        ),
+        "torch_cosine_annealing_rises_again": (
+            ts.CosineAnnealingLR(1.0, T_max=10, eta_min=0.1),
+            {0: 1.0, 5: 0.55, 10: 0.1, 15: 0.55, 20: 1.0, 25: 0.55},
+        ),
+        "torch_one_cycle_phase_ends_early": (
+            # phases end at 0.3 * 20 - 1 = 5 and 19; at step 20 the cosine is extrapolated
+            ts.OneCycleLR(max_lr=1.0, total_steps=20),
+            {
+                0: 0.04,
+                5: 1.0,
+                19: 0.04 / 1e4,
+                20: 0.04 / 1e4 + (1 - 0.04 / 1e4) * (1 + cos(pi * 15 / 14)) / 2,
+            },
+        ),
+        "torch_constant_lr": (
+            ts.ConstantLR(0.3, factor=0.5, total_iters=4),
+            {0: 0.15, 3: 0.15, 4: 0.3},
+        ),
+        "keras_piecewise_switches_after": (
+            ks.PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1]),
+            {10: 1.0, 10.5: 0.5, 11: 0.5, 20: 0.5, 21: 0.1},
+        ),
+        "keras_cosine_warmup": (
+            ks.CosineDecay(0.0, decay_steps=100, alpha=0.1, warmup_target=1.0, warmup_steps=10),
+            {0: 0.0, 5: 0.5, 10: 1.0, 60: 0.1 + 0.9 * 0.5, 110: 0.1},
+        ),
+    }
+
+
+NAMES = list(cases())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_closed_form_values(name):
+    schedule, expected = cases()[name]
+    steps = np.array(list(expected), dtype=np.float32)
+    want = np.array(list(expected.values()))
+    np.testing.assert_allclose(schedule(steps), want, rtol=2e-6, atol=1e-7)
+    # Integer steps (optax's count) give the same values.
+    whole = steps == np.round(steps)
+    ints = jnp.asarray(steps[whole], dtype=jnp.int32)
+    np.testing.assert_allclose(schedule(ints), want[whole], rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float64_inputs_give_float64_results(name, x64):
+    schedule, expected = cases()[name]
+    steps = np.array(list(expected), dtype=np.float64)
+    out = schedule(steps)
+    assert out.dtype == jnp.float64
+    np.testing.assert_allclose(out, np.array(list(expected.values())), rtol=1e-12, atol=1e-15)
+
+
+def test_factories_take_float64_under_x64(x64):
+    s = js.poly(0.1, 0.0, decay_steps=1000, power=2)
+    assert s.init_value.dtype == jnp.float64
+    assert s(jnp.int32(500)).dtype == jnp.float64
+    assert float(s(500)) == 0.025
+
+
+def test_negative_step_is_step_zero_and_nan_step_is_nan():
+    s = js.warmup(js.cosine(1.0, decay_steps=10), warmup_steps=5, init_value=0.3)
+    assert float(s(-7)) == float(s(0)) == pytest.approx(0.3)
+    assert float(s(-7.5)) == pytest.approx(0.3)
+    assert math.isnan(float(s(float("nan"))))
+
+
+def test_step_shape_broadcasts_against_batch():
+    batch = js.grid(js.constant, value=[1.0, 2.0])
+    assert batch(3).shape == (2,)
+    assert js.constant(1.0)(jnp.arange(6).reshape(2, 3)).shape == (2, 3)
