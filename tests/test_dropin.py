@@ -67,8 +67,13 @@ def test_to_dict_from_dict_parse_round_trip(name):
 
 
 def test_batch_round_trip_through_json():
-    batch = js.grid(js.exponential, init_value=[0.1, 0.2], decay_steps=10, decay_rate=0.5,
-                    end_value=[None, 0.01])  # fmt: skip
+    batch = js.grid(
+        js.exponential,
+        init_value=[0.1, 0.2],
+        decay_steps=10,
+        decay_rate=0.5,
+        end_value=[None, 0.01],
+    )
     again = js.from_dict(json.loads(json.dumps(batch.to_dict())))
     np.testing.assert_array_equal(again(STEPS[:, None]), batch(STEPS[:, None]))
 
@@ -150,8 +155,12 @@ def test_repr_is_readable_and_summarises_big_batches():
 
 
 def test_vmapped_sweep_of_64_learning_rates_in_one_compile():
-    rates = js.grid(js.warmup, schedule=js.cosine(1.0, decay_steps=900), warmup_steps=100,
-                    init_value=list(np.geomspace(1e-4, 1e-1, 64)))  # fmt: skip
+    rates = js.grid(
+        js.warmup,
+        schedule=js.cosine(1.0, decay_steps=900),
+        warmup_steps=100,
+        init_value=list(np.geomspace(1e-4, 1e-1, 64)),
+    )
     curves = jax.jit(jax.vmap(lambda s: s(jnp.arange(1000))))(rates)
     assert curves.shape == (64, 1000)
     np.testing.assert_allclose(curves[:, 100], 1.0, rtol=1e-6)

@@ -108,7 +108,7 @@ def cases():
                 final_div_factor=100,
                 anneal="linear",
                 three_phase=True,
-            ),  # fmt: skip
+            ),
             {
                 0: 0.1,
                 10: 0.1 + 0.9 * 0.4,

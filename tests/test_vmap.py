@@ -70,8 +70,13 @@ def test_optax_sgd_under_vmap_equals_loop(name):
 
 
 def test_grid_of_mixed_static_options_becomes_a_switch():
-    batch = js.grid(js.cyclic, base_value=0.0, peak_value=1.0, step_size_up=10,
-                    mode=["triangular", "triangular2"])  # fmt: skip
+    batch = js.grid(
+        js.cyclic,
+        base_value=0.0,
+        peak_value=1.0,
+        step_size_up=10,
+        mode=["triangular", "triangular2"],
+    )
     assert isinstance(batch, js.Switch)
     values = jax.jit(jax.vmap(lambda s: s(30)))(batch)
     np.testing.assert_allclose(values, [1.0, 0.5])

@@ -142,6 +142,12 @@ def CosineDecayRestarts(
     )
 
 
-for _fn in (ExponentialDecay, InverseTimeDecay, PolynomialDecay, PiecewiseConstantDecay,
-            CosineDecay, CosineDecayRestarts):  # fmt: skip
+for _fn in (
+    ExponentialDecay,
+    InverseTimeDecay,
+    PolynomialDecay,
+    PiecewiseConstantDecay,
+    CosineDecay,
+    CosineDecayRestarts,
+):
     factory(None, name=f"keras.{_fn.__name__}", event_ndims={"boundaries": 1, "values": 1})(_fn)

@@ -325,6 +325,14 @@ def OneCycleLR(
     )
 
 
-for _name in ("StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR", "LinearLR",
-              "ConstantLR", "CosineAnnealingWarmRestarts", "CyclicLR"):  # fmt: skip
+for _name in (
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "PolynomialLR",
+    "LinearLR",
+    "ConstantLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+):
     factory(None, name=f"torch.{_name}", event_ndims={"milestones": 1})(globals()[_name])
