@@ -9,6 +9,7 @@ is the same class with a leading axis on every data leaf.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, TypeVar
@@ -70,12 +71,28 @@ def factory(
     """
 
     def wrap(fn: Callable[..., _S]) -> Callable[..., _S]:
-        fn.schedule_class = cls  # type: ignore[attr-defined]
-        fn.event_ndims = event_ndims or {}  # type: ignore[attr-defined]
-        _FACTORIES[name or fn.__name__] = fn
-        return fn
+        label = name or fn.__name__
+
+        @functools.wraps(fn)
+        def build(*args: Any, **kwargs: Any) -> _S:
+            return _as_batch(label, fn(*args, **kwargs))
+
+        build.schedule_class = cls  # type: ignore[attr-defined]
+        build.event_ndims = event_ndims or {}  # type: ignore[attr-defined]
+        _FACTORIES[label] = build
+        return build
 
     return wrap
+
+
+def _as_batch(label: str, schedule: _S) -> _S:
+    """Broadcast every leaf to the schedule's batch shape, so ``jax.vmap`` can map over all."""
+    try:
+        shape = schedule.batch_shape
+    except ValueError:
+        shapes = {n: jnp.shape(v) for n, v, _ in schedule._data_items() if not _is_schedule_field(v)}
+        raise ValueError(f"{label}: the hyperparameters' batch shapes do not broadcast: {shapes}") from None
+    return schedule.broadcast(shape) if shape else schedule
 
 
 def factory_named(name: str) -> Callable[..., Schedule]:

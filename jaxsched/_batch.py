@@ -35,7 +35,7 @@ def grid(factory: Callable[..., Schedule], **params: Any) -> Schedule:
       >>> batch.batch_shape
       (6,)
       >>> batch[5].to_dict()["init_value"], batch[5].to_dict()["power"]
-      (0.009999999776482582, 3.0)
+      (0.01, 3.0)
     """
     name = getattr(factory, "__name__", repr(factory))
     swept = {k: list(v) for k, v in params.items() if _depth(v) > event_ndim(factory, k)}
