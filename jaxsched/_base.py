@@ -90,8 +90,12 @@ def _as_batch(label: str, schedule: _S) -> _S:
     try:
         shape = schedule.batch_shape
     except ValueError:
-        shapes = {n: jnp.shape(v) for n, v, _ in schedule._data_items() if not _is_schedule_field(v)}
-        raise ValueError(f"{label}: the hyperparameters' batch shapes do not broadcast: {shapes}") from None
+        shapes = {
+            n: jnp.shape(v) for n, v, _ in schedule._data_items() if not _is_schedule_field(v)
+        }
+        raise ValueError(
+            f"{label}: the hyperparameters' batch shapes do not broadcast: {shapes}"
+        ) from None
     return schedule.broadcast(shape) if shape else schedule
 
 

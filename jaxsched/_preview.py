@@ -1,0 +1,41 @@
+"""A learning-rate curve drawn in text, for terminals."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def text_chart(values: np.ndarray, width: int = 64, height: int = 8) -> str:
+    """Draw ``values`` (a curve over steps) as ``height`` rows of block characters.
+
+    Each column is the mean of its slice of steps; the rows are labelled with
+    the top and bottom of the range.
+
+    Example:
+      >>> print(text_chart(np.linspace(1.0, 0.0, 8), width=8, height=2))
+               1 |█▆▄▂    |
+               0 |████▇▅▃▁|
+                  0 .. 7
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return "(no steps)"
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return "(no finite values)"
+    columns = [chunk.mean() for chunk in np.array_split(values, min(width, values.size))]
+    low, high = float(finite.min()), float(finite.max())
+    span = high - low or 1.0
+    # Height of each column in eighths of a row.
+    levels = [
+        round((c - low) / span * (height * 8 - 1)) + 1 if np.isfinite(c) else 0 for c in columns
+    ]
+    rows = []
+    for row in range(height - 1, -1, -1):
+        cells = "".join(_BLOCKS[min(max(level - row * 8, 0), 8)] for level in levels)
+        label = f"{high:>10.4g}" if row == height - 1 else f"{low:>10.4g}" if row == 0 else " " * 10
+        rows.append(f"{label} |{cells}|")
+    rows.append(" " * 12 + f"0 .. {values.size - 1}")
+    return "\n".join(rows)
