@@ -52,16 +52,12 @@ class Steps:
 
         Each part is reduced on its own with `fmod`, which is exact in IEEE
         arithmetic, so the remainder is exact up to one rounding of a number
-        below ``2 * period``.
+        between ``-period`` and ``2 * period``.
         """
-        r_hi = jnp.fmod(self.hi, period)
-        r_lo = jnp.fmod(self.lo, period)
+        r_hi = jnp.fmod(self.hi, period)  # in [0, period)
+        r_lo = jnp.fmod(self.lo, period)  # in (-period, period): lo < 0 after `since`
         rem = r_hi + r_lo
-        wrap = rem >= period
-        rem = jnp.where(wrap, rem - period, rem)
-        quot = (
-            jnp.round((self.hi - r_hi) / period)
-            + jnp.round((self.lo - r_lo) / period)
-            + wrap.astype(rem.dtype)
-        )
+        carry = jnp.where(rem >= period, 1.0, jnp.where(rem < 0, -1.0, 0.0)).astype(rem.dtype)
+        rem = rem - carry * period
+        quot = jnp.round((self.hi - r_hi) / period) + jnp.round((self.lo - r_lo) / period) + carry
         return quot, rem

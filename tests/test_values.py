@@ -260,3 +260,16 @@ def test_step_shape_broadcasts_against_batch():
     batch = js.grid(js.constant, value=[1.0, 2.0])
     assert batch(3).shape == (2,)
     assert js.constant(1.0)(jnp.arange(6).reshape(2, 3)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("step", [65535, 65536, 65546, 65636, 131072 + 3, 2**31 - 1])
+def test_offsets_across_the_exact_split(step):
+    """`begin` and warmups shift the step; periods stay exact where hi/lo parts cross."""
+    s = js.exponential(1.0, decay_steps=7, decay_rate=0.999, staircase=True, begin=100)
+    want = float(np.float32(0.999)) ** ((step - 100) // 7)  # the rate as stored
+    np.testing.assert_allclose(s(jnp.int32(step)), want, rtol=1e-5)
+    w = js.warmup(js.cosine_restarts(1.0, first_decay_steps=10, t_mul=1.0), warmup_steps=105)
+    position = (step - 105) % 10
+    np.testing.assert_allclose(
+        w(jnp.int32(step)), (1 + cos(pi * position / 10)) / 2, rtol=1e-5, atol=1e-7
+    )
