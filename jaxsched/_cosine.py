@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register
 from jaxsched._check import as_float, require
-from jaxsched._math import cosine_fall, positive
+from jaxsched._math import cosine_fall, cosine_fall_parts, positive
 from jaxsched._steps import Steps
 
 __all__ = ["Cosine", "CosineRestarts", "cosine", "cosine_restarts"]
@@ -76,27 +76,70 @@ class CosineRestarts(Schedule):
 
     def _value(self, steps: Steps) -> jax.Array:
         first = positive(self.first_decay_steps)
-        t = steps.t
-        # Periods of equal length: an exact divmod.
-        n_eq, pos_eq = steps.divmod(first)
-        # Growing periods: period i starts at first * (m^i - 1) / (m - 1). The log
-        # gives i up to rounding; one step of correction each way makes it exact.
+        n, pos = steps.divmod(first)  # periods of equal length
+        rest, length = first - pos, first
         growing = self.t_mul > 1
         m = jnp.where(growing, self.t_mul, 2.0)
-
-        def start(i: jax.Array) -> jax.Array:
-            return first * jnp.expm1(i * jnp.log(m)) / (m - 1)
-
-        i = jnp.floor(jnp.log1p(t / first * (m - 1)) / jnp.log(m))
-        i = jnp.where(t < start(i), i - 1, i)
-        i = jnp.where(t >= start(i + 1), i + 1, i)
-        n = jnp.where(growing, i, n_eq)
-        pos = jnp.where(growing, t - start(i), pos_eq)
-        length = jnp.where(growing, first * jnp.power(m, i), first)
+        n_g, pos_g, rest_g, length_g = _growing_periods(steps, first, m)
+        n = jnp.where(growing, n_g, n)
+        pos = jnp.where(growing, pos_g, pos)
+        rest = jnp.where(growing, rest_g, rest)
+        length = jnp.where(growing, length_g, length)
         scale = jnp.power(self.m_mul, n)
-        return self.end_value + (self.init_value - self.end_value) * scale * cosine_fall(
-            pos, length
-        )
+        fall = cosine_fall_parts(pos / length, rest / length)
+        return self.end_value + (self.init_value - self.end_value) * scale * fall
+
+
+_INT_MAX = 2**31 - 1
+
+
+def _growing_periods(steps: Steps, first: jax.Array, m: jax.Array):
+    """(period index, position in it, steps left in it, its length) for periods
+    ``first * m**i``, ``m > 1``.
+
+    Period ``i`` starts at ``first * (m**i - 1) / (m - 1)``. The log of that
+    gives ``i`` up to rounding, corrected by one step each way. When ``first``
+    and ``m`` are whole (restarts on whole steps) and the step is below 2**31,
+    the period is found in saturating int32 arithmetic instead, exactly: a
+    float32 step cannot tell 2**31 - 3 from a restart at 2**31 - 1.
+    """
+    t = steps.t
+    whole_m = m == jnp.round(m)
+
+    def start(i: jax.Array) -> jax.Array:
+        # m**i - 1 is exact for a whole m; expm1 keeps the digits of an m close to 1.
+        grown = jnp.where(whole_m, jnp.power(m, i) - 1, jnp.expm1(i * jnp.log(m)))
+        return first * grown / (m - 1)
+
+    i = jnp.floor(jnp.log1p(t / first * (m - 1)) / jnp.log(m))
+    i = jnp.where(t < start(i), i - 1, i)
+    i = jnp.where(t >= start(i + 1), i + 1, i)
+    float_pos, float_length = t - start(i), first * jnp.power(m, i)
+    float_rest = start(i + 1) - t
+
+    exact = whole_m & (first == jnp.round(first)) & (steps.hi <= 2**31 - 2**16)
+    small = jnp.where(exact, 1, 0)  # keeps the int32 path in range where it is not used
+    whole_lo = jnp.floor(steps.lo)
+    s = jnp.where(exact, steps.hi, 0).astype(jnp.int32) + whole_lo.astype(jnp.int32)
+    big_m = jnp.where(exact, m, 2).astype(jnp.int32)
+    length = jnp.where(exact, jnp.minimum(first, _INT_MAX), small).astype(jnp.int32)
+    begin = jnp.zeros_like(s)
+    count = jnp.zeros_like(s)
+    for _ in range(31):  # with m >= 2 and first >= 1, 31 periods pass 2**31
+        later = s - begin >= length
+        count = count + later
+        begin = jnp.where(later, begin + length, begin)
+        longer = jnp.where(length > _INT_MAX // big_m, _INT_MAX, length * big_m)
+        length = jnp.where(later, longer, length)
+    frac = steps.lo - whole_lo
+    exact_pos = (s - begin).astype(t.dtype) + frac
+    exact_rest = (begin + length - s).astype(t.dtype) - frac
+    return (
+        jnp.where(exact, count.astype(t.dtype), i),
+        jnp.where(exact, exact_pos, float_pos),
+        jnp.where(exact, exact_rest, float_rest),
+        jnp.where(exact, length.astype(t.dtype), float_length),
+    )
 
 
 @factory(CosineRestarts)

@@ -129,10 +129,10 @@ class Cyclic(Schedule):
     mode: str = static(default="triangular")
 
     def _value(self, steps: Steps) -> jax.Array:
-        up, down = positive(self.step_size_up), positive(self.step_size_down)
+        up, down = positive(self.step_size_up), jnp.maximum(self.step_size_down, 0.0)
         n, pos = steps.divmod(up + down)
         rising = pos <= up
-        height = jnp.where(rising, pos / up, (up + down - pos) / down)
+        height = jnp.where(rising, pos / up, (up + down - pos) / positive(down))
         if self.mode == "triangular2":
             height = height / jnp.power(2.0, n)
         elif self.mode == "exp_range":
@@ -167,7 +167,7 @@ def cyclic(
       base_value: :math:`\eta_b`, the bottom of each cycle.
       peak_value: :math:`\eta_{max}`, the top of the first cycle.
       step_size_up: :math:`u > 0`.
-      step_size_down: :math:`d > 0`; None means ``step_size_up``.
+      step_size_down: :math:`d \ge 0`; None means ``step_size_up``; 0 gives a sawtooth.
       mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
       gamma: :math:`\gamma > 0`, for ``"exp_range"``.
 
@@ -186,7 +186,7 @@ def cyclic(
     step_size_down = as_float(f, "step_size_down", step_size_down)
     gamma = as_float(f, "gamma", gamma)
     require(f, "step_size_up", step_size_up, lambda x: x > 0, "> 0")
-    require(f, "step_size_down", step_size_down, lambda x: x > 0, "> 0")
+    require(f, "step_size_down", step_size_down, lambda x: x >= 0, ">= 0")
     require(f, "gamma", gamma, lambda x: x > 0, "> 0")
     return Cyclic(
         base_value=base_value,

@@ -52,6 +52,15 @@ def cosine_fall_parts(p: jax.Array, q: jax.Array) -> jax.Array:
     return jnp.where(p <= 0.5, first, second)
 
 
+def linear_parts(start: jax.Array, end: jax.Array, p: jax.Array, q: jax.Array) -> jax.Array:
+    """``start + (end - start) p`` given ``p`` and ``q = 1 - p`` (any real ``p``).
+
+    Computed from the nearer end, so that a value near ``end`` keeps its
+    digits when ``end`` is far smaller than ``start`` (one-cycle's last phase).
+    """
+    return jnp.where(p <= 0.5, start + (end - start) * p, end + (start - end) * q)
+
+
 def interpolate(
     start: jax.Array, end: jax.Array, t: jax.Array, length: jax.Array, shape: str
 ) -> jax.Array:
@@ -61,7 +70,7 @@ def interpolate(
     ``"1-sqrt"``: :math:`b + (a - b)(1 - \sqrt{p})`, where :math:`p = t / L`.
     """
     if shape == "linear":
-        return start + (end - start) * done(t, length)
+        return linear_parts(start, end, done(t, length), left(t, length))
     if shape == "cos":
         return end + (start - end) * cosine_fall(t, length)
     if shape == "1-sqrt":

@@ -56,8 +56,14 @@ class Steps:
         """
         r_hi = jnp.fmod(self.hi, period)  # in [0, period)
         r_lo = jnp.fmod(self.lo, period)  # in (-period, period): lo < 0 after `since`
+        # rem = r_hi + r_lo may round across 0 or period (2**30 - 1 rounds to 2**30 in
+        # float32), so the carry is decided on the exact sum, rem + err (Knuth's TwoSum).
         rem = r_hi + r_lo
-        carry = jnp.where(rem >= period, 1.0, jnp.where(rem < 0, -1.0, 0.0)).astype(rem.dtype)
-        rem = rem - carry * period
+        back = rem - r_hi
+        err = (r_hi - (rem - back)) + (r_lo - back)
+        over = (rem - period) + err >= 0
+        under = rem + err < 0
+        carry = jnp.where(over, 1.0, jnp.where(under, -1.0, 0.0)).astype(rem.dtype)
+        rem = (rem - carry * period) + err
         quot = jnp.round((self.hi - r_hi) / period) + jnp.round((self.lo - r_lo) / period) + carry
         return quot, rem

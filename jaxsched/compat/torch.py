@@ -28,7 +28,7 @@ from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_bool, as_choice, as_float, concrete, require
 from jaxsched._cosine import CosineRestarts, cosine_restarts
 from jaxsched._cycles import Cyclic, cyclic
-from jaxsched._math import cosine_fall, cosine_fall_parts, positive
+from jaxsched._math import cosine_fall, cosine_fall_parts, linear_parts, positive
 from jaxsched._steps import Steps
 
 __all__ = [
@@ -63,6 +63,11 @@ def _concrete_int(name: str, param: str, value: Any) -> int | None:
     return int(c)
 
 
+def _is_zero(value: Any) -> bool:
+    c = concrete(value)
+    return c is not None and c.ndim == 0 and float(c) == 0.0
+
+
 def StepLR(lr: Any, step_size: Any, gamma: Any = 0.1, last_epoch: int = -1) -> _decay.StepDecay:
     """``torch.optim.lr_scheduler.StepLR``: ``lr * gamma ** (t // step_size)``."""
     _fresh("StepLR", last_epoch)
@@ -75,12 +80,15 @@ def MultiStepLR(
     """``torch.optim.lr_scheduler.MultiStepLR``: ``lr * gamma ** #{m <= t}``.
 
     Like PyTorch, milestones may be unsorted and may repeat (a repeated
-    milestone applies ``gamma`` once per occurrence).
+    milestone applies ``gamma`` once per occurrence); negative ones never fire.
     """
     _fresh("MultiStepLR", last_epoch)
     c = concrete(milestones) if not isinstance(milestones, list | tuple) else np.asarray(milestones)
+    if c is not None and c.ndim == 1:
+        c = c[c >= 0]
     if c is None or c.ndim != 1 or (c.size and np.all(np.diff(c) > 0)):
-        return _decay.multistep(init_value=lr, boundaries=milestones, decay_rate=gamma)
+        boundaries = milestones if c is None or c.ndim != 1 else c
+        return _decay.multistep(init_value=lr, boundaries=boundaries, decay_rate=gamma)
     unique, counts = np.unique(c, return_counts=True)
     gamma = as_float("torch.MultiStepLR", "gamma", gamma)
     lr = as_float("torch.MultiStepLR", "lr", lr)
@@ -96,9 +104,14 @@ def ExponentialLR(lr: Any, gamma: Any, last_epoch: int = -1) -> _decay.Exponenti
 
 def PolynomialLR(
     lr: Any, total_iters: Any = 5, power: Any = 1.0, last_epoch: int = -1
-) -> _decay.Poly:
-    """``torch.optim.lr_scheduler.PolynomialLR``: ``lr * (1 - min(t, T) / T) ** power``."""
+) -> _decay.Poly | _decay.Constant:
+    """``torch.optim.lr_scheduler.PolynomialLR``: ``lr * (1 - min(t, T) / T) ** power``.
+
+    With ``total_iters=0`` or ``power=0`` PyTorch never changes ``lr``; neither does this.
+    """
     _fresh("PolynomialLR", last_epoch)
+    if _concrete_int("PolynomialLR", "total_iters", total_iters) == 0 or _is_zero(power):
+        return _decay.constant(lr)
     return _decay.poly(init_value=lr, end_value=0.0, decay_steps=total_iters, power=power)
 
 
@@ -131,14 +144,15 @@ def ConstantLR(
 ) -> _decay.Piecewise | _decay.Constant:
     """``torch.optim.lr_scheduler.ConstantLR``: ``lr * factor`` for ``total_iters`` steps, then ``lr``.
 
-    With ``total_iters=0`` PyTorch never leaves ``lr * factor``; so does this.
+    With ``total_iters <= 0`` PyTorch never leaves ``lr * factor``; nor does this.
     """
     f = "torch.ConstantLR"
     _fresh("ConstantLR", last_epoch)
     factor = as_float(f, "factor", factor)
     require(f, "factor", factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
     lr = as_float(f, "lr", lr)
-    if _concrete_int("ConstantLR", "total_iters", total_iters) == 0:
+    whole = _concrete_int("ConstantLR", "total_iters", total_iters)
+    if whole is not None and whole <= 0:
         return _decay.constant(lr * factor)
     total_iters = as_float(f, "total_iters", total_iters)
     values = jnp.stack(jnp.broadcast_arrays(lr * factor, lr), axis=-1)
@@ -182,6 +196,7 @@ def CyclicLR(
         raise ValueError("torch.CyclicLR: base_lr and max_lr are required")
     if scale_fn is not None:
         raise ValueError("torch.CyclicLR: a custom scale_fn is not supported; use mode")
+    as_choice("torch.CyclicLR", "mode", mode, ("triangular", "triangular2", "exp_range"))
     if scale_mode is not None and scale_mode != {"exp_range": "iterations"}.get(mode, "cycle"):
         raise ValueError(f"torch.CyclicLR: scale_mode={scale_mode!r} is only used with scale_fn")
     return cyclic(
@@ -264,7 +279,7 @@ class _OneCycle(Schedule):
         p = jnp.where(length == 0, 1.0, (t - start_step) / safe)
         q = jnp.where(length == 0, 0.0, (end_step - t) / safe)
         if self.anneal_strategy == "linear":
-            return (end - start) * p + start
+            return linear_parts(start, end, p, q)
         return end + (start - end) * cosine_fall_parts(p, q)
 
 
