@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register
 from jaxsched._check import as_float, require
-from jaxsched._math import cosine_fall, cosine_fall_parts, positive
+from jaxsched._math import cosine_fall, cosine_fall_parts, done, positive
 from jaxsched._steps import Steps
 
 __all__ = ["Cosine", "CosineRestarts", "cosine", "cosine_restarts"]
@@ -25,8 +25,13 @@ class Cosine(Schedule):
     exponent: jax.Array = data()
 
     def _value(self, steps: Steps) -> jax.Array:
-        fall = cosine_fall(steps.t, self.decay_steps)
-        return self.end_value + (self.init_value - self.end_value) * jnp.power(fall, self.exponent)
+        p = done(steps.t, self.decay_steps)
+        weight = jnp.power(cosine_fall(steps.t, self.decay_steps), self.exponent)
+        # From the nearer end, so that schedule(0) is init_value to the last bit.
+        span = self.init_value - self.end_value
+        return jnp.where(
+            p <= 0.5, self.init_value - span * (1 - weight), self.end_value + span * weight
+        )
 
 
 @factory(Cosine)
@@ -111,11 +116,19 @@ def _growing_periods(steps: Steps, first: jax.Array, m: jax.Array):
         grown = jnp.where(whole_m, jnp.power(m, i) - 1, jnp.expm1(i * jnp.log(m)))
         return first * grown / (m - 1)
 
+    # A start computed a few ulps above a restart at a whole step still counts.
+    slack = 8 * jnp.finfo(t.dtype).eps
+
+    def reached(i: jax.Array) -> jax.Array:
+        begin = start(i)
+        return t >= begin - slack * begin
+
     i = jnp.floor(jnp.log1p(t / first * (m - 1)) / jnp.log(m))
-    i = jnp.where(t < start(i), i - 1, i)
-    i = jnp.where(t >= start(i + 1), i + 1, i)
-    float_pos, float_length = t - start(i), first * jnp.power(m, i)
-    float_rest = start(i + 1) - t
+    i = jnp.where(reached(i), i, i - 1)
+    i = jnp.where(reached(i + 1), i + 1, i)
+    float_pos = jnp.maximum(t - start(i), 0)
+    float_rest = jnp.maximum(start(i + 1) - t, 0)
+    float_length = first * jnp.power(m, i)
 
     exact = whole_m & (first == jnp.round(first)) & (steps.hi <= 2**31 - 2**16)
     small = jnp.where(exact, 1, 0)  # keeps the int32 path in range where it is not used

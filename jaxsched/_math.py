@@ -52,6 +52,15 @@ def cosine_fall_parts(p: jax.Array, q: jax.Array) -> jax.Array:
     return jnp.where(p <= 0.5, first, second)
 
 
+def cosine_parts(start: jax.Array, end: jax.Array, p: jax.Array, q: jax.Array) -> jax.Array:
+    """``end + (start - end) (1 + cos(pi p)) / 2`` given ``p`` and ``q = 1 - p``, from the
+    nearer end: ``start + (end - start) sin^2(pi p / 2)`` in the first half and
+    ``end + (start - end) sin^2(pi q / 2)`` in the second, exact at both ends."""
+    rise = jnp.square(jnp.sin(0.5 * jnp.pi * p))
+    fall = jnp.square(jnp.sin(0.5 * jnp.pi * q))
+    return jnp.where(p <= 0.5, start + (end - start) * rise, end + (start - end) * fall)
+
+
 def linear_parts(start: jax.Array, end: jax.Array, p: jax.Array, q: jax.Array) -> jax.Array:
     """``start + (end - start) p`` given ``p`` and ``q = 1 - p`` (any real ``p``).
 
@@ -72,7 +81,7 @@ def interpolate(
     if shape == "linear":
         return linear_parts(start, end, done(t, length), left(t, length))
     if shape == "cos":
-        return end + (start - end) * cosine_fall(t, length)
+        return cosine_parts(start, end, done(t, length), left(t, length))
     if shape == "1-sqrt":
         return end + (start - end) * (1.0 - jnp.sqrt(done(t, length)))
     raise ValueError(f"unknown shape {shape!r}")

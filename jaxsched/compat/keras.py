@@ -91,10 +91,12 @@ def PiecewiseConstantDecay(
     """``keras.optimizers.schedules.PiecewiseConstantDecay``: switches at ``step > boundary``.
 
     `jaxsched.piecewise` switches at ``step >= boundary``; each boundary is
-    moved to the next representable float above it, which is the same test.
+    moved to the next representable float above it, which is the same test
+    (above 0 the next one is the smallest normal float: subnormals flush to 0).
     """
     boundaries = as_float("keras.PiecewiseConstantDecay", "boundaries", boundaries, event_ndim=1)
-    return _decay.piecewise(boundaries=jnp.nextafter(boundaries, jnp.inf), values=values)
+    above = jnp.maximum(jnp.nextafter(boundaries, jnp.inf), jnp.finfo(boundaries.dtype).tiny)
+    return _decay.piecewise(boundaries=above, values=values)
 
 
 def CosineDecay(

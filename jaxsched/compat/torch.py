@@ -28,7 +28,7 @@ from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_bool, as_choice, as_float, concrete, require
 from jaxsched._cosine import CosineRestarts, cosine_restarts
 from jaxsched._cycles import Cyclic, cyclic
-from jaxsched._math import cosine_fall, cosine_fall_parts, linear_parts, positive
+from jaxsched._math import cosine_fall, cosine_parts, linear_parts, positive
 from jaxsched._steps import Steps
 
 __all__ = [
@@ -280,7 +280,7 @@ class _OneCycle(Schedule):
         q = jnp.where(length == 0, 0.0, (end_step - t) / safe)
         if self.anneal_strategy == "linear":
             return linear_parts(start, end, p, q)
-        return end + (start - end) * cosine_fall_parts(p, q)
+        return cosine_parts(start, end, p, q)
 
 
 @factory(_OneCycle, name="torch.OneCycleLR")
