@@ -24,8 +24,7 @@ __all__ = ["Schedule", "data", "factory", "register", "static"]
 
 _S = TypeVar("_S", bound="Schedule")
 
-#: kind -> class, and public factory name -> factory (what `parse` and `from_dict` call).
-_CLASSES: dict[str, type[Schedule]] = {}
+#: public factory name -> factory (what `parse` and `from_dict` call).
 _FACTORIES: dict[str, Callable[..., Schedule]] = {}
 
 
@@ -51,7 +50,6 @@ def register(kind: str):
             meta_fields=[f.name for f in fields if f.metadata.get("static")],
         )
         cls.kind = kind
-        _CLASSES[kind] = cls
         return cls
 
     return wrap
@@ -139,7 +137,7 @@ class Schedule:
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
         step = jnp.asarray(step)
-        dtype = self.dtype(step)
+        dtype = self._compute_dtype(step)
         steps = Steps.from_step(step, dtype)
         value = jnp.asarray(self._value(steps), dtype)
         if jnp.issubdtype(step.dtype, jnp.inexact):
@@ -150,7 +148,7 @@ class Schedule:
         raise NotImplementedError
 
     # ----------------------------------------------------------------- dtype
-    def dtype(self, step: jax.Array | None = None) -> jnp.dtype:
+    def _compute_dtype(self, step: jax.Array | None = None) -> jnp.dtype:
         """The float dtype the schedule computes in: its leaves' and a float ``step``'s."""
         leaves = [
             x for x in jax.tree_util.tree_leaves(self) if jnp.issubdtype(x.dtype, jnp.inexact)
