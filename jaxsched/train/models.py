@@ -1,0 +1,111 @@
+"""The MNIST-1D reference models in Flax NNX, sized from the data.
+
+Greydanus, *Scaling down Deep Learning with MNIST-1D* (2020/2024): an MLP with
+two hidden layers of 100 units, and a small 1-D CNN (three stride-2
+convolutions of 25 channels, then a linear classifier). Both take any input
+shape and number of classes, so they train on any dataset a user points at.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+__all__ = ["CNN", "MLP", "ModelFactory", "build"]
+
+#: ``model(input_shape, n_classes, rngs) -> nnx.Module`` (logits ``[batch, n_classes]``).
+ModelFactory = Callable[[tuple[int, ...], int, nnx.Rngs], nnx.Module]
+
+
+class MLP(nnx.Module):
+    """Two hidden ReLU layers of ``hidden`` units; inputs are flattened."""
+
+    def __init__(
+        self, input_shape: tuple[int, ...], n_classes: int, rngs: nnx.Rngs, hidden: int = 100
+    ):
+        features = math.prod(input_shape)
+        self.layers = nnx.List(
+            [
+                nnx.Linear(features, hidden, rngs=rngs),
+                nnx.Linear(hidden, hidden, rngs=rngs),
+                nnx.Linear(hidden, n_classes, rngs=rngs),
+            ]
+        )
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = x.reshape(x.shape[0], -1)
+        for layer in self.layers[:-1]:
+            x = jax.nn.relu(layer(x))
+        return self.layers[-1](x)
+
+
+class CNN(nnx.Module):
+    """Three ReLU convolutions (kernels 5, 3, 3; stride 2; padding 1), then a linear layer.
+
+    Inputs are ``[batch, length]`` (one channel) or ``[batch, length, channels]``.
+    """
+
+    def __init__(
+        self, input_shape: tuple[int, ...], n_classes: int, rngs: nnx.Rngs, channels: int = 25
+    ):
+        if len(input_shape) not in (1, 2):
+            raise ValueError(
+                f"cnn: inputs must be [length] or [length, channels], got {input_shape}"
+            )
+        length, in_channels = input_shape[0], (input_shape[1] if len(input_shape) == 2 else 1)
+        self.convs = nnx.List()
+        for kernel in (5, 3, 3):
+            self.convs.append(
+                nnx.Conv(in_channels, channels, kernel, strides=2, padding=((1, 1),), rngs=rngs)
+            )
+            in_channels = channels
+            length = (length + 2 - kernel) // 2 + 1
+        if length < 1:
+            raise ValueError(f"cnn: inputs of length {input_shape[0]} are too short (need >= 3)")
+        self.head = nnx.Linear(length * channels, n_classes, rngs=rngs)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        if x.ndim == 2:
+            x = x[..., None]
+        for conv in self.convs:
+            x = jax.nn.relu(conv(x))
+        return self.head(x.reshape(x.shape[0], -1))
+
+
+BUILTIN: dict[str, ModelFactory] = {"mlp": MLP, "cnn": CNN}
+
+
+def build(
+    model: str | ModelFactory, input_shape: tuple[int, ...], n_classes: int, seed: int | jax.Array
+) -> nnx.Module:
+    """A model by name (``"mlp"``, ``"cnn"``) or from ``model(input_shape, n_classes, rngs)``.
+
+    Example:
+      >>> from jaxsched.train.models import build
+      >>> import jax.numpy as jnp
+      >>> build("cnn", (40,), 10, seed=0)(jnp.zeros((2, 40))).shape
+      (2, 10)
+    """
+    if isinstance(model, str):
+        if model not in BUILTIN:
+            raise ValueError(
+                f"unknown model {model!r}: use one of {', '.join(BUILTIN)} or a function"
+            )
+        model = BUILTIN[model]
+    elif not callable(model):
+        raise ValueError(
+            f"model must be a name or a function returning an nnx.Module, got {model!r}"
+        )
+    module = model(tuple(input_shape), int(n_classes), nnx.Rngs(seed))
+    if not isinstance(module, nnx.Module):
+        raise ValueError(f"model function returned {type(module).__name__}, not an nnx.Module")
+    out = jax.eval_shape(lambda m: m(jnp.zeros((2, *input_shape))), module)
+    if out.shape != (2, n_classes):
+        raise ValueError(
+            f"model gives outputs of shape {out.shape[1:]} per example; expected ({n_classes},)"
+        )
+    return module

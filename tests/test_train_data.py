@@ -1,0 +1,176 @@
+"""Datasets and models for the trainer: shapes, splits, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from jaxsched.train import CNN, MLP, build, load
+
+
+@pytest.fixture(scope="module")
+def mnist1d():
+    return load("mnist1d")
+
+
+def test_mnist1d_is_the_published_size(mnist1d):
+    assert mnist1d.input_shape == (40,) and mnist1d.n_classes == 10
+    assert len(mnist1d.x_train) + len(mnist1d.x_val) == 4000 and len(mnist1d.x_test) == 1000
+    assert len(mnist1d.x_val) == 400
+    assert mnist1d.x_train.dtype == np.float32 and mnist1d.y_train.dtype == np.int32
+    assert set(np.unique(mnist1d.y_test)) == set(range(10))
+
+
+def test_validation_split_is_fixed_and_disjoint(mnist1d):
+    again = load("mnist1d")
+    np.testing.assert_array_equal(again.x_val, mnist1d.x_val)
+    train_rows = {row.tobytes() for row in mnist1d.x_train}
+    assert not any(row.tobytes() in train_rows for row in mnist1d.x_val)
+
+
+def test_digits_and_val_fraction():
+    ds = load("digits", val_fraction=0.25)
+    assert ds.input_shape == (64,) and ds.n_classes == 10
+    assert len(ds.x_val) == round(0.25 * 1438) and len(ds.x_test) == 359
+    assert ds.x_train.min() >= 0.0 and ds.x_train.max() <= 1.0
+    assert len(load("digits", val_fraction=0.0).x_val) == 0
+
+
+def test_npz_of_a_users_problem(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "mine.npz"
+    np.savez(
+        path,
+        x=rng.normal(size=(50, 8, 2)),
+        y=rng.integers(0, 3, 50),
+        x_test=rng.normal(size=(20, 8, 2)),
+        y_test=rng.integers(0, 3, 20),
+    )
+    ds = load(path, val_fraction=0.2)
+    assert ds.name == "mine" and ds.input_shape == (8, 2) and ds.n_classes == 3
+    assert (len(ds.x_train), len(ds.x_val), len(ds.x_test)) == (40, 10, 20)
+
+
+def _write(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("arrays", "words"),
+    [
+        ({"x": np.zeros((5, 3)), "y": np.zeros(5, int)}, ["missing arrays", "x_test", "y_test"]),
+        (
+            {
+                "x": np.zeros((5, 3)),
+                "y": np.zeros(4, int),
+                "x_test": np.zeros((2, 3)),
+                "y_test": np.zeros(2, int),
+            },
+            ["train y", "(5,)", "(4,)"],
+        ),
+        (
+            {
+                "x": np.zeros((5, 3)),
+                "y": np.zeros(5, int),
+                "x_test": np.zeros((2, 4)),
+                "y_test": np.zeros(2, int),
+            },
+            ["x_test", "(4,)", "(3,)"],
+        ),
+        (
+            {
+                "x": np.full((5, 3), np.nan),
+                "y": np.zeros(5, int),
+                "x_test": np.zeros((2, 3)),
+                "y_test": np.zeros(2, int),
+            },
+            ["NaN"],
+        ),
+        (
+            {
+                "x": np.zeros((5, 3)),
+                "y": -np.ones(5, int),
+                "x_test": np.zeros((2, 3)),
+                "y_test": np.zeros(2, int),
+            },
+            ["class indices"],
+        ),
+        (
+            {
+                "x": np.zeros(5),
+                "y": np.zeros(5, int),
+                "x_test": np.zeros(2),
+                "y_test": np.zeros(2, int),
+            },
+            ["[n, features...]"],
+        ),
+    ],
+)
+def test_bad_npz_files_name_the_problem(tmp_path, arrays, words):
+    path = _write(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError) as info:
+        load(path)
+    for word in words:
+        assert word in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [("mnist", ["unknown data", "mnist1d", "digits"]), ("/no/such/file.npz", ["no such file"])],
+)
+def test_bad_data_names(data, words):
+    with pytest.raises(ValueError) as info:
+        load(data)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_not_an_npz(tmp_path):
+    path = tmp_path / "text.npz"
+    path.write_text("hello")
+    with pytest.raises(ValueError, match=r"not a readable \.npz"):
+        load(path)
+    with pytest.raises(ValueError, match="val_fraction"):
+        load("digits", val_fraction=1.0)
+
+
+def _n_params(module):
+    return sum(x.size for x in jax.tree_util.tree_leaves(nnx.state(module, nnx.Param)))
+
+
+def test_reference_model_sizes():
+    # MLP 40-100-100-10 and the paper's 1-D CNN (25 channels; 5 x 25 features before the head)
+    assert (
+        _n_params(build("mlp", (40,), 10, seed=0))
+        == 40 * 100 + 100 + 100 * 100 + 100 + 100 * 10 + 10
+    )
+    conv = 1 * 25 * 5 + 25 + 25 * 25 * 3 + 25 + 25 * 25 * 3 + 25
+    assert _n_params(build("cnn", (40,), 10, seed=0)) == conv + 125 * 10 + 10
+
+
+def test_models_are_sized_from_the_data():
+    x = jnp.zeros((4, 64))
+    assert build("mlp", (64,), 7, seed=1)(x).shape == (4, 7)
+    assert build("cnn", (64,), 7, seed=1)(x).shape == (4, 7)
+    assert build("cnn", (8, 2), 3, seed=1)(jnp.zeros((4, 8, 2))).shape == (4, 3)
+    assert isinstance(
+        build(lambda shape, n, rngs: MLP(shape, n, rngs, hidden=8), (5,), 2, seed=0), MLP
+    )
+    # Different seeds, different initial weights.
+    a, b = build("cnn", (40,), 10, seed=0), build("cnn", (40,), 10, seed=1)
+    assert not np.allclose(a.head.kernel[...], b.head.kernel[...])
+
+
+def test_bad_models():
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        build("resnet", (40,), 10, seed=0)
+    with pytest.raises(ValueError, match="too short"):
+        CNN((2,), 10, nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"outputs of shape \(3,\)"):
+        build(lambda shape, n, rngs: MLP(shape, 3, rngs), (40,), 10, seed=0)
+    with pytest.raises(ValueError, match=r"not an nnx\.Module"):
+        build(lambda shape, n, rngs: None, (40,), 10, seed=0)
