@@ -1,9 +1,11 @@
-"""Training many schedule configurations at once (in progress: data and models so far).
+"""Training many schedule configurations x seeds of a Flax model in one compiled program.
 
 Needs the ``train`` extra: ``pip install 'jaxsched[train]'``.
 """
 
 from jaxsched.train.data import Dataset, load
+from jaxsched.train.fit import fit
 from jaxsched.train.models import CNN, MLP, build
+from jaxsched.train.result import Result
 
-__all__ = ["CNN", "MLP", "Dataset", "build", "load"]
+__all__ = ["CNN", "MLP", "Dataset", "Result", "build", "fit", "load"]

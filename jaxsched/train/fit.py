@@ -1,0 +1,208 @@
+"""`fit`: train a batch of schedule configurations x seeds in one compiled program."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from jaxsched._base import Schedule
+from jaxsched._spec import from_dict
+from jaxsched.train.data import Dataset, load
+from jaxsched.train.loop import OptimizerFactory, build_program
+from jaxsched.train.models import ModelFactory, build
+from jaxsched.train.result import METRICS, Result
+
+__all__ = ["fit"]
+
+
+def _default_optimizer(lr: Schedule) -> optax.GradientTransformation:
+    return optax.sgd(lr, momentum=0.9)
+
+
+def fit(
+    schedules: Schedule,
+    *,
+    data: str | Path | Dataset = "mnist1d",
+    model: str | ModelFactory = "mlp",
+    optimizer: OptimizerFactory | None = None,
+    steps: int,
+    batch_size: int = 100,
+    seeds: int | Sequence[int] = 1,
+    eval_every: int = 250,
+    val_fraction: float = 0.1,
+    progress: bool = True,
+) -> Result:
+    """Train every schedule in a batch, for every seed, in one compiled program.
+
+    Args:
+      schedules: a batch of schedules (one leading axis: the configurations),
+        e.g. from `jaxsched.grid` or `jaxsched.stack`.
+      data: ``"mnist1d"``, ``"digits"``, a path to an ``.npz`` with ``x, y,
+        x_test, y_test``, or a loaded `Dataset`.
+      model: ``"mlp"``, ``"cnn"``, or ``model(input_shape, n_classes, rngs)``
+        returning a Flax NNX module.
+      optimizer: ``optimizer(schedule) -> optax.GradientTransformation``, called
+        with each configuration's (traced) schedule; default SGD with momentum 0.9.
+      steps: training steps per run.
+      batch_size: examples per step.
+      seeds: how many seeds (0, 1, ...) or the seeds themselves. A seed sets the
+        initial weights and the data order; configurations of one seed share both.
+      eval_every: steps between evaluations (the length of one compiled chunk).
+      val_fraction: the part of the training set held out for validation.
+      progress: show a progress bar (only when stderr is a terminal).
+
+    Returns:
+      A `Result` with metrics shaped ``[seed, config, eval]``.
+
+    Example:
+      >>> import jaxsched
+      >>> from jaxsched.train import fit
+      >>> batch = jaxsched.grid(jaxsched.cosine, init_value=[0.03, 0.1], decay_steps=200)
+      >>> result = fit(batch, data="digits", steps=200, eval_every=100, seeds=2, progress=False)
+      >>> result.metrics["val_acc"].shape
+      (2, 2, 2)
+      >>> result.best()["val_acc_mean"] > 0.8
+      True
+    """
+    dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
+    seeds = _seeds(seeds)
+    n_configs = _check(schedules, dataset, steps, batch_size, eval_every)
+    optimizer = optimizer or _default_optimizer
+
+    models = [build(model, dataset.input_shape, dataset.n_classes, seed) for seed in seeds]
+    graphdef = nnx.graphdef(models[0])
+    params = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *[nnx.state(m) for m in models])
+    data_keys = jnp.stack([jax.random.fold_in(jax.random.key(seed), 1) for seed in seeds])
+
+    x_train, y_train = jnp.asarray(dataset.x_train), jnp.asarray(dataset.y_train)
+    splits = {
+        "val": (jnp.asarray(dataset.x_val), jnp.asarray(dataset.y_val)),
+        "test": (jnp.asarray(dataset.x_test), jnp.asarray(dataset.y_test)),
+    }
+    program = build_program(graphdef, optimizer, x_train, y_train, batch_size, eval_every)
+    carry = program.init(params, schedules)
+
+    eval_steps = list(range(eval_every, steps + 1, eval_every))
+    if not eval_steps or eval_steps[-1] != steps:
+        eval_steps.append(steps)
+    history: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
+    bar = _ProgressBar(steps, n_configs, len(seeds), enabled=progress)
+    done = 0
+    for end in eval_steps:
+        # Chunks are eval_every long; the last one may be shorter and compiles once more.
+        length = end - done
+        chunk = (
+            program.chunk
+            if length == eval_every
+            else _short_chunk(graphdef, optimizer, x_train, y_train, batch_size, length)
+        )
+        carry = chunk(carry, schedules, data_keys, jnp.int32(done))
+        done = end
+        history["train_loss"].append(np.asarray(carry[3]) / length)
+        for split, (x, y) in splits.items():
+            if len(x) == 0:
+                nan = np.full((len(seeds), n_configs), np.nan, np.float32)
+                history[f"{split}_loss"].append(nan)
+                history[f"{split}_acc"].append(nan)
+                continue
+            loss, acc = program.evaluate(carry[0], x, y)
+            history[f"{split}_loss"].append(np.asarray(loss))
+            history[f"{split}_acc"].append(np.asarray(acc))
+        bar.update(done, np.nanmax(history["val_acc"][-1]))
+    bar.close()
+
+    diverged = np.asarray(carry[2])
+    metrics = {m: np.stack(v, axis=-1) for m, v in history.items()}
+    for m in metrics:  # a diverged run has no metrics from the chunk it diverged in on
+        metrics[m] = np.where(_dead_after(diverged, np.asarray(eval_steps)), np.nan, metrics[m])
+    lr = np.asarray(jax.vmap(lambda s: s(jnp.asarray(eval_steps) - 1))(schedules))
+    return Result(
+        metrics=metrics,
+        steps=np.asarray(eval_steps),
+        lr=lr,
+        diverged=diverged,
+        configs=[s.to_dict() for s in schedules],
+        seeds=seeds,
+    )
+
+
+def _dead_after(diverged: np.ndarray, eval_steps: np.ndarray) -> np.ndarray:
+    """``[seed, config, eval]``: True from the first evaluation after a divergence."""
+    at = diverged[..., None]
+    return (at >= 0) & (eval_steps[None, None, :] > at)
+
+
+def _short_chunk(graphdef, optimizer, x_train, y_train, batch_size, length):
+    return build_program(graphdef, optimizer, x_train, y_train, batch_size, length).chunk
+
+
+def _seeds(seeds: int | Sequence[int]) -> list[int]:
+    if isinstance(seeds, int | np.integer):
+        if seeds < 1:
+            raise ValueError(f"fit: seeds must be >= 1, got {seeds}")
+        return list(range(int(seeds)))
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"fit: seeds must be a non-empty list of distinct integers, got {seeds}")
+    return seeds
+
+
+def _check(schedules, dataset: Dataset, steps, batch_size, eval_every) -> int:
+    if not isinstance(schedules, Schedule):
+        raise ValueError(
+            f"fit: schedules must be a batch of schedules (jaxsched.grid or jaxsched.stack), "
+            f"got {type(schedules).__name__}"
+        )
+    if len(schedules.batch_shape) != 1:
+        raise ValueError(
+            f"fit: schedules must have one leading batch axis (the configurations), "
+            f"got batch shape {schedules.batch_shape}; use jaxsched.stack([schedule]) for one"
+        )
+    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every)):
+        if not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"fit: {name} must be an integer >= 1, got {value!r}")
+    for i, config in enumerate(schedules):
+        try:  # rebuilding through the factories validates the values
+            from_dict(config.to_dict())
+        except ValueError as e:
+            raise ValueError(f"fit: configuration {i} is invalid: {e}") from None
+    if batch_size > len(dataset.x_train):
+        raise ValueError(
+            f"fit: batch_size={batch_size} is larger than the training split "
+            f"({len(dataset.x_train)} examples of {dataset.name})"
+        )
+    return schedules.batch_shape[0]
+
+
+class _ProgressBar:
+    """A tqdm bar on a terminal: steps/s, configurations, best validation accuracy so far."""
+
+    def __init__(self, steps: int, n_configs: int, n_seeds: int, enabled: bool):
+        self.bar = None
+        self.best = 0.0
+        if enabled and sys.stderr.isatty():
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=steps, unit="step", desc=f"{n_configs} configs x {n_seeds} seeds")
+        self.start = time.perf_counter()
+
+    def update(self, done: int, val_acc: float) -> None:
+        if np.isfinite(val_acc):
+            self.best = max(self.best, float(val_acc))
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+            self.bar.set_postfix(best_val_acc=f"{self.best:.3f}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

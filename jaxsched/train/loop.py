@@ -1,0 +1,114 @@
+"""The compiled sweep: one program trains every configuration x seed.
+
+The shape is the "make_train" pattern: everything static (model, optimizer
+family, batch size, chunk length) is Python; everything swept (the schedule
+batch, the seeds) is an array argument. A chunk of ``eval_every`` steps is
+``jit(vmap_seeds(vmap_configs(lax.scan(step))))``; configurations of one seed
+share initial weights and batch indices (one gather per step, a fair
+comparison); seeds differ in both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from jaxsched._base import Schedule
+
+OptimizerFactory = Callable[[Schedule], optax.GradientTransformation]
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    """The jitted pieces of one sweep (built once, reused for every chunk)."""
+
+    init: Callable[..., Any]
+    chunk: Callable[..., Any]
+    evaluate: Callable[..., Any]
+
+
+def build_program(
+    graphdef: nnx.GraphDef,
+    optimizer: OptimizerFactory,
+    x_train: jax.Array,
+    y_train: jax.Array,
+    batch_size: int,
+    chunk_steps: int,
+) -> Program:
+    """Compile-ready functions over ``[seed, config]`` batches.
+
+    The carry of a chunk is ``(params, opt_state, diverged_at, loss_sum)``:
+    ``diverged_at`` is the step of the first non-finite loss (-1 if none) and
+    ``loss_sum`` the sum of the chunk's training losses.
+    """
+    n_train = x_train.shape[0]
+    per_epoch = n_train // batch_size
+
+    def loss_fn(params, x, y):
+        logits = nnx.merge(graphdef, params)(x)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    def init_one(params, schedule):
+        opt = optimizer(schedule)
+        return params, opt.init(params), jnp.int32(-1), jnp.float32(0.0)
+
+    def batch_indices(data_key, step):
+        epoch, position = step // per_epoch, step % per_epoch
+        order = jax.random.permutation(jax.random.fold_in(data_key, epoch), n_train)
+        return jax.lax.dynamic_slice(order, (position * batch_size,), (batch_size,))
+
+    def chunk_one(carry, schedule, data_key, start):
+        opt = optimizer(schedule)
+
+        def step(carry, offset):
+            params, opt_state, diverged_at, loss_sum = carry
+            t = start + offset
+            idx = batch_indices(data_key, t)
+            loss, grads = jax.value_and_grad(loss_fn)(params, x_train[idx], y_train[idx])
+            updates, new_opt_state = opt.update(grads, opt_state, params)
+            new_params = optax.apply_updates(params, updates)
+            finite = jnp.isfinite(loss) & _all_finite(new_params)
+            alive = diverged_at < 0
+            keep = alive & finite
+            # A diverged configuration is frozen where it was: its NaNs never
+            # reach the arrays, and nothing else is touched.
+            params = _select(keep, new_params, params)
+            opt_state = _select(keep, new_opt_state, opt_state)
+            diverged_at = jnp.where(alive & ~finite, t, diverged_at)
+            loss_sum = loss_sum + jnp.where(keep, loss, 0.0)
+            return (params, opt_state, diverged_at, loss_sum), None
+
+        params, opt_state, diverged_at, _ = carry
+        carry = (params, opt_state, diverged_at, jnp.float32(0.0))
+        carry, _ = jax.lax.scan(step, carry, jnp.arange(chunk_steps))
+        return carry
+
+    def evaluate_one(params, x, y):
+        logits = nnx.merge(graphdef, params)(x)
+        loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+        return loss, jnp.mean(jnp.argmax(logits, -1) == y)
+
+    configs = {"in_axes": (None, 0)}
+    init = jax.jit(jax.vmap(jax.vmap(init_one, **configs), in_axes=(0, None)))
+    chunk = jax.jit(
+        jax.vmap(jax.vmap(chunk_one, in_axes=(0, 0, None, None)), in_axes=(0, None, 0, None))
+    )
+    evaluate = jax.jit(
+        jax.vmap(jax.vmap(evaluate_one, in_axes=(0, None, None)), in_axes=(0, None, None))
+    )
+    return Program(init=init, chunk=chunk, evaluate=evaluate)
+
+
+def _all_finite(tree) -> jax.Array:
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
+
+
+def _select(keep: jax.Array, new, old):
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), new, old)

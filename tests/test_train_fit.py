@@ -1,0 +1,167 @@
+"""`fit` on tiny sweeps: vmapped equals per-config runs, divergence isolation, seeds,
+custom optimizers and models, Result exports, and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxsched as js
+from jaxsched.train import MLP, Result, fit, load
+
+DIGITS = load("digits")
+RUN = {"data": DIGITS, "steps": 60, "eval_every": 20, "batch_size": 32, "progress": False}
+
+
+def _small_mlp(shape, n_classes, rngs):
+    return MLP(shape, n_classes, rngs, hidden=16)
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    batch = js.stack([js.constant(0.05), js.cosine(0.2, decay_steps=60), js.step(0.1, 20, 0.5)])
+    return batch, fit(batch, model=_small_mlp, seeds=2, **RUN)
+
+
+def test_shapes_and_learning(sweep):
+    batch, result = sweep
+    assert set(result.metrics) == {"train_loss", "val_loss", "val_acc", "test_loss", "test_acc"}
+    for values in result.metrics.values():
+        assert values.shape == (2, 3, 3)
+    np.testing.assert_array_equal(result.steps, [20, 40, 60])
+    np.testing.assert_allclose(result.lr, np.stack([batch[c](result.steps - 1) for c in range(3)]))
+    np.testing.assert_array_equal(result.diverged, -1)
+    assert (result.metrics["val_acc"][:, :, -1] > 0.5).all()  # 10 classes: chance is 0.1
+    assert (result.metrics["train_loss"][:, :, -1] < result.metrics["train_loss"][:, :, 0]).all()
+
+
+def test_vmapped_sweep_equals_per_config_runs(sweep):
+    batch, result = sweep
+    for c in range(3):
+        alone = fit(js.stack([batch[c]]), model=_small_mlp, seeds=2, **RUN)
+        for name, values in alone.metrics.items():
+            np.testing.assert_allclose(
+                values[:, 0], result.metrics[name][:, c], rtol=2e-5, atol=1e-6
+            )
+
+
+def test_seeds_differ_and_configs_of_a_seed_share_init_and_data(sweep):
+    _, result = sweep
+    acc = result.metrics["val_loss"]
+    assert not np.allclose(acc[0], acc[1])
+    twins = fit(
+        js.stack([js.constant(0.05), js.constant(0.05)]), model=_small_mlp, seeds=[7], **RUN
+    )
+    np.testing.assert_array_equal(twins.metrics["val_loss"][0, 0], twins.metrics["val_loss"][0, 1])
+    assert twins.seeds == [7]
+
+
+def test_divergence_is_isolated():
+    good_a, good_b, bad = js.constant(0.05), js.cosine(0.1, 60), js.constant(1e4)
+    with_bad = fit(js.stack([good_a, bad, good_b]), model=_small_mlp, **RUN)
+    without = fit(js.stack([good_a, good_a, good_b]), model=_small_mlp, **RUN)
+    assert with_bad.diverged[0, 1] >= 0 and with_bad.diverged[0, 0] == with_bad.diverged[0, 2] == -1
+    for name in with_bad.metrics:  # bit-identical for the configurations that did not diverge
+        np.testing.assert_array_equal(
+            with_bad.metrics[name][:, [0, 2]], without.metrics[name][:, [0, 2]]
+        )
+    after = result_steps_after(with_bad, with_bad.diverged[0, 1])
+    assert np.isnan(with_bad.metrics["val_acc"][0, 1, after]).all()
+    assert with_bad.best()["index"] != 1
+
+
+def result_steps_after(result, step):
+    return result.steps > step
+
+
+def test_custom_optimizer_and_batched_momentum():
+    def adam(lr):
+        return optax.adam(lr)
+
+    result = fit(js.grid(js.constant, value=[5e-3, 2e-2]), model=_small_mlp, optimizer=adam, **RUN)
+    assert (result.metrics["val_acc"][0, :, -1] > 0.5).all()
+
+    def sgd_with_scheduled_momentum(lr):
+        return optax.inject_hyperparams(optax.sgd)(
+            learning_rate=lr, momentum=js.linear(0.5, 0.9, 60)
+        )
+
+    result = fit(
+        js.stack([js.constant(0.05)]),
+        model=_small_mlp,
+        optimizer=sgd_with_scheduled_momentum,
+        **RUN,
+    )
+    assert result.metrics["val_acc"][0, 0, -1] > 0.5
+
+
+def test_cnn_and_uneven_last_chunk():
+    result = fit(
+        js.stack([js.constant(0.05)]),
+        data=DIGITS,
+        model="cnn",
+        steps=50,
+        eval_every=20,
+        batch_size=32,
+        progress=False,
+    )
+    np.testing.assert_array_equal(result.steps, [20, 40, 50])
+    assert np.isfinite(result.metrics["test_acc"]).all()
+
+
+def test_result_exports(sweep, tmp_path):
+    _, result = sweep
+    result.to_json(tmp_path / "r.json")
+    again = Result.from_json(tmp_path / "r.json")
+    for name in result.metrics:
+        np.testing.assert_allclose(again.metrics[name], result.metrics[name], rtol=1e-7)
+    assert again.configs == result.configs and again.seeds == result.seeds
+    assert js.from_dict(again.configs[1]).to_dict() == result.configs[1]
+    result.to_csv(tmp_path / "r.csv")
+    rows = (tmp_path / "r.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 3 * 3 and rows[0].startswith("seed,config,step,lr,train_loss")
+    assert (
+        json.loads(rows[1].split(",", 10)[-1].strip('"').replace('""', '"'))["kind"] == "constant"
+    )
+    best = result.best("val_loss")
+    assert best["index"] == int(np.argmin(result.metrics["val_loss"][:, :, -1].mean(0)))
+    result.plot_lr(tmp_path / "lr.png")
+    result.plot_curves("val_acc", tmp_path / "acc.png")
+    assert (tmp_path / "lr.png").stat().st_size > 5000 and (
+        tmp_path / "acc.png"
+    ).stat().st_size > 5000
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"steps": 0}, ["steps", ">= 1"]),
+        ({"batch_size": 5000}, ["batch_size=5000", "training split"]),
+        ({"eval_every": 0}, ["eval_every"]),
+        ({"seeds": 0}, ["seeds"]),
+        ({"seeds": [1, 1]}, ["distinct"]),
+        ({"schedules": js.constant(0.1)}, ["one leading batch axis", "stack"]),
+        ({"schedules": 0.1}, ["batch of schedules"]),
+        ({"data": "imagenet"}, ["unknown data"]),
+        ({"model": "resnet"}, ["unknown model"]),
+    ],
+)
+def test_bad_input(kwargs, words):
+    args = {"schedules": js.stack([js.constant(0.1)]), **RUN, **kwargs}
+    with pytest.raises(ValueError) as info:
+        fit(args.pop("schedules"), **args)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_invalid_configuration_is_named_by_index():
+    batch = js.grid(js.cosine, init_value=[0.1, 0.2], decay_steps=100)
+    broken = js.Cosine(batch.init_value, jnp.array([100.0, -5.0]), batch.end_value, batch.exponent)
+    with pytest.raises(
+        ValueError, match=r"configuration 1 is invalid: cosine: decay_steps must be > 0"
+    ):
+        fit(broken, **RUN)
