@@ -29,10 +29,11 @@ def left(t: jax.Array, length: jax.Array) -> jax.Array:
     """The part still to go, ``clip((length - t) / length, 0, 1)``, computed directly.
 
     ``1 - done(t, length)`` loses every digit of a small remainder in float32;
-    ``length - t`` is exact for integer steps.
+    ``length - t`` is exact for integer steps. At ``t <= 0`` it is exactly 1: XLA's
+    vectorised CPU division can round ``length / length`` one ulp below 1.
     """
     length = positive(length)
-    return jnp.clip((length - t) / length, 0.0, 1.0)
+    return jnp.where(t <= 0, 1.0, jnp.clip((length - t) / length, 0.0, 1.0))
 
 
 def cosine_fall(t: jax.Array, length: jax.Array) -> jax.Array:
