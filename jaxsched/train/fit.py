@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -15,7 +15,9 @@ from flax import nnx
 
 from jaxsched._base import Schedule
 from jaxsched._spec import from_dict
+from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
+from jaxsched.train.devices import Placement
 from jaxsched.train.loop import OptimizerFactory, build_program
 from jaxsched.train.models import ModelFactory, build
 from jaxsched.train.result import METRICS, Result
@@ -38,6 +40,8 @@ def fit(
     seeds: int | Sequence[int] = 1,
     eval_every: int = 250,
     val_fraction: float = 0.1,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_every: int = 1,
     progress: bool = True,
 ) -> Result:
     """Train every schedule in a batch, for every seed, in one compiled program.
@@ -57,10 +61,18 @@ def fit(
         initial weights and the data order; configurations of one seed share both.
       eval_every: steps between evaluations (the length of one compiled chunk).
       val_fraction: the part of the training set held out for validation.
+      checkpoint_dir: save the sweep here (orbax) and, when it holds a checkpoint
+        of a run with the same arguments, resume from the newest one: the result
+        is bit-identical to an uninterrupted run. A checkpoint of a run with
+        other arguments is refused with a `ValueError`.
+      checkpoint_every: save after every this many chunks (and after the last).
       progress: show a progress bar (only when stderr is a terminal).
 
     Returns:
       A `Result` with metrics shaped ``[seed, config, eval]``.
+
+    With several devices the configurations are sharded over them (see
+    `jaxsched.train.devices`); the metrics equal a single-device run.
 
     Example:
       >>> import jaxsched
@@ -74,53 +86,82 @@ def fit(
     """
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
     seeds = _seeds(seeds)
-    n_configs = _check(schedules, dataset, steps, batch_size, eval_every)
+    n_configs = _check(schedules, dataset, steps, batch_size, eval_every, checkpoint_every)
     optimizer = optimizer or _default_optimizer
+    placement = Placement(n_configs)
 
     models = [build(model, dataset.input_shape, dataset.n_classes, seed) for seed in seeds]
     graphdef = nnx.graphdef(models[0])
     params = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *[nnx.state(m) for m in models])
     data_keys = jnp.stack([jax.random.fold_in(jax.random.key(seed), 1) for seed in seeds])
 
-    x_train, y_train = jnp.asarray(dataset.x_train), jnp.asarray(dataset.y_train)
+    x_train, y_train = placement.replicate((dataset.x_train, dataset.y_train))
     splits = {
-        "val": (jnp.asarray(dataset.x_val), jnp.asarray(dataset.y_val)),
-        "test": (jnp.asarray(dataset.x_test), jnp.asarray(dataset.y_test)),
+        "val": placement.replicate((dataset.x_val, dataset.y_val)),
+        "test": placement.replicate((dataset.x_test, dataset.y_test)),
     }
+    sharded = placement.shard(placement.pad(schedules, axis=0), axis=0)
     program = build_program(graphdef, optimizer, x_train, y_train, batch_size, eval_every)
-    carry = program.init(params, schedules)
+    carry = program.init(placement.replicate(params), sharded)
+    data_keys = placement.replicate(data_keys)
 
     eval_steps = list(range(eval_every, steps + 1, eval_every))
     if not eval_steps or eval_steps[-1] != steps:
         eval_steps.append(steps)
-    history: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
-    bar = _ProgressBar(steps, n_configs, len(seeds), enabled=progress)
+    shape = (len(seeds), n_configs, len(eval_steps))
+    history = {m: np.full(shape, np.nan, np.float32) for m in METRICS}
     done = 0
-    for end in eval_steps:
-        # Chunks are eval_every long; the last one may be shorter and compiles once more.
-        length = end - done
-        chunk = (
-            program.chunk
-            if length == eval_every
-            else _short_chunk(graphdef, optimizer, x_train, y_train, batch_size, length)
-        )
-        carry = chunk(carry, schedules, data_keys, jnp.int32(done))
-        done = end
-        history["train_loss"].append(np.asarray(carry[3]) / length)
-        for split, (x, y) in splits.items():
-            if len(x) == 0:
-                nan = np.full((len(seeds), n_configs), np.nan, np.float32)
-                history[f"{split}_loss"].append(nan)
-                history[f"{split}_acc"].append(nan)
-                continue
-            loss, acc = program.evaluate(carry[0], x, y)
-            history[f"{split}_loss"].append(np.asarray(loss))
-            history[f"{split}_acc"].append(np.asarray(acc))
-        bar.update(done, np.nanmax(history["val_acc"][-1]))
-    bar.close()
 
-    diverged = np.asarray(carry[2])
-    metrics = {m: np.stack(v, axis=-1) for m, v in history.items()}
+    checkpointer = None
+    if checkpoint_dir is not None:
+        run_id = fingerprint(
+            configs=[s.to_dict() for s in schedules],
+            data=[dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val],
+            test=[dataset.x_test, dataset.y_test],
+            model=_name(model),
+            optimizer=_name(optimizer),
+            initial_state=[placement.to_host(x, axis=1) for x in jax.tree_util.tree_leaves(carry)],
+            run=[steps, batch_size, seeds, eval_every],
+        )
+        checkpointer = Checkpointer(checkpoint_dir, run_id, checkpoint_every)
+        restored = checkpointer.restore(_snapshot(carry, history, placement))
+        if restored is not None:
+            done, state = restored
+            carry = _unsnapshot(state["carry"], carry, placement)
+            history = {m: np.asarray(state["history"][m]) for m in METRICS}
+
+    bar = _ProgressBar(steps, n_configs, len(seeds), enabled=progress, start=done)
+    try:
+        for k, end in enumerate(eval_steps):
+            if end <= done:
+                continue
+            # Chunks are eval_every long; the last one may be shorter and compiles once more.
+            length = end - done
+            chunk = (
+                program.chunk
+                if length == eval_every
+                else _short_chunk(graphdef, optimizer, x_train, y_train, batch_size, length)
+            )
+            carry = chunk(carry, sharded, data_keys, jnp.int32(done))
+            done = end
+            history["train_loss"][..., k] = placement.to_host(carry[3], axis=1) / length
+            for split, (x, y) in splits.items():
+                if len(x) == 0:
+                    continue  # no validation split: NaN
+                loss, acc = program.evaluate(carry[0], x, y)
+                history[f"{split}_loss"][..., k] = placement.to_host(loss, axis=1)
+                history[f"{split}_acc"][..., k] = placement.to_host(acc, axis=1)
+            if checkpointer is not None:
+                snapshot = _snapshot(carry, history, placement)
+                checkpointer.save(done, snapshot, last=end == eval_steps[-1])
+            bar.update(done, history["val_acc"][..., k])
+    finally:
+        bar.close()
+        if checkpointer is not None:
+            checkpointer.close()
+
+    diverged = placement.to_host(carry[2], axis=1)
+    metrics = dict(history)
     for m in metrics:  # a diverged run has no metrics from the chunk it diverged in on
         metrics[m] = np.where(_dead_after(diverged, np.asarray(eval_steps)), np.nan, metrics[m])
     lr = np.asarray(jax.vmap(lambda s: s(jnp.asarray(eval_steps) - 1))(schedules))
@@ -132,6 +173,25 @@ def fit(
         configs=[s.to_dict() for s in schedules],
         seeds=seeds,
     )
+
+
+def _snapshot(carry, history: dict[str, np.ndarray], placement: Placement) -> dict:
+    """What a checkpoint holds: the carry without padding, and the metrics so far."""
+    leaves = [placement.to_host(x, axis=1) for x in jax.tree_util.tree_leaves(carry)]
+    return {"carry": leaves, "history": history}
+
+
+def _unsnapshot(leaves, like, placement: Placement):
+    """A restored carry, padded and placed like ``like``."""
+    leaves = [placement.shard(placement.pad(jnp.asarray(x), axis=1), axis=1) for x in leaves]
+    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like), leaves)
+
+
+def _name(factory: Any) -> str:
+    """How a model or optimizer is identified in a checkpoint's fingerprint."""
+    if isinstance(factory, str):
+        return factory
+    return f"{getattr(factory, '__module__', '')}.{getattr(factory, '__qualname__', factory)}"
 
 
 def _dead_after(diverged: np.ndarray, eval_steps: np.ndarray) -> np.ndarray:
@@ -155,7 +215,7 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
     return seeds
 
 
-def _check(schedules, dataset: Dataset, steps, batch_size, eval_every) -> int:
+def _check(schedules, dataset: Dataset, steps, batch_size, eval_every, checkpoint_every) -> int:
     if not isinstance(schedules, Schedule):
         raise ValueError(
             f"fit: schedules must be a batch of schedules (jaxsched.grid or jaxsched.stack), "
@@ -166,7 +226,13 @@ def _check(schedules, dataset: Dataset, steps, batch_size, eval_every) -> int:
             f"fit: schedules must have one leading batch axis (the configurations), "
             f"got batch shape {schedules.batch_shape}; use jaxsched.stack([schedule]) for one"
         )
-    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every)):
+    counts = {
+        "steps": steps,
+        "batch_size": batch_size,
+        "eval_every": eval_every,
+        "checkpoint_every": checkpoint_every,
+    }
+    for name, value in counts.items():
         if not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"fit: {name} must be an integer >= 1, got {value!r}")
     for i, config in enumerate(schedules):
@@ -185,7 +251,7 @@ def _check(schedules, dataset: Dataset, steps, batch_size, eval_every) -> int:
 class _ProgressBar:
     """A tqdm bar on a terminal: steps/s, configurations, best validation accuracy so far."""
 
-    def __init__(self, steps: int, n_configs: int, n_seeds: int, enabled: bool):
+    def __init__(self, steps: int, n_configs: int, n_seeds: int, enabled: bool, start: int = 0):
         self.bar = None
         self.best = 0.0
         if enabled and sys.stderr.isatty():
@@ -193,12 +259,13 @@ class _ProgressBar:
                 from tqdm.auto import tqdm
             except ImportError:
                 return
-            self.bar = tqdm(total=steps, unit="step", desc=f"{n_configs} configs x {n_seeds} seeds")
-        self.start = time.perf_counter()
+            desc = f"{n_configs} configs x {n_seeds} seeds"
+            self.bar = tqdm(total=steps, initial=start, unit="step", desc=desc)
 
-    def update(self, done: int, val_acc: float) -> None:
-        if np.isfinite(val_acc):
-            self.best = max(self.best, float(val_acc))
+    def update(self, done: int, val_acc: np.ndarray) -> None:
+        finite = val_acc[np.isfinite(val_acc)]
+        if finite.size:
+            self.best = max(self.best, float(finite.max()))
         if self.bar is not None:
             self.bar.update(done - self.bar.n)
             self.bar.set_postfix(best_val_acc=f"{self.best:.3f}")

@@ -1,0 +1,126 @@
+"""Checkpoints of a running sweep: save every few chunks, resume from the newest.
+
+A checkpoint holds the whole training carry (weights, optimizer state,
+divergence steps) of every seed x configuration, the metrics recorded so far
+and the step reached, written with orbax: a save goes to a temporary folder
+that is renamed when complete, so a run killed at any moment leaves only
+complete checkpoints behind, and the last two are kept.
+
+Each checkpoint also records a fingerprint of the arguments of the run
+(schedules, data, model, optimizer, steps, seeds, ...). A run finds the newest
+checkpoint in ``checkpoint_dir`` and resumes from it only when the
+fingerprints agree; otherwise it stops with an error rather than mix two runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+__all__ = ["Checkpointer", "fingerprint"]
+
+_KEEP = 2
+
+
+def fingerprint(**parts: Any) -> str:
+    """A stable hash of JSON-able run arguments and arrays.
+
+    Arrays contribute their dtype, shape and bytes; everything else its JSON
+    form (sorted keys), so the same arguments give the same fingerprint in a
+    new process.
+
+    >>> fingerprint(steps=10, x=np.zeros(3)) == fingerprint(x=np.zeros(3), steps=10)
+    True
+    >>> fingerprint(steps=10) == fingerprint(steps=11)
+    False
+    """
+    digest = hashlib.sha256()
+    for name in sorted(parts):
+        digest.update(name.encode())
+        for leaf in jax.tree_util.tree_leaves(parts[name]):
+            if isinstance(leaf, np.ndarray | jax.Array | np.generic):
+                array = np.asarray(leaf)
+                digest.update(f"{array.dtype}{array.shape}".encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+            else:
+                digest.update(json.dumps(leaf, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+class Checkpointer:
+    """Saves and restores ``{"carry": [...], "history": {...}}`` trees in ``directory``.
+
+    Args:
+      directory: where checkpoints go (created if missing).
+      run_id: the `fingerprint` of the run's arguments.
+      every: save after every ``every`` chunks (and always after the last).
+    """
+
+    def __init__(self, directory: str | Path, run_id: str, every: int = 1):
+        import orbax.checkpoint as ocp
+
+        self._ocp = ocp
+        self.directory = Path(directory).absolute()
+        self.run_id = run_id
+        self.every = every
+        self._chunks = 0
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._manager = ocp.CheckpointManager(
+            self.directory,
+            options=ocp.CheckpointManagerOptions(
+                max_to_keep=_KEEP, enable_async_checkpointing=False, create=True
+            ),
+        )
+
+    def restore(self, like: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The newest checkpoint as ``(step, tree)``, or None if there is none.
+
+        ``like`` is a tree of arrays with the shapes, dtypes and shardings to
+        restore into. Raises `ValueError` if the checkpoint is from a run with
+        other arguments.
+        """
+        step = self._manager.latest_step()
+        if step is None:
+            return None
+        args = self._ocp.args
+        meta = self._manager.restore(step, args=args.Composite(meta=args.JsonRestore()))["meta"]
+        if meta.get("run_id") != self.run_id:
+            raise ValueError(
+                f"{self.directory} holds a checkpoint (step {step}) of a run with other "
+                "arguments (schedules, data, model, optimizer, steps, seeds, batch size or "
+                "eval_every differ); use another checkpoint_dir or delete that one"
+            )
+        abstract = jax.tree_util.tree_map(_abstract, like)
+        restored = self._manager.restore(
+            step, args=args.Composite(state=args.StandardRestore(abstract))
+        )
+        return step, restored["state"]
+
+    def save(self, step: int, tree: dict[str, Any], last: bool) -> None:
+        """Save ``tree`` at ``step`` if a save is due (every ``every`` chunks, and at the end)."""
+        self._chunks += 1
+        if not last and self._chunks % self.every:
+            return
+        args = self._ocp.args
+        self._manager.save(
+            step,
+            args=args.Composite(
+                state=args.StandardSave(tree),
+                meta=args.JsonSave({"run_id": self.run_id, "step": step}),
+            ),
+            force=True,
+        )
+        self._manager.wait_until_finished()
+
+    def close(self) -> None:
+        self._manager.close()
+
+
+def _abstract(x: Any) -> Any:
+    sharding = getattr(x, "sharding", None)
+    return jax.ShapeDtypeStruct(np.shape(x), x.dtype, sharding=sharding)

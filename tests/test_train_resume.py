@@ -1,0 +1,105 @@
+"""Checkpoint/resume: a sweep killed with SIGKILL and restarted ends bit-identical to an
+uninterrupted one; a checkpoint of other arguments is refused."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import jaxsched as js
+from jaxsched.train import Result, fit
+
+# One process runs this sweep: fit with checkpoints, then the result as JSON.
+SWEEP = """
+import sys
+import jaxsched as js
+from jaxsched.train import fit
+
+batch = js.stack([js.constant(0.05), js.cosine(0.2, 200), js.constant(1e4)])
+result = fit(batch, data="digits", steps=200, eval_every=5, batch_size=32, seeds=2,
+             checkpoint_dir=sys.argv[1], checkpoint_every={every}, progress=False)
+result.to_json(sys.argv[2])
+"""
+KW = {"data": "digits", "steps": 200, "eval_every": 5, "batch_size": 32, "seeds": 2}
+
+
+def _batch():
+    return js.stack([js.constant(0.05), js.cosine(0.2, 200), js.constant(1e4)])
+
+
+def _saved_steps(directory: Path) -> list[int]:
+    """Steps of the complete checkpoints (orbax renames a folder to its step when done)."""
+    return sorted(int(p.name) for p in directory.glob("*") if p.name.isdigit())
+
+
+def _start(script: Path, ckpt: Path, out: Path) -> subprocess.Popen:
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    return subprocess.Popen([sys.executable, str(script), str(ckpt), str(out)], env=env)
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_killed_run_resumes_bit_identical(tmp_path, every):
+    script = tmp_path / "sweep.py"
+    script.write_text(SWEEP.format(every=every))
+    ckpt, out = tmp_path / "ckpt", tmp_path / "resumed.json"
+
+    run = _start(script, ckpt, out)
+    deadline = time.monotonic() + 120
+    while not (ckpt.exists() and len(_saved_steps(ckpt)) >= 1) and time.monotonic() < deadline:
+        assert run.poll() is None, "the run ended before it saved a checkpoint"
+        time.sleep(0.01)
+    time.sleep(0.3)  # kill it somewhere in the middle, maybe while it saves
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    saved = _saved_steps(ckpt)
+    assert not out.exists() and saved and saved[-1] < KW["steps"], saved
+    assert len(saved) <= 2  # the last two are kept
+    assert all(step % (5 * every) == 0 for step in saved)
+
+    rerun = _start(script, ckpt, out)
+    assert rerun.wait(timeout=300) == 0
+    resumed = Result.from_json(out)
+    whole = fit(_batch(), **KW, progress=False)
+    for name, values in whole.metrics.items():
+        np.testing.assert_array_equal(resumed.metrics[name], values, err_msg=name)
+    np.testing.assert_array_equal(resumed.diverged, whole.diverged)
+    assert (whole.diverged[:, 2] >= 0).any() and (whole.diverged[:, :2] == -1).all()
+    assert _saved_steps(ckpt)[-1] == KW["steps"]
+
+
+def test_finished_checkpoint_gives_the_result_without_training(tmp_path):
+    kw = {**KW, "steps": 20, "progress": False, "checkpoint_dir": tmp_path}
+    first = fit(_batch(), **kw)
+    again = fit(_batch(), **kw)
+    for name, values in first.metrics.items():
+        np.testing.assert_array_equal(again.metrics[name], values)
+    np.testing.assert_array_equal(again.diverged, first.diverged)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"schedules": js.stack([js.constant(0.05), js.cosine(0.3, 200), js.constant(1e4)])},
+        {"seeds": 3},
+        {"steps": 25},
+        {"batch_size": 16},
+        {"eval_every": 4},
+        {"model": "cnn"},
+        {"optimizer": lambda lr: __import__("optax").adam(lr)},
+    ],
+    ids=["schedules", "seeds", "steps", "batch_size", "eval_every", "model", "optimizer"],
+)
+def test_checkpoint_of_other_arguments_is_refused(tmp_path, change):
+    kw = {**KW, "steps": 20, "progress": False, "checkpoint_dir": tmp_path}
+    fit(_batch(), **kw)
+    kw.update(change)
+    schedules = kw.pop("schedules", _batch())
+    with pytest.raises(ValueError, match=r"checkpoint .* of a run with other arguments"):
+        fit(schedules, **kw)
