@@ -74,6 +74,17 @@ def test_divergence_is_isolated():
     assert with_bad.best()["index"] != 1
 
 
+def test_json_is_strict_and_keeps_nan(tmp_path):
+    result = fit(js.stack([js.constant(0.05), js.constant(1e4)]), model=_small_mlp, **RUN)
+    assert np.isnan(result.metrics["val_acc"][0, 1, -1])
+    result.to_json(tmp_path / "r.json")
+    text = (tmp_path / "r.json").read_text()
+    json.loads(text, parse_constant=lambda name: pytest.fail(f"non-standard JSON {name}"))
+    again = Result.from_json(tmp_path / "r.json")
+    for name, values in result.metrics.items():
+        np.testing.assert_array_equal(again.metrics[name], values.astype(np.float64))
+
+
 def result_steps_after(result, step):
     return result.steps > step
 
@@ -140,6 +151,7 @@ def test_result_exports(sweep, tmp_path):
     ("kwargs", "words"),
     [
         ({"steps": 0}, ["steps", ">= 1"]),
+        ({"steps": True}, ["steps", "integer"]),
         ({"batch_size": 5000}, ["batch_size=5000", "training split"]),
         ({"eval_every": 0}, ["eval_every"]),
         ({"seeds": 0}, ["seeds"]),

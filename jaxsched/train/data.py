@@ -10,6 +10,7 @@ same validation examples and reported on the untouched test set.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -76,13 +77,18 @@ def load(data: str | Path, val_fraction: float = 0.1) -> Dataset:
     return Dataset(name, x[train], y[train], x[val], y[val], x_test, y_test, n_classes)
 
 
+@functools.cache
 def _mnist1d() -> tuple[np.ndarray, ...]:
+    """The published MNIST-1D arrays, generated once per process (about 2 s)."""
     try:
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError:
         raise ValueError("data='mnist1d' needs the mnist1d package: pip install mnist1d") from None
     d = make_dataset(get_dataset_args())
-    return d["x"], d["y"], d["x_test"], d["y_test"]
+    arrays = d["x"], d["y"], d["x_test"], d["y_test"]
+    for a in arrays:
+        a.setflags(write=False)  # shared by every later call
+    return arrays
 
 
 def _digits() -> tuple[np.ndarray, ...]:

@@ -21,7 +21,13 @@ from flax import nnx
 
 from jaxsched._base import Schedule
 
+#: ``optimizer(schedule) -> optax.GradientTransformation``, called with a traced schedule.
 OptimizerFactory = Callable[[Schedule], optax.GradientTransformation]
+
+
+def default_optimizer(lr: Schedule) -> optax.GradientTransformation:
+    """SGD with momentum 0.9: the optimizer of `fit` and `lr_find` unless told otherwise."""
+    return optax.sgd(lr, momentum=0.9)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,20 +54,11 @@ def build_program(
     ``loss_sum`` the sum of the chunk's training losses.
     """
     n_train = x_train.shape[0]
-    per_epoch = n_train // batch_size
-
-    def loss_fn(params, x, y):
-        logits = nnx.merge(graphdef, params)(x)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    loss_fn = training_loss(graphdef)
 
     def init_one(params, schedule):
         opt = optimizer(schedule)
         return params, opt.init(params), jnp.int32(-1), jnp.float32(0.0)
-
-    def batch_indices(data_key, step):
-        epoch, position = step // per_epoch, step % per_epoch
-        order = jax.random.permutation(jax.random.fold_in(data_key, epoch), n_train)
-        return jax.lax.dynamic_slice(order, (position * batch_size,), (batch_size,))
 
     def chunk_one(carry, schedule, data_key, start):
         opt = optimizer(schedule)
@@ -69,17 +66,17 @@ def build_program(
         def step(carry, offset):
             params, opt_state, diverged_at, loss_sum = carry
             t = start + offset
-            idx = batch_indices(data_key, t)
+            idx = batch_indices(data_key, t, n_train, batch_size)
             loss, grads = jax.value_and_grad(loss_fn)(params, x_train[idx], y_train[idx])
             updates, new_opt_state = opt.update(grads, opt_state, params)
             new_params = optax.apply_updates(params, updates)
-            finite = jnp.isfinite(loss) & _all_finite(new_params)
+            finite = jnp.isfinite(loss) & all_finite(new_params)
             alive = diverged_at < 0
             keep = alive & finite
             # A diverged configuration is frozen where it was: its NaNs never
             # reach the arrays, and nothing else is touched.
-            params = _select(keep, new_params, params)
-            opt_state = _select(keep, new_opt_state, opt_state)
+            params = select(keep, new_params, params)
+            opt_state = select(keep, new_opt_state, opt_state)
             diverged_at = jnp.where(alive & ~finite, t, diverged_at)
             loss_sum = loss_sum + jnp.where(keep, loss, 0.0)
             return (params, opt_state, diverged_at, loss_sum), None
@@ -105,10 +102,34 @@ def build_program(
     return Program(init=init, chunk=chunk, evaluate=evaluate)
 
 
-def _all_finite(tree) -> jax.Array:
+def training_loss(graphdef: nnx.GraphDef) -> Callable[..., jax.Array]:
+    """``loss(params, x, y)``: mean softmax cross-entropy of the model ``graphdef``."""
+
+    def loss(params, x, y):
+        logits = nnx.merge(graphdef, params)(x)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    return loss
+
+
+def batch_indices(data_key: jax.Array, step: jax.Array, n_train: int, batch_size: int):
+    """The example indices of training step ``step``.
+
+    Epoch ``e`` visits ``permutation(fold_in(data_key, e))`` in slices of
+    ``batch_size`` (the last incomplete slice of an epoch is skipped).
+    """
+    per_epoch = n_train // batch_size
+    epoch, position = step // per_epoch, step % per_epoch
+    order = jax.random.permutation(jax.random.fold_in(data_key, epoch), n_train)
+    return jax.lax.dynamic_slice(order, (position * batch_size,), (batch_size,))
+
+
+def all_finite(tree) -> jax.Array:
+    """Whether every leaf of ``tree`` is finite everywhere (a scalar bool)."""
     leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
 
 
-def _select(keep: jax.Array, new, old):
+def select(keep: jax.Array, new, old):
+    """``new`` where ``keep``, else ``old``, leaf by leaf."""
     return jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), new, old)

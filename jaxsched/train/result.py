@@ -75,7 +75,7 @@ class Result:
             "configs": self.configs,
             "seeds": list(self.seeds),
         }
-        Path(path).write_text(json.dumps(data))
+        Path(path).write_text(json.dumps(data, allow_nan=False))
 
     @classmethod
     def from_json(cls, path: str | Path) -> Result:
@@ -138,7 +138,9 @@ class Result:
 
 
 def _plain(a: np.ndarray) -> Any:
-    return np.where(np.isfinite(a), a, np.nan).astype(float).tolist()
+    """Nested lists of floats, with None for NaN (strict JSON); `_array` reads it back."""
+    a = np.asarray(a, dtype=np.float64)
+    return np.where(np.isfinite(a), a, None).tolist()
 
 
 def _array(x: Any) -> np.ndarray:

@@ -10,7 +10,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
 from jaxsched._base import Schedule
@@ -18,15 +17,11 @@ from jaxsched._spec import from_dict
 from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Placement
-from jaxsched.train.loop import OptimizerFactory, build_program
+from jaxsched.train.loop import OptimizerFactory, build_program, default_optimizer
 from jaxsched.train.models import ModelFactory, build
 from jaxsched.train.result import METRICS, Result
 
 __all__ = ["fit"]
-
-
-def _default_optimizer(lr: Schedule) -> optax.GradientTransformation:
-    return optax.sgd(lr, momentum=0.9)
 
 
 def fit(
@@ -87,7 +82,7 @@ def fit(
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
     seeds = _seeds(seeds)
     n_configs = _check(schedules, dataset, steps, batch_size, eval_every, checkpoint_every)
-    optimizer = optimizer or _default_optimizer
+    optimizer = optimizer or default_optimizer
     placement = Placement(n_configs)
 
     models = [build(model, dataset.input_shape, dataset.n_classes, seed) for seed in seeds]
@@ -233,7 +228,7 @@ def _check(schedules, dataset: Dataset, steps, batch_size, eval_every, checkpoin
         "checkpoint_every": checkpoint_every,
     }
     for name, value in counts.items():
-        if not isinstance(value, int | np.integer) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"fit: {name} must be an integer >= 1, got {value!r}")
     for i, config in enumerate(schedules):
         try:  # rebuilding through the factories validates the values
