@@ -31,6 +31,7 @@ import optax
 from flax import nnx
 
 import jaxsched
+from jaxsched.train._io import array, plain, pyplot
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.loop import (
     OptimizerFactory,
@@ -88,10 +89,10 @@ class LRFindResult:
         """Plain lists and numbers for `json.dumps`; NaN becomes None (strict JSON)."""
         return {
             "method": self.method,
-            "suggested": _plain(self.suggested),
-            "lr": _plain(self.lr),
-            "loss": _plain(self.loss),
-            "raw_loss": _plain(self.raw_loss),
+            "suggested": plain(self.suggested),
+            "lr": plain(self.lr),
+            "loss": plain(self.loss),
+            "raw_loss": plain(self.raw_loss),
             "diverged": self.diverged.tolist(),
         }
 
@@ -100,11 +101,11 @@ class LRFindResult:
         """The inverse of `to_dict`."""
         return cls(
             method=d["method"],
-            lr=_array(d["lr"]),
-            loss=_array(d["loss"]),
-            raw_loss=_array(d["raw_loss"]),
+            lr=array(d["lr"]),
+            loss=array(d["loss"]),
+            raw_loss=array(d["raw_loss"]),
             diverged=np.asarray(d["diverged"], dtype=bool),
-            suggested=float(_array(d["suggested"])),
+            suggested=float(array(d["suggested"])),
         )
 
     def plot(self, path: str | Path | None = None):
@@ -112,7 +113,7 @@ class LRFindResult:
 
         Needs matplotlib. Writes a PNG when ``path`` is given; returns the figure.
         """
-        plt = _pyplot()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
         finite = np.isfinite(self.loss)
         if self.method == "ramp":
@@ -459,26 +460,3 @@ def _integer(f: str, name: str, value: Any, minimum: int | None) -> int:
     if minimum is not None and value < minimum:
         raise ValueError(f"{f}: {name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
-
-
-def _plain(x: Any) -> Any:
-    """Floats and nested lists of floats, with None for NaN and infinities."""
-    a = np.asarray(x, dtype=np.float64)
-    out = a.astype(object)
-    out[~np.isfinite(a)] = None
-    return out.tolist()
-
-
-def _array(x: Any) -> np.ndarray:
-    return np.array(x, dtype=np.float64)  # None becomes NaN
-
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ValueError("LRFindResult.plot needs matplotlib: pip install matplotlib") from None
-    return plt

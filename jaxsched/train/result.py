@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from jaxsched.train._io import array, plain, pyplot
+
 __all__ = ["METRICS", "Result"]
 
 METRICS = ("train_loss", "val_loss", "val_acc", "test_loss", "test_acc")
@@ -68,9 +70,9 @@ class Result:
     def to_json(self, path: str | Path) -> None:
         """Write everything to a JSON file that `from_json` reads back."""
         data = {
-            "metrics": {k: _plain(v) for k, v in self.metrics.items()},
+            "metrics": {k: plain(v) for k, v in self.metrics.items()},
             "steps": self.steps.tolist(),
-            "lr": _plain(self.lr),
+            "lr": plain(self.lr),
             "diverged": self.diverged.tolist(),
             "configs": self.configs,
             "seeds": list(self.seeds),
@@ -81,9 +83,9 @@ class Result:
     def from_json(cls, path: str | Path) -> Result:
         data = json.loads(Path(path).read_text())
         return cls(
-            metrics={k: _array(v) for k, v in data["metrics"].items()},
+            metrics={k: array(v) for k, v in data["metrics"].items()},
             steps=np.asarray(data["steps"], dtype=np.int64),
-            lr=_array(data["lr"]),
+            lr=array(data["lr"]),
             diverged=np.asarray(data["diverged"], dtype=np.int64),
             configs=data["configs"],
             seeds=data["seeds"],
@@ -115,7 +117,7 @@ class Result:
     # ------------------------------------------------------------------- plots
     def plot_lr(self, path: str | Path | None = None, configs: list[int] | None = None):
         """Learning rate against step for the chosen configurations (default: all, up to 20)."""
-        plt = _pyplot()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
         for c in configs if configs is not None else range(min(len(self.configs), 20)):
             ax.plot(self.steps, self.lr[c], label=f"config {c}")
@@ -125,7 +127,7 @@ class Result:
 
     def plot_curves(self, metric: str = "val_acc", path: str | Path | None = None, configs=None):
         """``metric`` against step, mean over seeds with a band of one standard deviation."""
-        plt = _pyplot()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
         values = self.metrics[metric]
         for c in configs if configs is not None else range(min(len(self.configs), 20)):
@@ -135,27 +137,6 @@ class Result:
         ax.set(xlabel="step", ylabel=metric)
         ax.grid(alpha=0.3)
         return _finish(fig, ax, path)
-
-
-def _plain(a: np.ndarray) -> Any:
-    """Nested lists of floats, with None for NaN (strict JSON); `_array` reads it back."""
-    a = np.asarray(a, dtype=np.float64)
-    return np.where(np.isfinite(a), a, None).tolist()
-
-
-def _array(x: Any) -> np.ndarray:
-    return np.asarray(x, dtype=np.float64)
-
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ValueError("plots need matplotlib: pip install 'jaxsched[experiments]'") from None
-    return plt
 
 
 def _finish(fig, ax, path):
