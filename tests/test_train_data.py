@@ -165,6 +165,19 @@ def test_models_are_sized_from_the_data():
     assert not np.allclose(a.head.kernel[...], b.head.kernel[...])
 
 
+@pytest.mark.parametrize("shape", [(40,), (41,), (64,), (8, 2), (3,)])
+def test_cnn_forward_equals_nnx_conv(shape):
+    # The CNN computes its convolutions as patches @ kernel (fast under vmap); the
+    # values are those of the nnx.Conv layers whose parameters it holds.
+    model = build("cnn", shape, 10, seed=0)
+    x = jax.random.normal(jax.random.key(1), (5, *shape))
+    h = x if x.ndim == 3 else x[..., None]
+    for conv in model.convs:
+        h = jax.nn.relu(conv(h))
+    expected = model.head(h.reshape(5, -1))
+    np.testing.assert_allclose(model(x), expected, rtol=1e-5, atol=2e-6)
+
+
 def test_bad_models():
     with pytest.raises(ValueError, match="unknown model 'resnet'"):
         build("resnet", (40,), 10, seed=0)
