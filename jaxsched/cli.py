@@ -1,7 +1,12 @@
 """The ``jaxsched`` command line.
 
-``jaxsched plot SPEC... [-o lr.png] [--steps N]`` draws schedules given as spec
-strings: a preview in the terminal, and a PNG with ``-o`` (needs matplotlib).
+- ``jaxsched plot SPEC... [-o lr.png] [--steps N]`` draws schedules given as spec
+  strings: a preview in the terminal, and a PNG with ``-o`` (needs matplotlib).
+- ``jaxsched compare [--data D --model M --optimizer O --families F ...]`` runs
+  the schedule comparison (`jaxsched.experiments`) and writes ``results/<name>/``.
+- ``jaxsched sweep CONFIG.toml`` trains the sweep a TOML file describes
+  (`jaxsched.experiments.sweep_file`).
+
 Errors are one line on stderr and a non-zero exit, never a traceback.
 """
 
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("-o", "--output", type=Path, help="write a PNG here (needs matplotlib)")
     plot.add_argument("--steps", type=int, default=1000, help="steps to draw (default 1000)")
     plot.set_defaults(run=_plot)
+    _add_compare(commands)
+    _add_sweep(commands)
     return parser
 
 
@@ -81,6 +89,184 @@ def _write_png(path: Path, labels: list[str], steps: np.ndarray, curves: list[np
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+# ---------------------------------------------------------------------------- compare
+def _add_compare(commands) -> None:
+    p = commands.add_parser(
+        "compare",
+        help="which schedule trains best: sweep every family, select on validation",
+        description=(
+            "Sweep each schedule family's hyperparameters (base rate on a log grid x the "
+            "family's own parameter) for several seeds, select each family's best "
+            "configuration on validation accuracy and report its test accuracy. Without "
+            "--data/--model: MNIST-1D with the MLP and the CNN, and digits with the MLP."
+        ),
+    )
+    p.add_argument("--data", help="mnist1d, digits, or an .npz with x, y, x_test, y_test")
+    p.add_argument("--model", help="mlp or cnn (default mlp when --data is given)")
+    p.add_argument(
+        "--optimizer",
+        default="sgd,adam",
+        help="comma-separated: sgd, adam, adamw (default sgd,adam)",
+    )
+    p.add_argument(
+        "--families",
+        help="comma-separated (default all): constant, step, multistep, exponential, "
+        "inverse_time, poly, linear, cosine, warmup_cosine, one_cycle, cyclic, "
+        "cosine_restarts, wsd, rex",
+    )
+    p.add_argument("--seeds", type=int, default=3, help="seeds per configuration (default 3)")
+    p.add_argument("--steps", type=int, help="training steps (default: set by the budget)")
+    p.add_argument(
+        "--budget",
+        default="default",
+        help="small, default (under 10 minutes on a 2-core CPU) or full (for a GPU)",
+    )
+    p.add_argument("--full", action="store_true", help="the same as --budget full")
+    p.add_argument("--rates", help="comma-separated base rates (default: a log grid per optimizer)")
+    p.add_argument("--batch-size", type=int, default=100, help="examples per step (default 100)")
+    p.add_argument(
+        "--target", type=float, help="validation accuracy for steps-to-target (default: see below)"
+    )
+    p.add_argument(
+        "--target-fraction",
+        type=float,
+        default=0.95,
+        help="without --target, the target is this fraction of the best validation accuracy "
+        "of each task x optimizer (default 0.95)",
+    )
+    p.add_argument(
+        "--name", help="run name: results go to RESULTS_DIR/NAME (default compare-<time>)"
+    )
+    p.add_argument("--results-dir", type=Path, default=Path("results"), help="default results")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNGs (no matplotlib needed)")
+    p.set_defaults(run=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from jaxsched.experiments import report
+    from jaxsched.experiments.compare import check_settings, run_study
+    from jaxsched.experiments.families import FAMILIES
+    from jaxsched.experiments.tasks import BUDGETS, Task, standard_tasks
+    from jaxsched.train.models import BUILTIN as MODELS
+
+    budget_name = "full" if args.full else args.budget
+    if budget_name not in BUDGETS:
+        raise ValueError(f"--budget must be one of {', '.join(BUDGETS)}, got {budget_name!r}")
+    budget = BUDGETS[budget_name]
+    for flag, value in (
+        ("--seeds", args.seeds),
+        ("--steps", args.steps),
+        ("--batch-size", args.batch_size),
+    ):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be >= 1, got {value}")
+    if args.steps is not None and args.steps < 2:
+        raise ValueError(f"--steps must be >= 2, got {args.steps}")
+    optimizers = _names(args.optimizer, "--optimizer")
+    families = FAMILIES if args.families is None else _names(args.families, "--families")
+    rates = None if args.rates is None else _floats(args.rates, "--rates")
+    if args.data is None and args.model is None:
+        tasks = standard_tasks(budget, args.steps)
+        if args.batch_size != 100:
+            tasks = [
+                Task(t.name, t.data, t.model, t.steps, args.batch_size, t.paper_test_acc)
+                for t in tasks
+            ]
+    else:
+        data, model = args.data or "mnist1d", args.model or "mlp"
+        if model not in MODELS:
+            raise ValueError(f"unknown model {model!r}: use one of {', '.join(MODELS)}")
+        if data not in ("mnist1d", "digits"):
+            if not data.endswith(".npz"):
+                raise ValueError(f"--data must be mnist1d, digits or an .npz file, got {data!r}")
+            if not Path(data).is_file():
+                raise ValueError(f"--data {data}: no such file")
+        name = f"{data if data in ('mnist1d', 'digits') else Path(data).stem}-{model}"
+        steps = args.steps or budget.steps.get(name, budget.steps["other"])
+        paper = {"mnist1d-mlp": 0.68, "mnist1d-cnn": 0.94}.get(name)
+        tasks = [Task(name, data, model, steps, args.batch_size, paper)]
+    check_settings(optimizers, families, args.seeds, args.target, args.target_fraction)
+    if not args.no_plots:
+        report.check_plotting()
+    name = args.name or time.strftime("compare-%Y%m%d-%H%M%S")
+    folder = args.results_dir / name
+    folder.mkdir(parents=True, exist_ok=True)  # fail now, not after the training
+    study = run_study(
+        tasks,
+        optimizers,
+        families,
+        budget=budget,
+        seeds=args.seeds,
+        rates=rates,
+        target=args.target,
+        target_fraction=args.target_fraction,
+        progress=True,
+        log=lambda line: print(line, flush=True),
+    )
+    written = report.write(study, folder, plots=not args.no_plots)
+    print()
+    print(report.markdown(study))
+    print(f"total {study.seconds:.0f} s; wrote {len(written)} files to {folder}/")
+    return 0
+
+
+def _names(text: str, flag: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"{flag} needs at least one name")
+    return names
+
+
+def _floats(text: str, flag: str) -> list[float]:
+    out = []
+    for item in _names(text, flag):
+        try:
+            value = float(item)
+        except ValueError:
+            raise ValueError(f"{flag}: {item!r} is not a number") from None
+        if not value > 0:
+            raise ValueError(f"{flag}: rates must be > 0, got {item}")
+        out.append(value)
+    return out
+
+
+# ------------------------------------------------------------------------------ sweep
+def _add_sweep(commands) -> None:
+    p = commands.add_parser(
+        "sweep",
+        help="train the sweep a TOML file describes",
+        description="Train a sweep described in a TOML file (data, train, schedule, output); "
+        "see experiments/sweep.toml for an example.",
+    )
+    p.add_argument("config", type=Path, metavar="CONFIG.toml", help="the sweep file")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNGs (no matplotlib needed)")
+    p.add_argument("--top", type=int, default=20, help="table rows to print (default 20)")
+    p.set_defaults(run=_sweep)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from jaxsched.experiments.sweep_file import load_sweep, run_sweep, sweep_table
+
+    if args.top < 1:
+        raise ValueError(f"--top must be >= 1, got {args.top}")
+    spec = load_sweep(args.config)
+    result, written = run_sweep(
+        spec, plots=not args.no_plots, log=lambda line: print(line, flush=True)
+    )
+    print(sweep_table(result, spec.schedules, top=args.top))
+    if (result.diverged >= 0).any(axis=0).all():
+        print(f"every configuration diverged; wrote {len(written)} files to {spec.output}/")
+        return 1
+    best = result.best()
+    print(
+        f"best on validation: config {best['index']} {spec.schedules[best['index']]!r}: "
+        f"val {100 * best['val_acc_mean']:.1f} ± {100 * best['val_acc_std']:.1f}%, "
+        f"test {100 * best['test_acc_mean']:.1f} ± {100 * best['test_acc_std']:.1f}%"
+    )
+    print(f"wrote {len(written)} files to {spec.output}/")
+    return 0
 
 
 if __name__ == "__main__":

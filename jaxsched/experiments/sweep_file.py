@@ -1,0 +1,392 @@
+"""Sweeps described in a TOML file: what ``jaxsched sweep CONFIG.toml`` runs.
+
+A sweep file has four tables; every key is checked, and an unknown or
+ill-typed one is a `ValueError` naming the file, the table and the key::
+
+    [data]
+    name = "digits"          # "mnist1d", "digits", or path = "mine.npz" (x, y, x_test, y_test)
+    val_fraction = 0.1       # optional
+
+    [train]
+    model = "mlp"            # "mlp" or "cnn"
+    optimizer = "sgd"        # "sgd" (momentum 0.9), "adam", "adamw"
+    steps = 500
+    seeds = 3                # a count or a list of seeds; optional, default 1
+    eval_every = 100         # optional, default steps / 10
+    batch_size = 100         # optional
+
+    [schedule]               # or several [[schedule]] tables: their grids are stacked
+    family = "cosine"        # a jaxsched factory with numeric parameters
+    init_value = [0.01, 0.03, 0.1]   # a list is a grid axis (a list of lists for boundaries)
+    decay_steps = 500
+    # or: spec = ["warmup(cosine(0.1, decay_steps=450), warmup_steps=50)", ...]
+
+    [output]
+    dir = "results/sweep-digits"     # optional, default results/<file name>
+
+Relative paths are relative to the current directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import jaxsched
+from jaxsched._base import Schedule, event_ndim, factory_named
+from jaxsched._batch import _depth
+from jaxsched.experiments.tasks import OPTIMIZERS, optimizer
+from jaxsched.train import Result, fit
+from jaxsched.train.data import BUILTIN
+from jaxsched.train.models import BUILTIN as MODELS
+
+__all__ = ["SweepSpec", "load_sweep", "run_sweep", "sweep_table"]
+
+_KEYS = {
+    "data": {"name", "path", "val_fraction"},
+    "train": {"model", "optimizer", "steps", "seeds", "eval_every", "batch_size"},
+    "schedule": None,  # family + the factory's parameters, or spec
+    "output": {"dir"},
+}
+_COMPOSITES = {"warmup", "join", "switch"}
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep file.
+
+    Attributes:
+      path: the file.
+      data: a built-in dataset name or an ``.npz`` path.
+      val_fraction: the part of the training set held out for validation.
+      model, optimizer: names (`jaxsched.train.models`, `jaxsched.experiments.OPTIMIZERS`).
+      steps, seeds, eval_every, batch_size: as in `jaxsched.train.fit`.
+      schedules: the batch of schedules (the grids of every ``[schedule]`` table, stacked).
+      output: the folder the results go to.
+    """
+
+    path: Path
+    data: str
+    val_fraction: float
+    model: str
+    optimizer: str
+    steps: int
+    seeds: int | list[int]
+    eval_every: int
+    batch_size: int
+    schedules: Schedule
+    output: Path
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep file (see the module docstring for its format).
+
+    Example:
+      >>> import tempfile, pathlib
+      >>> from jaxsched.experiments.sweep_file import load_sweep
+      >>> text = '''
+      ... [data]
+      ... name = "digits"
+      ... [train]
+      ... model = "mlp"
+      ... optimizer = "adam"
+      ... steps = 200
+      ... [schedule]
+      ... family = "cosine"
+      ... init_value = [0.001, 0.01]
+      ... decay_steps = 200
+      ... '''
+      >>> with tempfile.TemporaryDirectory() as d:
+      ...     file = pathlib.Path(d, "s.toml")
+      ...     _ = file.write_text(text)
+      ...     spec = load_sweep(file)
+      >>> spec.schedules.batch_shape, spec.eval_every, spec.output
+      ((2,), 20, PosixPath('results/s'))
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        with path.open("rb") as f:
+            doc = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{path}: not valid TOML ({e})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a UTF-8 text file") from None
+    err = _Errors(path)
+    for section in doc:
+        if section not in _KEYS:
+            err(f"unknown table [{section}]; use {', '.join(f'[{k}]' for k in _KEYS)}")
+    for section in ("data", "train", "schedule"):
+        if section not in doc:
+            err(f"missing table [{section}]")
+    for section, allowed in _KEYS.items():
+        table = doc.get(section, {})
+        if section == "schedule":
+            continue
+        if not isinstance(table, dict):
+            err(f"[{section}] must be a table")
+        for key in table:
+            if key not in allowed:
+                err(f"unknown key {key!r} in [{section}]; use {', '.join(sorted(allowed))}")
+
+    data, train, output = doc["data"], doc["train"], doc.get("output", {})
+    if ("name" in data) == ("path" in data):
+        err("[data] needs exactly one of name (mnist1d, digits) or path (an .npz file)")
+    if "name" in data:
+        source = _string(err, data, "data", "name")
+        if source not in BUILTIN:
+            err(
+                f"[data] name {source!r} is not a built-in dataset; use {', '.join(BUILTIN)} or path"
+            )
+    else:
+        source = _string(err, data, "data", "path")
+        if not source.endswith(".npz"):
+            err(f"[data] path must name an .npz file, got {source!r}")
+        if not Path(source).is_file():
+            err(f"[data] path {source!r}: no such file")
+    val_fraction = _number(err, data, "data", "val_fraction", 0.1)
+    if not 0.0 <= val_fraction < 1.0:
+        err(f"[data] val_fraction must be in [0, 1), got {val_fraction}")
+
+    for key in ("model", "optimizer", "steps"):
+        if key not in train:
+            err(f"missing key {key!r} in [train]")
+    model = _string(err, train, "train", "model")
+    if model not in MODELS:
+        err(f"[train] model {model!r} is unknown; use {', '.join(MODELS)}")
+    opt = _string(err, train, "train", "optimizer")
+    if opt not in OPTIMIZERS:
+        err(f"[train] optimizer {opt!r} is unknown; use {', '.join(OPTIMIZERS)}")
+    steps = _count(err, train, "train", "steps")
+    eval_every = _count(err, train, "train", "eval_every", max(1, steps // 10))
+    batch_size = _count(err, train, "train", "batch_size", 100)
+    seeds: int | list[int] = train.get("seeds", 1)
+    if isinstance(seeds, list):
+        if not seeds or not all(_is_int(s) for s in seeds) or len(set(seeds)) != len(seeds):
+            err(f"[train] seeds must be a count or a list of distinct integers, got {seeds!r}")
+    else:
+        seeds = _count(err, train, "train", "seeds", 1)
+
+    tables = doc["schedule"]
+    if isinstance(tables, dict):
+        tables = [tables]
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        err("[schedule] must be a table or an array of [[schedule]] tables")
+    if not tables:
+        err("[[schedule]] has no tables")
+    schedules: list[Schedule] = []
+    for k, table in enumerate(tables):
+        where = "[schedule]" if len(tables) == 1 else f"[[schedule]] #{k + 1}"
+        schedules.extend(_schedules(err, table, where))
+
+    out_dir = output.get("dir", str(Path("results") / path.stem))
+    if not isinstance(out_dir, str) or not out_dir:
+        err(f"[output] dir must be a non-empty string, got {out_dir!r}")
+    return SweepSpec(
+        path=path,
+        data=source,
+        val_fraction=float(val_fraction),
+        model=model,
+        optimizer=opt,
+        steps=steps,
+        seeds=seeds,
+        eval_every=eval_every,
+        batch_size=batch_size,
+        schedules=jaxsched.stack(schedules),
+        output=Path(out_dir),
+    )
+
+
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    progress: bool = True,
+    plots: bool = True,
+    log: Callable[[str], None] | None = print,
+) -> tuple[Result, list[Path]]:
+    """Train the sweep with `jaxsched.train.fit` and write ``result.json``, ``result.csv``,
+    ``table.md`` and (with ``plots``) ``lr.png`` and ``val_acc.png`` into ``spec.output``."""
+    say = log or (lambda _: None)
+    if plots:
+        from jaxsched.experiments.report import check_plotting
+
+        check_plotting()
+    if spec.output.exists() and not spec.output.is_dir():
+        raise ValueError(f"{spec.path}: [output] dir {str(spec.output)!r} is a file")
+    n = spec.schedules.batch_shape[0]
+    n_seeds = spec.seeds if isinstance(spec.seeds, int) else len(spec.seeds)
+    say(f"{spec.path}: {n} schedules x {n_seeds} seeds x {spec.steps} steps on {spec.data}")
+    result = fit(
+        spec.schedules,
+        data=spec.data if spec.data in BUILTIN else Path(spec.data),
+        model=spec.model,
+        optimizer=optimizer(spec.optimizer),
+        steps=spec.steps,
+        batch_size=spec.batch_size,
+        seeds=spec.seeds,
+        eval_every=spec.eval_every,
+        val_fraction=spec.val_fraction,
+        progress=progress,
+    )
+    spec.output.mkdir(parents=True, exist_ok=True)
+    written = [spec.output / "result.json", spec.output / "result.csv", spec.output / "table.md"]
+    result.to_json(written[0])
+    result.to_csv(written[1])
+    written[2].write_text(sweep_table(result, spec.schedules) + "\n")
+    if plots:
+        top = _ranking(result)[:10]
+        for path, fig in (
+            (spec.output / "lr.png", result.plot_lr(configs=top)),
+            (spec.output / "val_acc.png", result.plot_curves("val_acc", configs=top)),
+        ):
+            fig.savefig(path, dpi=100)
+            written.append(path)
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+    return result, written
+
+
+def sweep_table(result: Result, schedules: Schedule, top: int | None = None) -> str:
+    """A Markdown table of the configurations, best final validation accuracy first.
+
+    Diverged configurations come last. Accuracies are in %, mean ± std over seeds.
+    """
+    order = _ranking(result)
+    if top is not None:
+        order = order[:top]
+    val = result.metrics["val_acc"][:, :, -1]
+    test = result.metrics["test_acc"][:, :, -1]
+    loss = result.metrics["train_loss"][:, :, -1]
+    lines = [
+        "| rank | config | schedule | val acc | test acc | final train loss | diverged |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for rank, i in enumerate(order, 1):
+        div = int((result.diverged[:, i] >= 0).sum())
+        lines.append(
+            f"| {rank} | {i} | `{schedules[i]!r}` | {_pct(val[:, i])} | {_pct(test[:, i])} "
+            f"| {_mean(loss[:, i]):.4g} | {f'{div}/{len(result.seeds)} seeds' if div else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def _ranking(result: Result) -> list[int]:
+    with np.errstate(invalid="ignore"):
+        final = result.metrics["val_acc"][:, :, -1].mean(axis=0)
+    ok = (result.diverged < 0).all(axis=0) & np.isfinite(final)
+    key = np.where(ok, final, -np.inf)
+    return [int(i) for i in np.argsort(-key, kind="stable")]
+
+
+def _pct(values: np.ndarray) -> str:
+    if not np.isfinite(values).all():
+        return "—"
+    return f"{100 * values.mean():.1f} ± {100 * values.std():.1f}"
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if np.isfinite(values).all() else math.nan
+
+
+# ----------------------------------------------------------------------------- validation
+class _Errors:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __call__(self, message: str):
+        raise ValueError(f"{self.path}: {message}")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _string(err: _Errors, table: dict, section: str, key: str) -> str:
+    value = table[key]
+    if not isinstance(value, str) or not value:
+        err(f"[{section}] {key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _number(err: _Errors, table: dict, section: str, key: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        err(f"[{section}] {key} must be a number, got {value!r}")
+    return float(value)
+
+
+def _count(err: _Errors, table: dict, section: str, key: str, default: int | None = None) -> int:
+    value = table.get(key, default)
+    if not _is_int(value) or value < 1:
+        err(f"[{section}] {key} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def _schedules(err: _Errors, table: dict, where: str) -> list[Schedule]:
+    if "spec" in table:
+        extra = sorted(set(table) - {"spec"})
+        if extra:
+            err(f"{where}: spec cannot be combined with {', '.join(extra)}")
+        specs = table["spec"] if isinstance(table["spec"], list) else [table["spec"]]
+        if not specs or not all(isinstance(s, str) for s in specs):
+            err(f"{where}: spec must be a spec string or a list of them")
+        out = []
+        for s in specs:
+            try:
+                out.append(jaxsched.parse(s))
+            except ValueError as e:
+                err(f"{where}: spec {s!r}: {e}")
+        return out
+    if "family" not in table:
+        err(f'{where}: needs family = "<factory>" (with its parameters) or spec = [...]')
+    family = table["family"]
+    if not isinstance(family, str):
+        err(f"{where}: family must be a string, got {family!r}")
+    try:
+        factory = factory_named(family)
+    except ValueError:
+        factory = None
+    if factory is None or family in _COMPOSITES or "." in family:
+        err(
+            f"{where}: family {family!r} is not a schedule factory with numeric parameters "
+            f'(e.g. cosine, poly, wsd); write composed schedules as spec = ["..."]'
+        )
+    params = {k: v for k, v in table.items() if k != "family"}
+    signature = inspect.signature(factory)
+    for key, value in params.items():
+        if key not in signature.parameters:
+            err(
+                f"{where}: {family} has no parameter {key!r}; "
+                f"its parameters: {', '.join(signature.parameters)}"
+            )
+        if not _plain_value(value):
+            err(f"{where}: {key} must be a number, boolean, string or list of them, got {value!r}")
+    missing = [
+        name
+        for name, p in signature.parameters.items()
+        if p.default is inspect.Parameter.empty and name not in params
+    ]
+    if missing:
+        err(f"{where}: {family} needs {', '.join(missing)}")
+    try:
+        if any(_depth(v) > event_ndim(factory, k) for k, v in params.items()):
+            return list(jaxsched.grid(factory, **params))
+        return [factory(**params)]
+    except (ValueError, TypeError) as e:
+        err(f"{where}: {e}")
+    raise AssertionError  # unreachable: err raises
+
+
+def _plain_value(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_plain_value(v) for v in value)
+    return isinstance(value, int | float | str | bool)

@@ -1,0 +1,293 @@
+"""The schedule comparison: search spaces, selection on validation, and a tiny real `compare`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import jaxsched as js
+from jaxsched.cli import main
+from jaxsched.experiments import FAMILIES, Candidate, base_rates, search_space, summarize
+from jaxsched.experiments.families import candidates
+from jaxsched.experiments.tasks import BUDGETS, eval_every
+from jaxsched.train import Result
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------------------- search spaces
+def test_every_family_of_the_issue_is_compared():
+    assert set(FAMILIES) == {
+        "constant", "step", "multistep", "exponential", "inverse_time", "poly", "linear",
+        "cosine", "warmup_cosine", "one_cycle", "cyclic", "cosine_restarts", "wsd", "rex",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("own", [1, 2, 3])
+def test_search_space_is_rates_times_own_values_and_stacks_into_one_batch(own):
+    rates = [0.01, 0.1]
+    space = search_space(FAMILIES, rates, 1000, own)
+    one_param = {"constant", "linear", "cosine", "rex"}
+    assert len(space) == len(rates) * (len(one_param) + own * (len(FAMILIES) - len(one_param)))
+    batch = js.stack([c.schedule for c in space])
+    assert batch.batch_shape == (len(space),)
+    for c in space:  # every configuration is a valid schedule with its base rate recorded
+        assert c.base_rate in rates
+        js.from_dict(c.schedule.to_dict())
+    assert len({json.dumps(c.schedule.to_dict(), sort_keys=True) for c in space}) == len(space)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_schedules_start_or_peak_at_the_base_rate_and_end_low(family):
+    steps = np.arange(1000)
+    for c in candidates(family, [0.1], 1000, own=3):
+        lr = np.asarray(c.schedule(steps))
+        assert lr.max() == pytest.approx(0.1, rel=1e-4), c
+        if family == "constant":
+            continue
+        assert lr[-1] < 0.1 / 3, (c, lr[-1])  # every other family decays by the end
+        if family in ("warmup_cosine", "one_cycle", "wsd"):
+            assert lr[0] < 0.1 / 5  # warmup
+        if family == "cyclic":
+            np.testing.assert_allclose(c.schedule(1000), 0.01, rtol=1e-5)  # whole cycles, at base
+
+
+def test_own_parameters_are_recorded_in_steps_relative_to_the_run():
+    wsd = candidates("wsd", [0.1], 500, own=2)
+    assert [c.params for c in wsd] == [{"decay_steps": 100}, {"decay_steps": 50}]
+    warm = candidates("warmup_cosine", [0.1], 500, own=2)
+    assert [c.params["warmup_steps"] for c in warm] == [25, 100]
+    assert warm[1].schedule.to_dict()["warmup_steps"] == 100.0
+
+
+def test_rate_grids_and_eval_spacing():
+    assert base_rates("sgd", 4) == [0.01, 0.0316, 0.1, 0.316]
+    assert base_rates("adam", 4) == [0.001, 0.00316, 0.01, 0.0316]
+    assert (
+        eval_every(500, 20) == 25 and eval_every(1000, 20) == 50 and 300 % eval_every(300, 20) == 0
+    )
+    assert BUDGETS["default"].rates >= 4 and BUDGETS["full"].rates > BUDGETS["default"].rates
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda: candidates("nope", [0.1], 100), ["unknown family 'nope'"]),
+        (lambda: candidates("cosine", [-0.1], 100), ["base rates must be > 0"]),
+        (lambda: search_space(["cosine", "cosine"], [0.1], 100), ["'cosine' is given twice"]),
+        (lambda: base_rates("rmsprop", 3), ["unknown optimizer 'rmsprop'"]),
+    ],
+)
+def test_bad_search_spaces_are_named(call, words):
+    with pytest.raises(ValueError) as e:
+        call()
+    for w in words:
+        assert w in str(e.value)
+
+
+# ----------------------------------------------------------------------------- selection
+def _result(val, test, loss=None, diverged=None, steps=(10, 20)):
+    """A Result from [seed, config, eval] arrays of validation and test accuracy."""
+    val, test = np.asarray(val, float), np.asarray(test, float)
+    loss = np.ones_like(val) if loss is None else np.asarray(loss, float)
+    s, c, _ = val.shape
+    metrics = {
+        "train_loss": loss,
+        "val_loss": loss,
+        "val_acc": val,
+        "test_loss": loss,
+        "test_acc": test,
+    }
+    diverged = np.full((s, c), -1) if diverged is None else np.asarray(diverged)
+    return Result(
+        metrics, np.asarray(steps), np.zeros((c, len(steps))), diverged, [{}] * c, list(range(s))
+    )
+
+
+def _cands(families_and_rates):
+    return [Candidate(f, r, {}, js.constant(r)) for f, r in families_and_rates]
+
+
+def test_selection_uses_validation_never_test():
+    # cosine config 1 has the best test accuracy but the worse validation accuracy
+    cands = _cands([("constant", 0.1), ("cosine", 0.1), ("cosine", 0.3)])
+    val = [[[0.5, 0.70], [0.5, 0.60], [0.5, 0.80]], [[0.5, 0.72], [0.5, 0.62], [0.5, 0.78]]]
+    test = [[[0.5, 0.70], [0.5, 0.99], [0.5, 0.74]], [[0.5, 0.70], [0.5, 0.99], [0.5, 0.76]]]
+    rows, target = summarize(cands, _result(val, test))
+    cosine = next(r for r in rows if r.family == "cosine")
+    assert cosine.index == 2 and cosine.base_rate == 0.3
+    assert cosine.val_acc == pytest.approx(0.79) and cosine.test_acc == pytest.approx(0.75)
+    assert cosine.test_acc_std == pytest.approx(0.01)
+    assert target == pytest.approx(0.95 * 0.79)
+    # against the tuned constant: delta 0.05, spread hypot(0.01, 0) -> beats
+    assert cosine.delta == pytest.approx(0.05) and cosine.spread == pytest.approx(0.01)
+    assert cosine.beats_constant is True
+    const = next(r for r in rows if r.family == "constant")
+    assert const.beats_constant is None and const.delta == 0.0
+
+
+def test_a_gain_within_the_seed_spread_is_not_a_win():
+    cands = _cands([("constant", 0.1), ("rex", 0.1)])
+    val = [[[0.7], [0.8]], [[0.7], [0.8]]]
+    test = [[[0.70], [0.80]], [[0.70], [0.66]]]  # rex: 0.73 ± 0.07
+    rows, _ = summarize(cands, _result(val, test, steps=(10,)))
+    rex = rows[1]
+    assert rex.delta == pytest.approx(0.03) and rex.spread == pytest.approx(0.07)
+    assert rex.beats_constant is False
+
+
+def test_diverged_configurations_are_not_selected_and_steps_to_target():
+    cands = _cands([("step", 0.1), ("step", 1.0), ("wsd", 0.1), ("wsd", 1.0)])
+    val = np.array(
+        [
+            [[0.2, 0.5, 0.6], [0.9, 0.9, 0.9], [0.1, 0.3, 0.5], [0.1, 0.1, 0.1]],
+            [[0.2, 0.6, 0.6], [0.9, 0.9, 0.9], [0.1, 0.3, 0.5], [0.1, 0.1, 0.1]],
+        ]
+    )
+    diverged = [[-1, 15, -1, 3], [-1, -1, -1, 3]]  # step@1.0 diverged for one seed
+    rows, _ = summarize(
+        cands, _result(val, val, diverged=diverged, steps=(10, 20, 30)), target=0.55
+    )
+    step, wsd = rows
+    assert step.index == 0 and step.n_diverged == 1 and step.n_configs == 2
+    assert step.steps_to_target == 20  # mean curve 0.2, 0.55, 0.6
+    assert wsd.index == 2 and wsd.steps_to_target is None  # ends at 0.5 < 0.55
+
+
+def test_a_family_that_always_diverged_gets_an_empty_row():
+    cands = _cands([("constant", 0.1), ("cyclic", 9.0)])
+    val = [[[0.7], [0.1]]]
+    rows, _ = summarize(cands, _result(val, val, diverged=[[-1, 4]], steps=(10,)))
+    assert rows[1].index == -1 and math.isnan(rows[1].test_acc) and rows[1].n_diverged == 1
+
+
+# ----------------------------------------------------------------------------- a real run
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """``jaxsched compare`` on digits: 2 families x 2 base rates, 2 seeds, 100 steps, SGD + Adam."""
+    out = tmp_path_factory.mktemp("results")
+    argv = [
+        "compare", "--data", "digits", "--families", "constant,cosine", "--seeds", "2",
+        "--steps", "100", "--budget", "small", "--results-dir", str(out), "--name", "tiny",
+    ]  # fmt: skip
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(argv)
+    return code, buffer.getvalue(), out / "tiny"
+
+
+def test_compare_writes_tables_data_and_figures(tiny):
+    code, printed, folder = tiny
+    assert code == 0
+    for name in (
+        "table.md", "summary.csv", "study.json", "overview.png",
+        *(f"digits-mlp-{o}{s}" for o in ("sgd", "adam")
+          for s in (".json", "-lr.png", "-curves.png", "-sensitivity.png")),
+    ):  # fmt: skip
+        assert (folder / name).is_file(), name
+    assert (folder / "overview.png").read_bytes()[:4] == b"\x89PNG"
+    assert "[1/2] digits-mlp sgd: 4 configurations (2 families) x 2 seeds x 100 steps" in printed
+    table = (folder / "table.md").read_text()
+    assert table in printed
+    assert "### digits, MLP · SGD (momentum 0.9)" in table and "### digits, MLP · Adam" in table
+    # one row per family in each run's table, and one summary row per optimizer
+    assert sum(line.startswith(("| constant", "| **constant")) for line in table.splitlines()) == 2
+    assert sum(line.startswith(("| cosine", "| **cosine")) for line in table.splitlines()) == 2
+    assert sum(line.startswith("| digits, MLP |") for line in table.splitlines()) == 2
+
+
+def test_compare_selects_on_validation_and_reports_test(tiny):
+    _, _, folder = tiny
+    with (folder / "summary.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["optimizer"], r["family"]) for r in rows] == [
+        ("sgd", "constant"), ("sgd", "cosine"), ("adam", "constant"), ("adam", "cosine"),
+    ]  # fmt: skip
+    study = json.loads((folder / "study.json").read_text())
+    assert study["settings"]["seeds"] == 2 and study["settings"]["rates"]["sgd"] == [0.0316, 0.1]
+    for row in rows:
+        result = Result.from_json(folder / f"digits-mlp-{row['optimizer']}.json")
+        assert result.metrics["val_acc"].shape == (2, 4, 10)  # seeds, 2 families x 2 rates, evals
+        family = [0, 1] if row["family"] == "constant" else [2, 3]
+        final_val = result.metrics["val_acc"][:, family, -1].mean(axis=0)
+        chosen = family[int(np.argmax(final_val))]  # on validation
+        test = result.metrics["test_acc"][:, chosen, -1]
+        assert float(row["val_acc"]) == pytest.approx(final_val.max(), abs=1e-6)
+        assert float(row["test_acc"]) == pytest.approx(test.mean(), abs=1e-6)
+        assert float(row["test_acc_std"]) == pytest.approx(test.std(), abs=1e-6)
+        assert float(row["test_acc"]) > 0.85  # digits: chance is 0.1
+        assert 0 < float(row["train_loss"]) < 1.0
+        assert int(row["steps_to_target"]) in result.steps.tolist()
+        run = next(r for r in study["runs"] if r["optimizer"] == row["optimizer"])
+        assert run["candidates"][chosen]["family"] == row["family"]
+        assert json.loads(row["schedule"]) == result.configs[chosen]
+        sens = run["sensitivity"][row["family"]]
+        assert max(sens.values()) == pytest.approx(float(row["val_acc"]), abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--families", "cosine,nope"], ["unknown family 'nope'"]),
+        (["--optimizer", "rmsprop"], ["unknown optimizer 'rmsprop'"]),
+        (["--data", "/no/such/mine.npz"], ["/no/such/mine.npz", "no such file"]),
+        (["--data", "mine.csv"], ["--data", "mine.csv"]),
+        (["--budget", "huge"], ["--budget", "huge"]),
+        (["--seeds", "0"], ["--seeds"]),
+        (["--target", "70"], ["target", "(0, 1]", "70"]),
+        (["--families", "rex,rex"], ["given twice"]),
+        (["--rates", "0.1,abc"], ["--rates", "'abc'"]),
+        (["--model", "resnet", "--steps", "10"], ["unknown model 'resnet'"]),
+    ],
+)
+def test_compare_errors_are_one_line(argv, words, capsys, tmp_path):
+    assert main(["compare", "--results-dir", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("jaxsched compare: error:"), err
+    for w in words:
+        assert w in err
+    assert not list(tmp_path.iterdir())  # nothing written before the settings are checked
+
+
+def test_compare_on_a_users_npz(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(3, 8)) * 3
+    y, y_test = rng.integers(0, 3, 600), rng.integers(0, 3, 150)
+    x = centers[y] + rng.normal(size=(600, 8))
+    x_test = centers[y_test] + rng.normal(size=(150, 8))
+    np.savez(tmp_path / "mine.npz", x=x, y=y, x_test=x_test, y_test=y_test)
+    argv = [
+        "compare", "--data", str(tmp_path / "mine.npz"), "--optimizer", "adam", "--families",
+        "rex", "--seeds", "2", "--steps", "40", "--rates", "0.01", "--batch-size", "50",
+        "--results-dir", str(tmp_path), "--name", "mine", "--no-plots",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "### mine-mlp · Adam" in out and "| **REX** | 0.01 |" in out
+    assert not list((tmp_path / "mine").glob("*.png"))
+    rows = list(csv.DictReader((tmp_path / "mine" / "summary.csv").open()))
+    assert len(rows) == 1 and float(rows[0]["test_acc"]) > 0.9  # well separated clusters
+
+
+def test_the_experiments_script_is_the_compare_command():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "compare.py"), "--budget", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "jaxsched compare: error: --budget must be one of small, default, full, got 'nope'"
+    )

@@ -1,0 +1,190 @@
+"""`jaxsched sweep CONFIG.toml`: a tiny real sweep, the shipped example, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxsched.cli import main
+from jaxsched.experiments.sweep_file import load_sweep
+from jaxsched.train import Result
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY = """
+[data]
+name = "digits"
+
+[train]
+model = "mlp"
+optimizer = "sgd"
+steps = 60
+seeds = 2
+eval_every = 20
+batch_size = 50
+
+[schedule]
+family = "cosine"
+init_value = [0.003, 0.1]
+decay_steps = 60
+
+[output]
+dir = "{out}"
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_tiny_sweep_trains_ranks_on_validation_and_writes_its_files(tmp_path, capsys):
+    out = tmp_path / "out"
+    path = _write(tmp_path, TINY.format(out=out))
+    assert main(["sweep", str(path)]) == 0
+    printed = capsys.readouterr().out
+    for name in ("result.json", "result.csv", "table.md", "lr.png", "val_acc.png"):
+        assert (out / name).is_file(), name
+    result = Result.from_json(out / "result.json")
+    assert result.metrics["val_acc"].shape == (2, 2, 3) and result.seeds == [0, 1]
+    assert [c["init_value"] for c in result.configs] == [0.003, 0.1]
+    final_val = result.metrics["val_acc"][:, :, -1].mean(axis=0)
+    # 0.1 learns digits in 60 steps; 0.003 barely moves
+    assert final_val[1] > 0.8 and final_val[1] > final_val[0]
+    table = (out / "table.md").read_text()
+    ranks = re.findall(r"^\| (\d) \| (\d) \| `(.*?)` \|", table, flags=re.M)
+    assert [(r, c) for r, c, _ in ranks] == [("1", "1"), ("2", "0")]  # best validation first
+    assert ranks[0][2].startswith("cosine(init_value=0.1, decay_steps=60")
+    assert table.strip() in printed
+    test = result.metrics["test_acc"][:, 1, -1]
+    assert f"test {100 * test.mean():.1f} ± {100 * test.std():.1f}%" in printed
+    assert "best on validation: config 1 cosine(init_value=0.1" in printed
+    assert len(json.loads((out / "result.json").read_text())["configs"]) == 2
+
+
+def test_several_schedule_tables_and_specs_stack_into_one_batch(tmp_path):
+    text = """
+[data]
+path = "{npz}"
+val_fraction = 0.2
+[train]
+model = "cnn"
+optimizer = "adamw"
+steps = 300
+seeds = [3, 5]
+[[schedule]]
+family = "multistep"
+init_value = 0.1
+boundaries = [[100, 200], [150, 250]]
+decay_rate = 0.1
+[[schedule]]
+spec = ["warmup(cosine(0.1, decay_steps=270), warmup_steps=30)", "constant(0.05)"]
+[[schedule]]
+family = "wsd"
+peak_value = 0.1
+total_steps = 300
+warmup_steps = 10
+decay_steps = 60
+"""
+    npz = tmp_path / "mine.npz"
+    np.savez(npz, x=np.zeros((10, 4)), y=np.zeros(10, int), x_test=np.zeros((2, 4)), y_test=[0, 1])
+    spec = load_sweep(_write(tmp_path, text.format(npz=npz)))
+    assert spec.schedules.batch_shape == (5,)
+    kinds = [s.to_dict()["kind"] for s in spec.schedules]
+    assert kinds == ["multistep", "multistep", "warmup", "constant", "wsd"]
+    assert spec.schedules[1].to_dict()["boundaries"] == [150.0, 250.0]
+    assert spec.seeds == [3, 5] and spec.eval_every == 30 and spec.batch_size == 100
+    assert (spec.model, spec.optimizer, spec.val_fraction) == ("cnn", "adamw", 0.2)
+    assert spec.output == Path("results/sweep")
+
+
+def test_the_shipped_example_is_valid():
+    spec = load_sweep(ROOT / "experiments" / "sweep.toml")
+    assert spec.schedules.batch_shape == (12,)
+    assert spec.data == "mnist1d" and spec.steps == 1000 and spec.seeds == 3
+
+
+GOOD = """
+[data]
+name = "digits"
+[train]
+model = "mlp"
+optimizer = "sgd"
+steps = 100
+[schedule]
+family = "cosine"
+init_value = [0.01, 0.1]
+decay_steps = 100
+"""
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda t: t + "[extra]\nx = 1\n", ["unknown table [extra]"]),
+        (
+            lambda t: t.replace("\nsteps = 100", "\nsteps = 100\nlr = 0.1"),
+            ["unknown key 'lr' in [train]"],
+        ),
+        (lambda t: t.replace("\nsteps = 100\n", "\n"), ["missing key 'steps' in [train]"]),
+        (lambda t: t.replace("\nsteps = 100", '\nsteps = "100"'), ["[train] steps", "'100'"]),
+        (lambda t: t.replace("\nsteps = 100", "\nsteps = 0"), ["[train] steps", ">= 1"]),
+        (lambda t: t.replace('"sgd"', '"rmsprop"'), ["optimizer 'rmsprop'"]),
+        (lambda t: t.replace('model = "mlp"', 'model = "vit"'), ["model 'vit'"]),
+        (lambda t: t.replace('name = "digits"', 'name = "cifar"'), ["[data] name 'cifar'"]),
+        (
+            lambda t: t.replace('name = "digits"', 'path = "/no/such.npz"'),
+            ["/no/such.npz", "no such file"],
+        ),
+        (
+            lambda t: t.replace("decay_steps = 100", "decay = 100"),
+            ["cosine has no parameter 'decay'"],
+        ),
+        (lambda t: t.replace("decay_steps = 100", "decay_steps = -5"), ["decay_steps", "-5"]),
+        (lambda t: t.replace("decay_steps = 100\n", ""), ["cosine needs decay_steps"]),
+        (lambda t: t.replace('"cosine"', '"cosin"'), ["family 'cosin'"]),
+        (lambda t: t.replace('"cosine"', '"warmup"'), ["family 'warmup'", "spec"]),
+        (
+            lambda t: (
+                t.split("[schedule]")[0] + '[schedule]\nspec = ["cosine(0.1, decay_steps=x)"]'
+            ),
+            ["spec 'cosine(0.1, decay_steps=x)'", "literal"],
+        ),
+        (
+            lambda t: t.replace('family = "cosine"', 'spec = ["cosine(0.1, decay_steps=9)"]'),
+            ["spec cannot be combined with decay_steps, init_value"],
+        ),
+        (lambda t: t.replace("[schedule]", "[schedules]"), ["unknown table [schedules]"]),
+        (lambda t: t.replace("\nsteps = 100", "\nsteps = = 100"), ["not valid TOML", "line"]),
+        (lambda t: t.replace("\nsteps = 100", "\nsteps = 100\nseeds = [1, 1]"), ["[train] seeds"]),
+    ],
+)
+def test_bad_files_give_one_line_errors_naming_the_file_and_key(edit, words, tmp_path, capsys):
+    path = _write(tmp_path, edit(GOOD), "bad.toml")
+    assert main(["sweep", str(path), "--no-plots"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("jaxsched sweep: error:"), err
+    assert str(path) in err
+    for w in words:
+        assert w in err
+
+
+def test_a_missing_file_and_an_output_that_is_a_file(tmp_path, capsys):
+    assert main(["sweep", str(tmp_path / "nope.toml")]) == 2
+    assert capsys.readouterr().err.strip().endswith("nope.toml: no such file")
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    path = _write(tmp_path, GOOD + f'[output]\ndir = "{blocker}"\n')
+    assert main(["sweep", str(path), "--no-plots"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "is a file" in err
+
+
+def test_the_file_the_error_cases_start_from_is_valid(tmp_path):
+    spec = load_sweep(_write(tmp_path, GOOD))
+    assert spec.schedules.batch_shape == (2,) and spec.seeds == 1 and spec.eval_every == 10
