@@ -66,7 +66,7 @@ class LRFindResult:
         one. Ramp: ``[steps]``. Sweep: ``[n_rates, steps]``.
       diverged: bool, aligned with ``lr``. Ramp: True from the step the test
         stopped counting on. Sweep: True for the runs whose loss became
-        non-finite or ended above ``diverge_factor`` times its start.
+        non-finite or rose above ``diverge_factor`` times its start.
       suggested: the suggested learning rate, one of ``lr``; NaN when the loss
         never fell (see `lr_find` for the rules).
     """
@@ -211,10 +211,11 @@ def lr_find(
     ``steps`` steps long, all in one ``jit(vmap(lax.scan))`` program from the
     same initial weights on the same batches. The curve is each run's mean
     training loss over its last :math:`k = \lceil T / 10 \rceil` steps. A run
-    diverged (NaN, ``diverged`` True) if its loss became non-finite or its final
-    loss is above :math:`\kappa` times its starting loss (SGD at a huge rate can
-    blow up to :math:`10^{30}` and come back to a finite loss in the
-    thousands); it is frozen where it was and touches no other run.
+    diverged (NaN, ``diverged`` True) if its loss became non-finite or rose, at
+    any step, above :math:`\kappa` times its starting loss: SGD at a huge rate
+    can blow up to :math:`10^{30}` and come back to a finite loss, or kill its
+    ReLUs and settle near :math:`\ln(\text{classes})`, and neither is a rate
+    to suggest. A non-finite run is frozen where it was and touches no other run.
 
     *Suggestion: the rate with the lowest final loss.* Every rate was trained
     for the same budget from the same start, so the best one is measured, not
@@ -416,7 +417,7 @@ def _sweep_curve(raw: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray
     k = math.ceil(raw.shape[1] / 10)
     with np.errstate(invalid="ignore"):
         final = raw[:, -k:].mean(axis=1)
-        diverged = ~np.isfinite(raw).all(axis=1) | (final > factor * raw[:, :1].max(axis=1))
+        diverged = ~np.isfinite(raw).all(axis=1) | (raw.max(axis=1) > factor * raw[:, 0])
     return np.where(diverged, np.nan, final), diverged
 
 
