@@ -7,11 +7,14 @@ import numpy as np
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
-def text_chart(values: np.ndarray, width: int = 64, height: int = 8) -> str:
+def text_chart(
+    values: np.ndarray, width: int = 64, height: int = 8, axis: str | None = None
+) -> str:
     """Draw ``values`` (a curve over steps) as ``height`` rows of block characters.
 
     Each column is the mean of its slice of steps; the rows are labelled with
-    the top and bottom of the range.
+    the top and bottom of the range; the line below says what the columns
+    span (``axis``, default the step range).
 
     Example:
       >>> print(text_chart(np.linspace(1.0, 0.0, 8), width=8, height=2))
@@ -37,5 +40,5 @@ def text_chart(values: np.ndarray, width: int = 64, height: int = 8) -> str:
         cells = "".join(_BLOCKS[min(max(level - row * 8, 0), 8)] for level in levels)
         label = f"{high:>10.4g}" if row == height - 1 else f"{low:>10.4g}" if row == 0 else " " * 10
         rows.append(f"{label} |{cells}|")
-    rows.append(" " * 12 + f"0 .. {values.size - 1}")
+    rows.append(" " * 12 + (axis if axis is not None else f"0 .. {values.size - 1}"))
     return "\n".join(rows)

@@ -6,6 +6,9 @@
   the schedule comparison (`jaxsched.experiments`) and writes ``results/<name>/``.
 - ``jaxsched sweep CONFIG.toml`` trains the sweep a TOML file describes
   (`jaxsched.experiments.sweep_file`).
+- ``jaxsched lr-find [--data D --model M --optimizer O --method ramp|sweep]``
+  runs the learning-rate range test (`jaxsched.train.lr_find`) and prints the
+  suggested rate and the loss curve.
 
 Errors are one line on stderr and a non-zero exit, never a traceback.
 """
@@ -51,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     plot.set_defaults(run=_plot)
     _add_compare(commands)
     _add_sweep(commands)
+    _add_lr_find(commands)
     return parser
 
 
@@ -266,6 +270,81 @@ def _sweep(args: argparse.Namespace) -> int:
         f"test {100 * best['test_acc_mean']:.1f} ± {100 * best['test_acc_std']:.1f}%"
     )
     print(f"wrote {len(written)} files to {spec.output}/")
+    return 0
+
+
+# ---------------------------------------------------------------------------- lr-find
+def _add_lr_find(commands) -> None:
+    p = commands.add_parser(
+        "lr-find",
+        help="the learning-rate range test: loss against rate, and a suggested rate",
+        description=(
+            "The learning-rate range test (Smith, 2017): 'ramp' trains one run whose rate "
+            "grows exponentially from --min-lr to --max-lr; 'sweep' trains --n-rates constant "
+            "rates in one compiled program. Prints the suggested rate and the loss curve."
+        ),
+    )
+    p.add_argument("--data", default="mnist1d", help="mnist1d (default), digits or an .npz")
+    p.add_argument("--model", default="mlp", help="mlp (default) or cnn")
+    p.add_argument("--optimizer", default="sgd", help="sgd (momentum 0.9, default), adam, adamw")
+    p.add_argument("--method", default="ramp", help="ramp (default) or sweep")
+    p.add_argument("--min-lr", type=float, default=1e-5, help="lowest rate (default 1e-5)")
+    p.add_argument("--max-lr", type=float, default=10.0, help="highest rate (default 10)")
+    p.add_argument(
+        "--steps", type=int, default=200, help="ramp length, or steps per rate (default 200)"
+    )
+    p.add_argument("--n-rates", type=int, default=32, help="rates of the sweep (default 32)")
+    p.add_argument("--batch-size", type=int, default=100, help="examples per step (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="initialization and data order (default 0)")
+    p.add_argument("-o", "--output", type=Path, help="write the curve as a PNG (needs matplotlib)")
+    p.add_argument("--json", type=Path, help="write the curve and the suggestion as JSON")
+    p.set_defaults(run=_lr_find)
+
+
+def _lr_find(args: argparse.Namespace) -> int:
+    import json
+
+    from jaxsched.experiments.tasks import optimizer
+    from jaxsched.train import lr_find
+    from jaxsched.train._io import pyplot
+
+    if args.method not in ("ramp", "sweep"):
+        raise ValueError(f"--method must be ramp or sweep, got {args.method!r}")
+    opt = optimizer(args.optimizer)
+    data = args.data if args.data in ("mnist1d", "digits") else Path(args.data)
+    for flag, path in (("-o", args.output), ("--json", args.json)):
+        if path is not None and not path.parent.exists():
+            raise ValueError(f"{flag}: the folder {path.parent} does not exist")
+    if args.output is not None:
+        pyplot()  # a missing matplotlib is an error now, not after the test
+    result = lr_find(
+        data=data,
+        model=args.model,
+        optimizer=opt,
+        method=args.method,
+        min_lr=args.min_lr,
+        max_lr=args.max_lr,
+        steps=args.steps,
+        n_rates=args.n_rates,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    stopped = result.lr[result.diverged]
+    print(f"training loss against the learning rate ({args.method}, {args.optimizer}):")
+    print(text_chart(result.loss, axis=f"lr {result.lr[0]:.3g} .. {result.lr[-1]:.3g} (log)"))
+    if stopped.size:
+        print(f"diverged from lr {stopped[0]:.3g}")
+    if args.output is not None:
+        fig = result.plot(args.output)
+        pyplot().close(fig)
+        print(f"wrote {args.output}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(result.to_dict(), allow_nan=False))
+        print(f"wrote {args.json}")
+    if not np.isfinite(result.suggested):
+        print("no suggestion: the loss never fell (try a lower --min-lr or more --steps)")
+        return 1
+    print(f"suggested learning rate: {result.suggested:.3g}")
     return 0
 
 

@@ -1,13 +1,17 @@
-"""`jaxsched plot`: terminal preview, PNG output, and one-line errors."""
+"""`jaxsched plot` and `jaxsched lr-find`: terminal output, files, and one-line errors."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
+import numpy as np
+import optax
 import pytest
 
 from jaxsched.cli import main
+from jaxsched.train import LRFindResult, lr_find
 
 SPEC = "warmup(cosine(init_value=0.1, decay_steps=90), warmup_steps=10)"
 
@@ -54,3 +58,54 @@ def test_console_script_runs():
     )
     assert result.returncode == 0, result.stderr
     assert "rex(1.0, decay_steps=10)" in result.stdout
+
+
+def test_lr_find_prints_the_suggestion_of_train_lr_find(tmp_path, capsys):
+    png, js = tmp_path / "lr.png", tmp_path / "lr.json"
+    argv = ["lr-find", "--data", "digits", "--steps", "120", "--min-lr", "1e-4", "--max-lr", "30"]
+    assert main([*argv, "-o", str(png), "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    expected = lr_find(data="digits", steps=120, min_lr=1e-4, max_lr=30.0)
+    saved = LRFindResult.from_dict(json.loads(js.read_text()))
+    assert saved.suggested == expected.suggested
+    np.testing.assert_array_equal(saved.loss, expected.loss)
+    assert f"suggested learning rate: {expected.suggested:.3g}" in out
+    assert "lr 0.0001 .. 30 (log)" in out and "█" in out
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_lr_find_sweep_flags_the_rates_that_diverge(capsys):
+    argv = ["lr-find", "--data", "digits", "--method", "sweep", "--steps", "30", "--n-rates", "6"]
+    assert main([*argv, "--min-lr", "1e-4", "--max-lr", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "(sweep, sgd)" in out and "diverged from lr" in out  # SGD at rate 10 diverges
+    rate = float(out.split("suggested learning rate: ")[1])
+    assert 1e-4 < rate < 10
+
+
+def test_lr_find_takes_the_optimizer_by_name(capsys):
+    argv = ["lr-find", "--data", "digits", "--optimizer", "adam", "--steps", "60"]
+    assert main(argv) == 0
+    expected = lr_find(data="digits", optimizer=optax.adam, steps=60)
+    assert f"suggested learning rate: {expected.suggested:.3g}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--method", "grid"], ["--method", "'grid'"]),
+        (["--optimizer", "rmsprop"], ["unknown optimizer 'rmsprop'"]),
+        (["--model", "resnet"], ["resnet"]),
+        (["--data", "/no/such/data.npz"], ["/no/such/data.npz"]),
+        (["--min-lr", "0"], ["min_lr", "0"]),
+        (["--min-lr", "1", "--max-lr", "0.5"], ["max_lr", "0.5"]),
+        (["--steps", "0"], ["steps", "0"]),
+        (["-o", "/no/such/folder/lr.png"], ["/no/such/folder"]),
+    ],
+)
+def test_lr_find_errors_are_one_line(argv, words, capsys):
+    assert main(["lr-find", "--data", "digits", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("jaxsched lr-find: error:"), err
+    for word in words:
+        assert word in err
