@@ -68,8 +68,9 @@ def test_own_parameters_are_recorded_in_steps_relative_to_the_run():
 
 
 def test_rate_grids_and_eval_spacing():
-    assert base_rates("sgd", 4) == [0.01, 0.0316, 0.1, 0.316]
-    assert base_rates("adam", 4) == [0.001, 0.00316, 0.01, 0.0316]
+    assert base_rates("sgd", 5) == [0.01, 0.0316, 0.1, 0.316, 1.0]
+    assert base_rates("adam", 5) == [0.001, 0.00316, 0.01, 0.0316, 0.1]
+    assert base_rates("adamw", 4) == [0.00178, 0.00562, 0.0178, 0.0562]
     assert (
         eval_every(500, 20) == 25 and eval_every(1000, 20) == 50 and 300 % eval_every(300, 20) == 0
     )
@@ -204,6 +205,10 @@ def test_compare_writes_tables_data_and_figures(tiny):
     assert sum(line.startswith(("| constant", "| **constant")) for line in table.splitlines()) == 2
     assert sum(line.startswith(("| cosine", "| **cosine")) for line in table.splitlines()) == 2
     assert sum(line.startswith("| digits, MLP |") for line in table.splitlines()) == 2
+    for line in table.splitlines():  # with two base rates, every choice is at an edge: marked
+        if line.startswith(("| constant", "| **constant", "| cosine", "| **cosine")):
+            cell = line.split("|")[2].strip()  # SGD 0.0562, 0.178; Adam 0.00562, 0.0178
+            assert cell in ("0.0562 ⇣", "0.178 ⇡", "0.00562 ⇣", "0.0178 ⇡"), line
 
 
 def test_compare_selects_on_validation_and_reports_test(tiny):
@@ -214,7 +219,7 @@ def test_compare_selects_on_validation_and_reports_test(tiny):
         ("sgd", "constant"), ("sgd", "cosine"), ("adam", "constant"), ("adam", "cosine"),
     ]  # fmt: skip
     study = json.loads((folder / "study.json").read_text())
-    assert study["settings"]["seeds"] == 2 and study["settings"]["rates"]["sgd"] == [0.0316, 0.1]
+    assert study["settings"]["seeds"] == 2 and study["settings"]["rates"]["sgd"] == [0.0562, 0.178]
     for row in rows:
         result = Result.from_json(folder / f"digits-mlp-{row['optimizer']}.json")
         assert result.metrics["val_acc"].shape == (2, 4, 10)  # seeds, 2 families x 2 rates, evals

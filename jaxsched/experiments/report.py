@@ -100,7 +100,7 @@ def run_table(run: TaskRun) -> str:
             + " | ".join(
                 [
                     name,
-                    f"{r.base_rate:.3g}",
+                    f"{r.base_rate:.3g}{_grid_edge(run, r)}",
                     _params(r.params),
                     _acc(r.val_acc, r.val_acc_std),
                     _acc(r.test_acc, r.test_acc_std),
@@ -118,7 +118,8 @@ def run_table(run: TaskRun) -> str:
             )
     note = (
         "\nΔ: difference of mean test accuracy to the tuned constant rate, in points, with the "
-        "seed spread sqrt(std² + std_constant²); ✓ where Δ is larger than the spread."
+        "seed spread sqrt(std² + std_constant²); ✓ where Δ is larger than the spread. "
+        "⇡ / ⇣: the highest / lowest base rate of the grid, so the best rate may lie beyond it."
     )
     return head + "\n" + "\n".join(lines) + "\n" + note
 
@@ -258,6 +259,14 @@ def _label(family: str) -> str:
 
 def _acc(mean: float, std: float) -> str:
     return f"{100 * mean:.1f} ± {100 * std:.1f}"
+
+
+def _grid_edge(run: TaskRun, r: FamilyRow) -> str:
+    """`` ⇡`` / `` ⇣`` when ``r`` took the highest / lowest base rate its family was swept over."""
+    rates = sorted({c.base_rate for c in run.candidates if c.family == r.family})
+    if len(rates) < 2:
+        return ""
+    return " ⇡" if r.base_rate == rates[-1] else " ⇣" if r.base_rate == rates[0] else ""
 
 
 def _delta(r: FamilyRow) -> str:
