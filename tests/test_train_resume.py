@@ -60,7 +60,9 @@ def test_killed_run_resumes_bit_identical(tmp_path, every):
     run.wait()
     saved = _saved_steps(ckpt)
     assert not out.exists() and saved and saved[-1] < KW["steps"], saved
-    assert len(saved) <= 2  # the last two are kept
+    # The last two are kept; a kill between finishing a save and deleting the oldest
+    # leaves three complete ones, which the next save trims.
+    assert len(saved) <= 3
     assert all(step % (5 * every) == 0 for step in saved)
 
     rerun = _start(script, ckpt, out)
@@ -71,7 +73,7 @@ def test_killed_run_resumes_bit_identical(tmp_path, every):
         np.testing.assert_array_equal(resumed.metrics[name], values, err_msg=name)
     np.testing.assert_array_equal(resumed.diverged, whole.diverged)
     assert (whole.diverged[:, 2] >= 0).any() and (whole.diverged[:, :2] == -1).all()
-    assert _saved_steps(ckpt)[-1] == KW["steps"]
+    assert _saved_steps(ckpt)[-1] == KW["steps"] and len(_saved_steps(ckpt)) == 2
 
 
 def test_finished_checkpoint_gives_the_result_without_training(tmp_path):

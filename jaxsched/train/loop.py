@@ -60,13 +60,12 @@ def build_program(
         opt = optimizer(schedule)
         return params, opt.init(params), jnp.int32(-1), jnp.float32(0.0)
 
-    def chunk_one(carry, schedule, data_key, start):
+    def chunk_one(carry, schedule, indices, start):
         opt = optimizer(schedule)
 
-        def step(carry, offset):
+        def step(carry, inputs):
             params, opt_state, diverged_at, loss_sum = carry
-            t = start + offset
-            idx = batch_indices(data_key, t, n_train, batch_size)
+            t, idx = inputs
             loss, grads = jax.value_and_grad(loss_fn)(params, x_train[idx], y_train[idx])
             updates, new_opt_state = opt.update(grads, opt_state, params)
             new_params = optax.apply_updates(params, updates)
@@ -83,8 +82,13 @@ def build_program(
 
         params, opt_state, diverged_at, _ = carry
         carry = (params, opt_state, diverged_at, jnp.float32(0.0))
-        carry, _ = jax.lax.scan(step, carry, jnp.arange(chunk_steps))
+        carry, _ = jax.lax.scan(step, carry, (start + jnp.arange(chunk_steps), indices))
         return carry
+
+    def chunk_seed(carry, schedules, data_key, start):
+        # The configurations of a seed share its batches: drawn once, outside their vmap.
+        indices = batches(data_key, start, chunk_steps, n_train, batch_size)
+        return jax.vmap(chunk_one, in_axes=(0, 0, None, None))(carry, schedules, indices, start)
 
     def evaluate_one(params, x, y):
         logits = nnx.merge(graphdef, params)(x)
@@ -93,9 +97,7 @@ def build_program(
 
     configs = {"in_axes": (None, 0)}
     init = jax.jit(jax.vmap(jax.vmap(init_one, **configs), in_axes=(0, None)))
-    chunk = jax.jit(
-        jax.vmap(jax.vmap(chunk_one, in_axes=(0, 0, None, None)), in_axes=(0, None, 0, None))
-    )
+    chunk = jax.jit(jax.vmap(chunk_seed, in_axes=(0, None, 0, None)))
     evaluate = jax.jit(
         jax.vmap(jax.vmap(evaluate_one, in_axes=(0, None, None)), in_axes=(0, None, None))
     )
@@ -112,16 +114,33 @@ def training_loss(graphdef: nnx.GraphDef) -> Callable[..., jax.Array]:
     return loss
 
 
-def batch_indices(data_key: jax.Array, step: jax.Array, n_train: int, batch_size: int):
-    """The example indices of training step ``step``.
+def batches(
+    data_key: jax.Array, start: jax.Array, length: int, n_train: int, batch_size: int
+) -> jax.Array:
+    """``[length, batch_size]``: the example indices of training steps ``start .. start + length - 1``.
 
     Epoch ``e`` visits ``permutation(fold_in(data_key, e))`` in slices of
-    ``batch_size`` (the last incomplete slice of an epoch is skipped).
+    ``batch_size`` (the last incomplete slice of an epoch is skipped), so step
+    ``t`` reads slice ``t % per_epoch`` of epoch ``t // per_epoch``. Only the
+    epochs these steps touch are permuted, once each.
+
+    Example:
+      >>> key = jax.random.key(0)
+      >>> a = batches(key, jnp.int32(0), 7, n_train=10, batch_size=3)  # 3 steps per epoch
+      >>> b = batches(key, jnp.int32(4), 2, n_train=10, batch_size=3)
+      >>> bool((a[4:6] == b).all()), sorted(a[:3].ravel().tolist()) == sorted(set(a[:3].ravel().tolist()))
+      (True, True)
     """
     per_epoch = n_train // batch_size
-    epoch, position = step // per_epoch, step % per_epoch
-    order = jax.random.permutation(jax.random.fold_in(data_key, epoch), n_train)
-    return jax.lax.dynamic_slice(order, (position * batch_size,), (batch_size,))
+    first = start // per_epoch
+    n_epochs = (length - 1) // per_epoch + 2  # the most epochs ``length`` steps can touch
+    epochs = first + jnp.arange(n_epochs)
+    orders = jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(data_key, e), n_train))(
+        epochs
+    )
+    t = start + jnp.arange(length)
+    slots = (t % per_epoch)[:, None] * batch_size + jnp.arange(batch_size)
+    return orders[(t // per_epoch - first)[:, None], slots]
 
 
 def all_finite(tree) -> jax.Array:

@@ -124,3 +124,24 @@ def build(
             f"model gives outputs of shape {out.shape[1:]} per example; expected ({n_classes},)"
         )
     return module
+
+
+def initial_states(
+    model: str | ModelFactory, input_shape: tuple[int, ...], n_classes: int, seeds: list[int]
+) -> tuple[nnx.GraphDef, nnx.State]:
+    """The model's graph and the initial weights of every seed, stacked ``[seed, ...]``.
+
+    The weights equal ``nnx.state(build(model, input_shape, n_classes, seed))``
+    bit for bit; they are built by one jitted function (compiled once for all
+    seeds) instead of op by op, which on a CPU takes seconds for a small model.
+
+    Example:
+      >>> from jaxsched.train.models import initial_states
+      >>> graphdef, states = initial_states("mlp", (40,), 10, [0, 1])
+      >>> states["layers"][0]["kernel"][...].shape
+      (2, 40, 100)
+    """
+    graphdef = nnx.graphdef(nnx.eval_shape(lambda: build(model, input_shape, n_classes, 0)))
+    init = jax.jit(lambda key: nnx.state(build(model, input_shape, n_classes, key)))
+    states = [init(jax.random.key(seed)) for seed in seeds]
+    return graphdef, jax.tree_util.tree_map(lambda *x: jnp.stack(x), *states)

@@ -28,7 +28,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from flax import nnx
 
 import jaxsched
 from jaxsched.train._io import array, plain, pyplot
@@ -36,12 +35,12 @@ from jaxsched.train.data import Dataset, load
 from jaxsched.train.loop import (
     OptimizerFactory,
     all_finite,
-    batch_indices,
+    batches,
     default_optimizer,
     select,
     training_loss,
 )
-from jaxsched.train.models import ModelFactory, build
+from jaxsched.train.models import ModelFactory, initial_states
 
 __all__ = ["LRFindResult", "lr_find"]
 
@@ -304,8 +303,8 @@ def lr_find(
             f"{f}: batch_size={batch_size} is larger than the training split "
             f"({len(dataset.x_train)} examples of {dataset.name})"
         )
-    module = build(model, dataset.input_shape, dataset.n_classes, seed)
-    graphdef, params = nnx.split(module)
+    graphdef, states = initial_states(model, dataset.input_shape, dataset.n_classes, [seed])
+    params = jax.tree_util.tree_map(lambda x: x[0], states)
     data_key = jax.random.fold_in(jax.random.key(seed), 1)  # fit's data order
     run = _train_run(
         graphdef,
@@ -354,9 +353,8 @@ def _train_run(graphdef, optimizer, x_train, y_train, batch_size: int, steps: in
     def run(params, schedule, data_key):
         opt = optimizer(schedule)
 
-        def step(carry, t):
+        def step(carry, idx):
             params, opt_state, alive = carry
-            idx = batch_indices(data_key, t, n_train, batch_size)
             loss, grads = jax.value_and_grad(loss_fn)(params, x_train[idx], y_train[idx])
             updates, new_opt_state = opt.update(grads, opt_state, params)
             new_params = optax.apply_updates(params, updates)
@@ -367,7 +365,8 @@ def _train_run(graphdef, optimizer, x_train, y_train, batch_size: int, steps: in
             return (params, opt_state, keep), recorded
 
         carry = (params, opt.init(params), jnp.bool_(True))
-        _, losses = jax.lax.scan(step, carry, jnp.arange(steps))
+        indices = batches(data_key, jnp.int32(0), steps, n_train, batch_size)
+        _, losses = jax.lax.scan(step, carry, indices)
         return losses
 
     return run

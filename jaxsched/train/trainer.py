@@ -10,7 +10,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
 from jaxsched._base import Schedule
 from jaxsched._spec import from_dict
@@ -18,7 +17,7 @@ from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Placement
 from jaxsched.train.loop import OptimizerFactory, build_program, default_optimizer
-from jaxsched.train.models import ModelFactory, build
+from jaxsched.train.models import ModelFactory, initial_states
 from jaxsched.train.result import METRICS, Result
 
 __all__ = ["fit"]
@@ -85,9 +84,7 @@ def fit(
     optimizer = optimizer or default_optimizer
     placement = Placement(n_configs)
 
-    models = [build(model, dataset.input_shape, dataset.n_classes, seed) for seed in seeds]
-    graphdef = nnx.graphdef(models[0])
-    params = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *[nnx.state(m) for m in models])
+    graphdef, params = initial_states(model, dataset.input_shape, dataset.n_classes, seeds)
     data_keys = jnp.stack([jax.random.fold_in(jax.random.key(seed), 1) for seed in seeds])
 
     x_train, y_train = placement.replicate((dataset.x_train, dataset.y_train))
@@ -159,7 +156,7 @@ def fit(
     metrics = dict(history)
     for m in metrics:  # a diverged run has no metrics from the chunk it diverged in on
         metrics[m] = np.where(_dead_after(diverged, np.asarray(eval_steps)), np.nan, metrics[m])
-    lr = np.asarray(jax.vmap(lambda s: s(jnp.asarray(eval_steps) - 1))(schedules))
+    lr = np.asarray(jax.jit(jax.vmap(lambda s: s(jnp.asarray(eval_steps) - 1)))(schedules))
     return Result(
         metrics=metrics,
         steps=np.asarray(eval_steps),
