@@ -37,10 +37,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line too (``jaxsched compare: error: ...``), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="jaxsched", description="Learning-rate schedules for JAX and Optax."
-    )
+    parser = _Parser(prog="jaxsched", description="Learning-rate schedules for JAX and Optax.")
     parser.add_argument("--version", action="version", version=f"jaxsched {jaxsched.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     plot = commands.add_parser(

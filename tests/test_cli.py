@@ -109,3 +109,19 @@ def test_lr_find_errors_are_one_line(argv, words, capsys):
     assert err.count("\n") == 0 and err.startswith("jaxsched lr-find: error:"), err
     for word in words:
         assert word in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["compare", "--steps", "abc"], "jaxsched compare: error: argument --steps: invalid int"),
+        (["nope"], "jaxsched: error: argument command: invalid choice: 'nope'"),
+        (["lr-find", "--min-lr"], "jaxsched lr-find: error: argument --min-lr: expected one"),
+    ],
+)
+def test_usage_mistakes_are_one_line(argv, line, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(line), err
