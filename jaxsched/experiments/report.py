@@ -26,6 +26,7 @@ import numpy as np
 from jaxsched.experiments.compare import FamilyRow, Study, TaskRun
 from jaxsched.experiments.families import LABELS
 from jaxsched.experiments.tasks import OPTIMIZER_LABELS
+from jaxsched.train._io import pyplot
 
 __all__ = ["check_plotting", "markdown", "run_table", "summary_table", "write"]
 
@@ -303,15 +304,9 @@ def check_plotting() -> None:
 
 def _pyplot():
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ValueError(
-            "plots need matplotlib: pip install 'jaxsched[experiments]' (or pass --no-plots)"
-        ) from None
-    return plt
+        return pyplot()
+    except ValueError as e:
+        raise ValueError(f"{e} (or pass --no-plots)") from None
 
 
 def _colors(n: int):
