@@ -72,17 +72,32 @@ def linear_parts(start: jax.Array, end: jax.Array, p: jax.Array, q: jax.Array) -
 
 
 def interpolate(
-    start: jax.Array, end: jax.Array, t: jax.Array, length: jax.Array, shape: str
+    start: jax.Array,
+    end: jax.Array,
+    t: jax.Array,
+    begin: jax.Array,
+    stop: jax.Array,
+    shape: str,
 ) -> jax.Array:
-    r"""Go from ``start`` at ``t = 0`` to ``end`` at ``t = length`` along a named shape.
+    r"""Go from ``start`` at step ``begin`` to ``end`` at step ``stop`` along a named shape.
 
     ``"linear"``: :math:`a + (b - a) p`; ``"cos"``: :math:`b + (a - b)(1 + \cos \pi p)/2`;
-    ``"1-sqrt"``: :math:`b + (a - b)(1 - \sqrt{p})`, where :math:`p = t / L`.
+    ``"1-sqrt"``: :math:`b + (a - b)(1 - \sqrt{p})`, where
+    :math:`p = (t - \mathit{begin}) / (\mathit{stop} - \mathit{begin})`, clipped to [0, 1].
+
+    The part done, ``t - begin``, and the part left, ``stop - t``, are each
+    computed from their own end: with integer steps the one near ``stop`` is
+    exact even when ``begin`` is fractional (one-cycle's ``pct_start * total``),
+    where ``(stop - begin) - (t - begin)`` would round twice, a whole step at 2**24.
+    A traced phase of length 0 or less acts as the limit of a very short phase.
     """
+    length = positive(stop - begin)
+    p = jnp.clip((t - begin) / length, 0.0, 1.0)
+    q = jnp.where(t <= begin, 1.0, jnp.clip((stop - t) / length, 0.0, 1.0))
     if shape == "linear":
-        return linear_parts(start, end, done(t, length), left(t, length))
+        return linear_parts(start, end, p, q)
     if shape == "cos":
-        return cosine_parts(start, end, done(t, length), left(t, length))
-    if shape == "1-sqrt":
-        return end + (start - end) * (1.0 - jnp.sqrt(done(t, length)))
+        return cosine_parts(start, end, p, q)
+    if shape == "1-sqrt":  # 1 - sqrt(p) = q / (1 + sqrt(p)): no cancellation near the end
+        return end + (start - end) * (q / (1.0 + jnp.sqrt(p)))
     raise ValueError(f"unknown shape {shape!r}")

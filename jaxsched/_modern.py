@@ -35,8 +35,9 @@ class WSD(Schedule):
         decay = interpolate(
             self.peak_value,
             self.end_value,
-            t - decay_start,
-            self.decay_steps,
+            t,
+            decay_start,
+            self.total_steps,
             DECAY_SHAPES[self.decay_shape],
         )
         stable = jnp.broadcast_to(self.peak_value, decay.shape)

@@ -273,3 +273,28 @@ def test_offsets_across_the_exact_split(step):
     np.testing.assert_allclose(
         w(jnp.int32(step)), (1 + cos(pi * position / 10)) / 2, rtol=1e-5, atol=1e-7
     )
+
+
+@pytest.mark.parametrize("three_phase", [False, True])
+@pytest.mark.parametrize("anneal", ["linear", "cos"])
+def test_one_cycle_last_steps_at_2_to_the_24(three_phase, anneal):
+    # A fractional phase start (pct_start * total) must not round the steps left: at
+    # 2**24 the difference (total - start) - (t - start) is off by a whole step in float32.
+    total, pct = 2**24, 0.041462526
+    s = js.one_cycle(1.0, total, pct_start=pct, div_factor=1.0, final_div_factor=155.0,
+                     three_phase=three_phase, anneal=anneal)  # fmt: skip
+    steps = np.array([total - 9, total - 7, total - 2, total - 1, total], dtype=np.int32)
+    rise = float(np.float32(pct)) * total
+    start = 2 * rise if three_phase else rise
+    q = (total - steps.astype(np.float64)) / (total - start)
+    fall = q if anneal == "linear" else np.sin(0.5 * np.pi * q) ** 2
+    want = 1 / 155 + (1 - 1 / 155) * fall  # from peak (= peak / div_factor) to peak / 155
+    np.testing.assert_allclose(np.asarray(s(steps), np.float64), want, rtol=1e-6)
+
+
+def test_wsd_1_sqrt_cooldown_near_its_end():
+    # 1 - sqrt(p) is computed as q / (1 + sqrt(p)), q = steps left / decay_steps, exactly.
+    s = js.wsd(1.0, total_steps=2**24, warmup_steps=10, decay_steps=2**23)
+    steps = np.array([2**24 - 1000, 2**24 - 5, 2**24 - 1], dtype=np.int32)
+    q = (2**24 - steps.astype(np.float64)) / 2**23
+    np.testing.assert_allclose(np.asarray(s(steps), np.float64), 1 - np.sqrt(1 - q), rtol=1e-6)
