@@ -163,6 +163,11 @@ def cyclic(
     Smith, *Cyclical Learning Rates for Training Neural Networks* (2017);
     PyTorch's ``CyclicLR``.
 
+    The position in the cycle is exact at every step up to ``2**31 - 1`` when
+    the period :math:`u + d` is a number of the schedule's dtype (in float32,
+    every integer up to ``2**24``, and quarter steps up to ``2**22``); a period
+    it cannot hold is rounded, and the cycles drift by that rounding each.
+
     Args:
       base_value: :math:`\eta_b`, the bottom of each cycle.
       peak_value: :math:`\eta_{max}`, the top of the first cycle.
