@@ -211,13 +211,9 @@ def select(result: Result, indices: Sequence[int]) -> int:
       >>> select(r, [0, 1, 2])  # config 1 diverged; config 2 ends higher than config 0
       2
     """
-    final = _final_val(result)
-    ok = (result.diverged < 0).all(axis=0) & np.isfinite(final)
-    best, score = -1, -np.inf
-    for i in indices:
-        if ok[i] and final[i] > score:
-            best, score = int(i), float(final[i])
-    return best
+    score = result.score("val_acc")
+    best = max(indices, key=lambda i: score[i], default=-1)  # the first of equal maxima
+    return int(best) if best >= 0 and np.isfinite(score[best]) else -1
 
 
 def summarize(

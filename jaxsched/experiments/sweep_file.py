@@ -44,6 +44,7 @@ from jaxsched._base import Schedule, event_ndim, factory_named
 from jaxsched._batch import _depth
 from jaxsched.experiments.tasks import OPTIMIZERS, optimizer
 from jaxsched.train import Result, fit
+from jaxsched.train._io import pyplot
 from jaxsched.train.data import BUILTIN
 from jaxsched.train.models import BUILTIN as MODELS
 
@@ -249,9 +250,7 @@ def run_sweep(
         ):
             fig.savefig(path, dpi=100)
             written.append(path)
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
+            pyplot().close(fig)
     return result, written
 
 
@@ -280,11 +279,8 @@ def sweep_table(result: Result, schedules: Schedule, top: int | None = None) -> 
 
 
 def _ranking(result: Result) -> list[int]:
-    with np.errstate(invalid="ignore"):
-        final = result.metrics["val_acc"][:, :, -1].mean(axis=0)
-    ok = (result.diverged < 0).all(axis=0) & np.isfinite(final)
-    key = np.where(ok, final, -np.inf)
-    return [int(i) for i in np.argsort(-key, kind="stable")]
+    """Configurations by `Result.score` on validation accuracy; diverged ones last."""
+    return [int(i) for i in np.argsort(-result.score("val_acc"), kind="stable")]
 
 
 def _pct(values: np.ndarray) -> str:

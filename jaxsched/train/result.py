@@ -40,28 +40,42 @@ class Result:
     configs: list[dict[str, Any]]
     seeds: list[int]
 
+    def score(self, metric: str = "val_acc") -> np.ndarray:
+        """``[config]``: the final ``metric`` averaged over seeds, oriented so that higher
+        is better (losses negated); ``-inf`` for a configuration that diverged for any
+        seed or has no finite value. What `best` and the comparisons rank by.
+
+        Example:
+          >>> r = Result({"val_acc": np.array([[[0.5], [0.9], [0.7]]])}, np.array([10]),
+          ...            np.zeros((3, 1)), np.array([[-1, 4, -1]]), [{}] * 3, [0])
+          >>> r.score().tolist()  # config 1 diverged
+          [0.5, -inf, 0.7]
+        """
+        if metric not in self.metrics:
+            raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(self.metrics)}")
+        with np.errstate(invalid="ignore"):
+            mean = self.metrics[metric][:, :, -1].mean(axis=0)
+        ok = (self.diverged < 0).all(axis=0) & np.isfinite(mean)
+        higher = _HIGHER_IS_BETTER.get(metric, False)
+        return np.where(ok, mean if higher else -mean, -np.inf)
+
     def best(self, metric: str = "val_acc") -> dict[str, Any]:
         """The configuration with the best final ``metric`` averaged over seeds.
 
         Diverged configurations never win. Returns ``{"index", "config",
         metric + "_mean", metric + "_std", "test_acc_mean", "test_acc_std"}``.
         """
-        if metric not in self.metrics:
-            raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(self.metrics)}")
-        final = self.metrics[metric][:, :, -1]
-        mean = final.mean(axis=0)
-        higher = _HIGHER_IS_BETTER.get(metric, False)
-        ok = (self.diverged < 0).all(axis=0) & np.isfinite(mean)
-        if not ok.any():
+        score = self.score(metric)
+        if not np.isfinite(score).any():
             raise ValueError("every configuration diverged")
-        score = np.where(ok, mean if higher else -mean, -np.inf)
         i = int(np.argmax(score))
+        final = self.metrics[metric][:, i, -1]
         test = self.metrics["test_acc"][:, i, -1]
         return {
             "index": i,
             "config": self.configs[i],
-            f"{metric}_mean": float(mean[i]),
-            f"{metric}_std": float(final[:, i].std()),
+            f"{metric}_mean": float(final.mean()),
+            f"{metric}_std": float(final.std()),
             "test_acc_mean": float(test.mean()),
             "test_acc_std": float(test.std()),
         }
