@@ -16,6 +16,7 @@ Errors are one line on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -157,7 +158,8 @@ def _compare(args: argparse.Namespace) -> int:
     from jaxsched.experiments import report
     from jaxsched.experiments.compare import check_settings, run_study
     from jaxsched.experiments.families import FAMILIES
-    from jaxsched.experiments.tasks import BUDGETS, Task, standard_tasks
+    from jaxsched.experiments.tasks import BUDGETS, STANDARD_TASKS, Task, standard_tasks
+    from jaxsched.train.data import BUILTIN as DATASETS
     from jaxsched.train.models import BUILTIN as MODELS
 
     budget_name = "full" if args.full else args.budget
@@ -177,24 +179,22 @@ def _compare(args: argparse.Namespace) -> int:
     families = FAMILIES if args.families is None else _names(args.families, "--families")
     rates = None if args.rates is None else _floats(args.rates, "--rates")
     if args.data is None and args.model is None:
-        tasks = standard_tasks(budget, args.steps)
-        if args.batch_size != 100:
-            tasks = [
-                Task(t.name, t.data, t.model, t.steps, args.batch_size, t.paper_test_acc)
-                for t in tasks
-            ]
+        tasks = [
+            dataclasses.replace(t, batch_size=args.batch_size)
+            for t in standard_tasks(budget, args.steps)
+        ]
     else:
         data, model = args.data or "mnist1d", args.model or "mlp"
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}: use one of {', '.join(MODELS)}")
-        if data not in ("mnist1d", "digits"):
+        if data not in DATASETS:
             if not data.endswith(".npz"):
                 raise ValueError(f"--data must be mnist1d, digits or an .npz file, got {data!r}")
             if not Path(data).is_file():
                 raise ValueError(f"--data {data}: no such file")
-        name = f"{data if data in ('mnist1d', 'digits') else Path(data).stem}-{model}"
+        name = f"{data if data in DATASETS else Path(data).stem}-{model}"
         steps = args.steps or budget.steps.get(name, budget.steps["other"])
-        paper = {"mnist1d-mlp": 0.68, "mnist1d-cnn": 0.94}.get(name)
+        paper = {task: acc for task, _, _, acc in STANDARD_TASKS}.get(name)
         tasks = [Task(name, data, model, steps, args.batch_size, paper)]
     check_settings(optimizers, families, args.seeds, args.target, args.target_fraction)
     if not args.no_plots:
@@ -312,11 +312,12 @@ def _lr_find(args: argparse.Namespace) -> int:
     from jaxsched.experiments.tasks import optimizer
     from jaxsched.train import lr_find
     from jaxsched.train._io import pyplot
+    from jaxsched.train.data import BUILTIN as DATASETS
 
     if args.method not in ("ramp", "sweep"):
         raise ValueError(f"--method must be ramp or sweep, got {args.method!r}")
     opt = optimizer(args.optimizer)
-    data = args.data if args.data in ("mnist1d", "digits") else Path(args.data)
+    data = args.data if args.data in DATASETS else Path(args.data)
     for flag, path in (("-o", args.output), ("--json", args.json)):
         if path is not None and not path.parent.exists():
             raise ValueError(f"{flag}: the folder {path.parent} does not exist")
