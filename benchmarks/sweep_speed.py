@@ -135,10 +135,10 @@ def make_workload(dataset, n_configs: int, steps: int) -> Workload:
 
 def fit_batch_order(n_train: int, steps: int) -> np.ndarray:
     """``[steps, BATCH_SIZE]`` indices: the batches `fit` draws for seed ``SEED``."""
-    from jaxsched.train.loop import batches
+    from jaxsched.train.loop import batches, data_key
 
-    data_key = jax.random.fold_in(jax.random.key(SEED), 1)  # as fit derives it from a seed
-    return np.asarray(batches(data_key, jnp.int32(0), steps, n_train, BATCH_SIZE), dtype=np.int32)
+    order = batches(data_key(SEED), jnp.int32(0), steps, n_train, BATCH_SIZE)
+    return np.asarray(order, dtype=np.int32)
 
 
 # --- JAX: the model, one training step, a scan of steps ------------------------------------

@@ -114,6 +114,11 @@ def training_loss(graphdef: nnx.GraphDef) -> Callable[..., jax.Array]:
     return loss
 
 
+def data_key(seed: int) -> jax.Array:
+    """The key of a seed's data order (the seed's own key sets the initial weights)."""
+    return jax.random.fold_in(jax.random.key(seed), 1)
+
+
 def batches(
     data_key: jax.Array, start: jax.Array, length: int, n_train: int, batch_size: int
 ) -> jax.Array:

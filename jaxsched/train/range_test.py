@@ -36,6 +36,7 @@ from jaxsched.train.loop import (
     OptimizerFactory,
     all_finite,
     batches,
+    data_key,
     default_optimizer,
     select,
     training_loss,
@@ -305,7 +306,7 @@ def lr_find(
         )
     graphdef, states = initial_states(model, dataset.input_shape, dataset.n_classes, [seed])
     params = jax.tree_util.tree_map(lambda x: x[0], states)
-    data_key = jax.random.fold_in(jax.random.key(seed), 1)  # fit's data order
+    key = data_key(seed)
     run = _train_run(
         graphdef,
         optimizer or default_optimizer,
@@ -317,7 +318,7 @@ def lr_find(
 
     if method == "ramp":
         schedule = jaxsched.exponential(min_lr, steps - 1, max_lr / min_lr)
-        raw = np.asarray(jax.jit(run)(params, schedule, data_key), dtype=np.float64)
+        raw = np.asarray(jax.jit(run)(params, schedule, key), dtype=np.float64)
         lr = np.asarray(jax.jit(schedule)(jnp.arange(steps)), dtype=np.float64)
         loss, diverged = _ramp_curve(raw, smoothing, diverge_factor)
         suggested = _ramp_suggestion(lr, loss, _lag(smoothing, steps))
@@ -325,7 +326,7 @@ def lr_find(
         rates = np.geomspace(min_lr, max_lr, n_rates)
         schedules = jaxsched.constant(rates.astype(np.float32))
         sweep = jax.jit(jax.vmap(run, in_axes=(None, 0, None)))
-        raw = np.asarray(sweep(params, schedules, data_key), dtype=np.float64)
+        raw = np.asarray(sweep(params, schedules, key), dtype=np.float64)
         lr = np.asarray(schedules.value, dtype=np.float64)
         loss, diverged = _sweep_curve(raw, diverge_factor)
         suggested = _sweep_suggestion(lr, loss, raw)

@@ -16,7 +16,7 @@ from jaxsched._spec import from_dict
 from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Placement
-from jaxsched.train.loop import OptimizerFactory, build_program, default_optimizer
+from jaxsched.train.loop import OptimizerFactory, build_program, data_key, default_optimizer
 from jaxsched.train.models import ModelFactory, initial_states
 from jaxsched.train.result import METRICS, Result
 
@@ -85,7 +85,7 @@ def fit(
     placement = Placement(n_configs)
 
     graphdef, params = initial_states(model, dataset.input_shape, dataset.n_classes, seeds)
-    data_keys = jnp.stack([jax.random.fold_in(jax.random.key(seed), 1) for seed in seeds])
+    data_keys = jnp.stack([data_key(seed) for seed in seeds])
 
     x_train, y_train = placement.replicate((dataset.x_train, dataset.y_train))
     splits = {
