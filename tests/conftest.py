@@ -14,10 +14,10 @@ import jaxsched as js
 
 
 @contextlib.contextmanager
-def float64():
-    """Run with ``jax_enable_x64`` on, restoring the previous setting."""
+def x64_mode(enabled: bool):
+    """Run with ``jax_enable_x64`` set to ``enabled``, restoring the previous setting."""
     before = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_enable_x64", enabled)
     try:
         yield
     finally:
@@ -26,7 +26,7 @@ def float64():
 
 @pytest.fixture
 def x64():
-    with float64():
+    with x64_mode(True):
         yield
 
 

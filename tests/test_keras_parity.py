@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 import pytest
-from conftest import float64
+from conftest import x64_mode
 
 from jaxsched.compat import keras as jk
 
@@ -53,7 +53,7 @@ def dtype(request, monkeypatch):
 
     monkeypatch.setitem(keras_dtypes.BIT64_TO_BIT32_DTYPE, "float64", "float64")
     before = keras.config.floatx()
-    with float64():
+    with x64_mode(True):
         keras.config.set_floatx("float64")
         try:
             yield np.float64

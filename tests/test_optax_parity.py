@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import float64
+from conftest import x64_mode
 
 import jaxsched as js
 
@@ -32,7 +32,7 @@ def dtype(request):
     if request.param == "float32":
         yield np.float32
         return
-    with float64():
+    with x64_mode(True):
         yield np.float64
 
 

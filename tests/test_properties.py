@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import x64_mode
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -53,12 +54,8 @@ F32_MAX = float(np.finfo(np.float32).max)
 @pytest.fixture(autouse=True)
 def _float32():
     """Every test here runs in the default float32, whatever ran before."""
-    before = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", False)
-    try:
+    with x64_mode(False):
         yield
-    finally:
-        jax.config.update("jax_enable_x64", before)
 
 
 _call = jax.jit(lambda s, t: s(t))
