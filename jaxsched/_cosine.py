@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register
 from jaxsched._check import as_float, require
-from jaxsched._math import cosine_fall, cosine_fall_parts, done, positive
+from jaxsched._math import cosine_fall, cosine_fall_parts, done, positive, scaled_power
 from jaxsched._steps import Steps
 
 __all__ = ["Cosine", "CosineRestarts", "cosine", "cosine_restarts"]
@@ -90,9 +90,9 @@ class CosineRestarts(Schedule):
         pos = jnp.where(growing, pos_g, pos)
         rest = jnp.where(growing, rest_g, rest)
         length = jnp.where(growing, length_g, length)
-        scale = jnp.power(self.m_mul, n)
+        height = scaled_power(self.init_value - self.end_value, self.m_mul, n)
         fall = cosine_fall_parts(pos / length, rest / length)
-        return self.end_value + (self.init_value - self.end_value) * scale * fall
+        return self.end_value + height * fall
 
 
 _INT_MAX = 2**31 - 1

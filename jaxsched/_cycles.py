@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_bool, as_choice, as_float, require, require_pair
-from jaxsched._math import interpolate, positive
+from jaxsched._math import interpolate, positive, scaled_power
 from jaxsched._steps import Steps
 
 __all__ = ["Cyclic", "OneCycle", "cyclic", "one_cycle"]
@@ -136,7 +136,7 @@ class Cyclic(Schedule):
         if self.mode == "triangular2":
             height = height / jnp.power(2.0, n)
         elif self.mode == "exp_range":
-            height = height * jnp.power(self.gamma, steps.t)
+            height = scaled_power(height, self.gamma, steps.t)
         return self.base_value + (self.peak_value - self.base_value) * height
 
 

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register
 from jaxsched._check import as_bool, as_float, require, require_increasing
-from jaxsched._math import left, positive
+from jaxsched._math import left, positive, scaled_power
 from jaxsched._steps import Steps
 
 __all__ = [
@@ -89,7 +89,7 @@ class StepDecay(Schedule):
 
     def _value(self, steps: Steps) -> jax.Array:
         n, _ = steps.divmod(positive(self.step_size))
-        return self.init_value * jnp.power(self.decay_rate, n)
+        return scaled_power(self.init_value, self.decay_rate, n)
 
 
 @factory(StepDecay)
@@ -131,7 +131,7 @@ class MultiStep(Schedule):
 
     def _value(self, steps: Steps) -> jax.Array:
         n = _boundary_count(steps.t, self.boundaries)
-        return self.init_value * jnp.power(self.decay_rate, n)
+        return scaled_power(self.init_value, self.decay_rate, n)
 
 
 @factory(MultiStep)
@@ -227,7 +227,7 @@ class Exponential(Schedule):
         decay_steps = positive(self.decay_steps)
         n, _ = s.divmod(decay_steps)
         p = jnp.where(self.staircase, n, s.t / decay_steps)
-        value = self.init_value * jnp.power(self.decay_rate, p)
+        value = scaled_power(self.init_value, self.decay_rate, p)
         return jnp.where(
             self.decay_rate < 1,
             jnp.maximum(value, self.end_value),

@@ -16,6 +16,25 @@ def positive(x: jax.Array) -> jax.Array:
     return jnp.maximum(x, jnp.finfo(jnp.result_type(x)).tiny)
 
 
+def scaled_power(scale: jax.Array, base: jax.Array, exponent: jax.Array) -> jax.Array:
+    """``scale * base ** exponent``, finite wherever the product itself is.
+
+    The power alone leaves the dtype's range long before the product when
+    ``scale`` is far from 1 (``0.5 * 1.875 ** 142`` fits float32, ``1.875 ** 142``
+    does not). Where it overflows or is subnormal, the product is taken as
+    ``scale * h * h`` with ``h = base ** (exponent / 2)``; elsewhere it is the
+    plain product. A ``scale`` of 0 gives 0.
+
+    >>> float(scaled_power(jnp.float32(0.5), jnp.float32(1.875), jnp.float32(142)))
+    2.918e+38
+    """
+    power = jnp.power(base, exponent)
+    half = jnp.power(base, exponent / 2)
+    in_range = jnp.isfinite(power) & (power >= jnp.finfo(jnp.result_type(power)).tiny)
+    value = jnp.where(in_range, scale * power, scale * half * half)
+    return jnp.where(scale == 0, scale, value)
+
+
 def done(t: jax.Array, length: jax.Array) -> jax.Array:
     """The part of a phase of ``length`` steps done at ``t``: ``clip(t / length, 0, 1)``.
 

@@ -298,3 +298,43 @@ def test_wsd_1_sqrt_cooldown_near_its_end():
     steps = np.array([2**24 - 1000, 2**24 - 5, 2**24 - 1], dtype=np.int32)
     q = (2**24 - steps.astype(np.float64)) / 2**23
     np.testing.assert_allclose(np.asarray(s(steps), np.float64), 1 - np.sqrt(1 - q), rtol=1e-6)
+
+
+def _f32(x: float) -> float:
+    return float(np.float32(x))
+
+
+@pytest.mark.parametrize(
+    "schedule, step, want",
+    [
+        # rate ** n alone overflows float32 (5.8e38); the value itself (2.9e38) does not.
+        (js.step(0.5, step_size=18, decay_rate=1.875), 2556, 0.5 * _f32(1.875) ** 142),
+        (
+            js.multistep(1e-3, boundaries=list(range(1, 136)), decay_rate=2.0),
+            135,
+            _f32(1e-3) * 2.0**135,
+        ),
+        (js.exponential(1e-4, decay_steps=2, decay_rate=10.0), 84, _f32(1e-4) * 1e42),
+        # ... and rate ** n alone underflows (1e-50) where the value (1e-20) does not.
+        (js.exponential(1e30, decay_steps=1, decay_rate=0.1), 50, _f32(1e30) * _f32(0.1) ** 50),
+        (js.cosine_restarts(1e30, 10, t_mul=1.0, m_mul=0.1), 500, _f32(1e30) * _f32(0.1) ** 50),
+        (ts.MultiStepLR(0.5, milestones=[1] * 142, gamma=1.875), 1, 0.5 * _f32(1.875) ** 142),
+    ],
+    ids=[
+        "step",
+        "multistep",
+        "exponential",
+        "exponential-underflow",
+        "restarts",
+        "torch-multistep",
+    ],
+)
+def test_growth_and_decay_factors_stay_in_range_where_the_value_does(schedule, step, want):
+    got = float(schedule(jnp.int32(step)))
+    assert math.isfinite(got) and got > 0
+    assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_zero_rate_times_an_overflowing_factor_is_zero():
+    assert float(js.step(0.0, step_size=1, decay_rate=3.0)(10**6)) == 0.0
+    assert float(js.exponential(0.0, decay_steps=1, decay_rate=3.0)(10**6)) == 0.0

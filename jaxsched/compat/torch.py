@@ -28,7 +28,7 @@ from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_bool, as_choice, as_float, concrete, require
 from jaxsched._cosine import CosineRestarts, cosine_restarts
 from jaxsched._cycles import Cyclic, cyclic
-from jaxsched._math import cosine_fall, cosine_parts, linear_parts, positive
+from jaxsched._math import cosine_fall, cosine_parts, linear_parts, positive, scaled_power
 from jaxsched._steps import Steps
 
 __all__ = [
@@ -93,7 +93,7 @@ def MultiStepLR(
     gamma = as_float("torch.MultiStepLR", "gamma", gamma)
     lr = as_float("torch.MultiStepLR", "lr", lr)
     passed = jnp.concatenate([jnp.zeros(1), jnp.cumsum(jnp.asarray(counts, gamma.dtype))])
-    return _decay.piecewise(boundaries=unique, values=lr * jnp.power(gamma, passed))
+    return _decay.piecewise(boundaries=unique, values=scaled_power(lr, gamma, passed))
 
 
 def ExponentialLR(lr: Any, gamma: Any, last_epoch: int = -1) -> _decay.Exponential:
