@@ -27,7 +27,11 @@ the same workload, written to a temporary ``.npz``.
 
 Usage:
   python benchmarks/sweep_speed.py --configs 16 --steps 2000 [--skip-torch]
-      [--torch-python /path/to/python] [--torch-threads K] [--json out.json]
+      [--torch-python /path/to/python] [--torch-threads K] [--cpu-devices K] [--json out.json]
+
+``--cpu-devices K`` gives JAX K CPU devices (``jax_num_cpu_devices``), over
+which ``fit`` shards the configurations (one XLA program per device, each on
+its own core); the other methods run on one device, as their users' code does.
 """
 
 from __future__ import annotations
@@ -416,6 +420,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--torch-threads", type=int, help="torch intra-op threads (default: torch's own)"
     )
+    parser.add_argument(
+        "--cpu-devices", type=int, help="JAX CPU devices for fit to shard over (default 1)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--torch-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -428,6 +435,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if jax is None:
         sys.exit("sweep_speed: needs jax, optax and flax (or --torch-worker)")
+    if args.cpu_devices:  # must precede the first JAX operation
+        jax.config.update("jax_num_cpu_devices", args.cpu_devices)
 
     from jaxsched.train.data import load
 
@@ -478,6 +487,7 @@ def main(argv: list[str] | None = None) -> None:
                         "init_values": work.init_values.tolist(),
                         "torch_python": args.torch_python,
                         "torch_threads": args.torch_threads,
+                        "cpu_devices": args.cpu_devices,
                     },
                     "machine": info,
                     "load_average": {"before": load_before, "after": load_after},
