@@ -15,7 +15,15 @@ import jaxsched as js
 
 @contextlib.contextmanager
 def x64_mode(enabled: bool):
-    """Run with ``jax_enable_x64`` set to ``enabled``, restoring the previous setting."""
+    """Run with ``jax_enable_x64`` set to ``enabled``, restoring the previous setting.
+
+    ``jax.enable_x64`` (JAX >= 0.8) scopes the setting to the block and is part of
+    every jit cache key; changing the global flag at run time is not supported by JAX.
+    """
+    if hasattr(jax, "enable_x64"):
+        with jax.enable_x64(enabled):
+            yield
+        return
     before = jax.config.jax_enable_x64
     jax.config.update("jax_enable_x64", enabled)
     try:
