@@ -367,13 +367,21 @@ def machine() -> dict:
 
 
 def report(times: dict[str, float], losses: dict[str, np.ndarray], n_configs: int) -> list[dict]:
-    """Print the table and check that every method reached fit's test losses; return the rows."""
+    """Print the table and check that every method reached fit's test losses; return the rows.
+
+    Runs at the largest rates are chaotic: float32 rounding that differs between
+    programs (batched or not, one device or several) grows over thousands of steps
+    into differences of a few percent. A method that did other work (another
+    schedule, other batches) differs at every configuration, so the check is on
+    the median configuration.
+    """
     print(
-        f"\n{'method':<22} {'wall s':>8} {'s/config':>9} {'vs fit':>7}  {'test loss':>9}  rel. diff"
+        f"\n{'method':<22} {'wall s':>8} {'s/config':>9} {'vs fit':>7}  {'test loss':>9}"
+        "  rel. diff: median  max"
     )
     rows = []
     for name, seconds in times.items():
-        diff = float(np.nanmax(np.abs(losses[name] - losses["fit"]) / losses["fit"]))
+        diff = np.abs(losses[name] - losses["fit"]) / losses["fit"]
         rows.append(
             {
                 "method": LABELS[name],
@@ -381,16 +389,18 @@ def report(times: dict[str, float], losses: dict[str, np.ndarray], n_configs: in
                 "seconds_per_config": seconds / n_configs,
                 "ratio_vs_fit": seconds / times["fit"],
                 "median_test_loss": float(np.nanmedian(losses[name])),
-                "max_rel_diff_vs_fit": diff,
+                "median_rel_diff_vs_fit": float(np.nanmedian(diff)),
+                "max_rel_diff_vs_fit": float(np.nanmax(diff)),
             }
         )
         print(
             f"{LABELS[name]:<22} {seconds:>8.2f} {seconds / n_configs:>9.3f} "
-            f"{seconds / times['fit']:>6.2f}x  {np.nanmedian(losses[name]):>9.4f}  {diff:.1e}"
+            f"{seconds / times['fit']:>6.2f}x  {np.nanmedian(losses[name]):>9.4f}"
+            f"  {np.nanmedian(diff):>17.1e}  {np.nanmax(diff):.1e}"
         )
-    worst = max(row["max_rel_diff_vs_fit"] for row in rows)
-    verdict = "agree" if worst < 0.05 else "DISAGREE: the methods did not do the same work"
-    print(f"(test loss: median over configs; rel. diff: largest over configs, vs fit) -> {verdict}")
+    worst = max(row["median_rel_diff_vs_fit"] for row in rows)
+    verdict = "agree" if worst < 0.01 else "DISAGREE: the methods did not do the same work"
+    print(f"(test loss and rel. diff vs fit over the configurations) -> {verdict}")
     return rows
 
 
