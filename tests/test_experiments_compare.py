@@ -127,21 +127,43 @@ def test_selection_uses_validation_never_test():
     assert cosine.val_acc == pytest.approx(0.79) and cosine.test_acc == pytest.approx(0.75)
     assert cosine.test_acc_std == pytest.approx(0.01)
     assert target == pytest.approx(0.95 * 0.79)
-    # against the tuned constant: delta 0.05, spread hypot(0.01, 0) -> beats
-    assert cosine.delta == pytest.approx(0.05) and cosine.spread == pytest.approx(0.01)
-    assert cosine.beats_constant is True
+    # against the tuned constant, paired per seed: d = [0.04, 0.06], t_{0.95, 1} = 6.314
+    assert cosine.delta == pytest.approx(0.05)
+    assert cosine.delta_low == pytest.approx(0.05 - 6.3138 * 0.01, abs=1e-5)
+    assert cosine.beats_constant is False  # two seeds cannot show it
     const = next(r for r in rows if r.family == "constant")
     assert const.beats_constant is None and const.delta == 0.0
 
 
-def test_a_gain_within_the_seed_spread_is_not_a_win():
+def _against_constant(constant_test, family_test):
+    """The rex row of a study with one constant and one rex configuration, ``[seed]`` test accs."""
     cands = _cands([("constant", 0.1), ("rex", 0.1)])
-    val = [[[0.7], [0.8]], [[0.7], [0.8]]]
-    test = [[[0.70], [0.80]], [[0.70], [0.66]]]  # rex: 0.73 ± 0.07
+    n = len(constant_test)
+    val = [[[0.7], [0.8]]] * n
+    test = [[[c], [f]] for c, f in zip(constant_test, family_test, strict=True)]
     rows, _ = summarize(cands, _result(val, test, steps=(10,)))
-    rex = rows[1]
-    assert rex.delta == pytest.approx(0.03) and rex.spread == pytest.approx(0.07)
+    return rows[1]
+
+
+def test_a_small_gain_every_seed_agrees_on_is_a_win():
+    # Seeds differ by 10 points, the gain is 2 on each: unpaired, it would drown in the spread.
+    rex = _against_constant([0.60, 0.70, 0.80], [0.62, 0.72, 0.82])
+    assert rex.delta == pytest.approx(0.02) and rex.delta_low == pytest.approx(0.02)
+    assert rex.beats_constant is True
+
+
+def test_a_gain_the_seeds_disagree_on_is_not_a_win():
+    rex = _against_constant([0.70, 0.70, 0.70], [0.80, 0.60, 0.77])  # d = [0.1, -0.1, 0.07]
+    d = np.array([0.1, -0.1, 0.07])
+    want = d.mean() - 2.919986 * d.std(ddof=1) / math.sqrt(3)
+    assert rex.delta == pytest.approx(d.mean()) and rex.delta_low == pytest.approx(want)
     assert rex.beats_constant is False
+
+
+def test_one_seed_has_no_verdict_against_constant():
+    rex = _against_constant([0.70], [0.90])
+    assert rex.delta == pytest.approx(0.2) and math.isnan(rex.delta_low)
+    assert rex.beats_constant is None
 
 
 def test_diverged_configurations_are_not_selected_and_steps_to_target():

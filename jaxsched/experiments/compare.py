@@ -10,10 +10,12 @@ per family:
 - its test accuracy (mean and standard deviation over seeds), its final
   training loss (mean over seeds), and the first evaluation step at which its
   seed-averaged validation accuracy reaches the target are reported;
-- it is compared with the constant-rate family, selected the same way:
-  ``delta`` is the difference of mean test accuracies and ``spread`` the seed
-  spread of that difference, ``sqrt(std_family**2 + std_constant**2)``;
-  ``beats_constant`` is ``delta > spread``.
+- it is compared with the constant-rate family, selected the same way. A seed
+  sets the initial weights and the batches of every configuration alike, so the
+  per-seed differences of test accuracy ``d_s`` are paired: ``delta`` is their
+  mean, ``delta_low`` the one-sided 95% lower confidence bound
+  ``mean(d) - t_{0.95, n-1} * std(d, ddof=1) / sqrt(n)`` over the ``n`` seeds
+  (Student's t), and ``beats_constant`` is ``delta_low > 0`` (None with one seed).
 
 The target validation accuracy is ``target_fraction`` (default 0.95) of the
 best selected validation accuracy of that task x optimizer, unless an
@@ -35,7 +37,16 @@ from jaxsched.experiments.families import FAMILIES, Candidate, search_space
 from jaxsched.experiments.tasks import BUDGETS, Budget, Task, base_rates, eval_every, optimizer
 from jaxsched.train import Result, fit, load
 
-__all__ = ["FamilyRow", "Study", "TaskRun", "check_settings", "run_study", "select", "summarize"]
+__all__ = [
+    "FamilyRow",
+    "Study",
+    "TaskRun",
+    "check_settings",
+    "paired_lower_bound",
+    "run_study",
+    "select",
+    "summarize",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +71,7 @@ class FamilyRow:
     n_configs: int
     n_diverged: int
     delta: float | None = None
-    spread: float | None = None
+    delta_low: float | None = None
     beats_constant: bool | None = None
 
 
@@ -127,7 +138,7 @@ def run_study(
       optimizers: names from `jaxsched.experiments.OPTIMIZERS`.
       families: names from `jaxsched.experiments.FAMILIES`.
       budget: a `Budget` or its name (base rates, own-parameter values, evaluations).
-      seeds: seeds per configuration (0, 1, ...); at least 2 to have a spread.
+      seeds: seeds per configuration (0, 1, ...); at least 2 to test against the constant.
       rates: base rates for every optimizer, or ``{optimizer: rates}``; default
         ``base_rates(optimizer, budget.rates)``.
       target: an absolute validation accuracy for steps-to-target; default
@@ -284,10 +295,11 @@ def summarize(
                 n_diverged=n_div,
             )
         )
-    return _against_constant(rows), float(target)
+    return _against_constant(rows, test), float(target)
 
 
-def _against_constant(rows: list[FamilyRow]) -> list[FamilyRow]:
+def _against_constant(rows: list[FamilyRow], test: np.ndarray) -> list[FamilyRow]:
+    """Each row's paired test against the constant row; ``test`` is ``[seed, config]``."""
     base = next((r for r in rows if r.family == "constant" and r.index >= 0), None)
     if base is None:
         return rows
@@ -296,11 +308,29 @@ def _against_constant(rows: list[FamilyRow]) -> list[FamilyRow]:
         if r.index < 0:
             out.append(r)
             continue
-        delta = r.test_acc - base.test_acc
-        spread = math.hypot(r.test_acc_std, base.test_acc_std)
-        beats = None if r is base else bool(delta > spread)
-        out.append(dataclasses.replace(r, delta=delta, spread=spread, beats_constant=beats))
+        delta, low = paired_lower_bound(test[:, r.index] - test[:, base.index])
+        beats = None if r is base or math.isnan(low) else bool(low > 0)
+        out.append(dataclasses.replace(r, delta=delta, delta_low=low, beats_constant=beats))
     return out
+
+
+def paired_lower_bound(differences: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """The mean of paired differences and its one-sided lower confidence bound (Student's t).
+
+    ``mean(d) - t_{confidence, n-1} * std(d, ddof=1) / sqrt(n)``; NaN with fewer than two.
+
+    >>> mean, low = paired_lower_bound(np.array([0.02, 0.03, 0.04]))
+    >>> round(mean, 4), round(low, 4)  # t_{0.95, 2} = 2.92, standard error 0.01 / sqrt(3)
+    (0.03, 0.0131)
+    """
+    from scipy.stats import t
+
+    d = np.asarray(differences, np.float64)
+    mean = float(d.mean())
+    if d.size < 2:
+        return mean, math.nan
+    error = float(d.std(ddof=1)) / math.sqrt(d.size)
+    return mean, mean - float(t.ppf(confidence, d.size - 1)) * error
 
 
 def _final_val(result: Result) -> np.ndarray:
