@@ -382,21 +382,20 @@ def report(times: dict[str, float], losses: dict[str, np.ndarray], n_configs: in
     rows = []
     for name, seconds in times.items():
         diff = np.abs(losses[name] - losses["fit"]) / losses["fit"]
-        rows.append(
-            {
-                "method": LABELS[name],
-                "seconds": seconds,
-                "seconds_per_config": seconds / n_configs,
-                "ratio_vs_fit": seconds / times["fit"],
-                "median_test_loss": float(np.nanmedian(losses[name])),
-                "median_rel_diff_vs_fit": float(np.nanmedian(diff)),
-                "max_rel_diff_vs_fit": float(np.nanmax(diff)),
-            }
-        )
+        row = {
+            "method": LABELS[name],
+            "seconds": seconds,
+            "seconds_per_config": seconds / n_configs,
+            "ratio_vs_fit": seconds / times["fit"],
+            "median_test_loss": float(np.nanmedian(losses[name])),
+            "median_rel_diff_vs_fit": float(np.nanmedian(diff)),
+            "max_rel_diff_vs_fit": float(np.nanmax(diff)),
+        }
+        rows.append(row)
         print(
-            f"{LABELS[name]:<22} {seconds:>8.2f} {seconds / n_configs:>9.3f} "
-            f"{seconds / times['fit']:>6.2f}x  {np.nanmedian(losses[name]):>9.4f}"
-            f"  {np.nanmedian(diff):>17.1e}  {np.nanmax(diff):.1e}"
+            f"{row['method']:<22} {seconds:>8.2f} {row['seconds_per_config']:>9.3f} "
+            f"{row['ratio_vs_fit']:>6.2f}x  {row['median_test_loss']:>9.4f}"
+            f"  {row['median_rel_diff_vs_fit']:>17.1e}  {row['max_rel_diff_vs_fit']:.1e}"
         )
     worst = max(row["median_rel_diff_vs_fit"] for row in rows)
     verdict = "agree" if worst < 0.01 else "DISAGREE: the methods did not do the same work"

@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import jax
+import numpy as np
 import pytest
 
 import jaxsched as js
@@ -30,6 +31,11 @@ def x64_mode(enabled: bool):
         yield
     finally:
         jax.config.update("jax_enable_x64", before)
+
+
+def f32(x: float) -> float:
+    """``x`` rounded to float32, as a Python float (what a schedule stores)."""
+    return float(np.float32(x))
 
 
 @pytest.fixture

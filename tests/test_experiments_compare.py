@@ -135,7 +135,7 @@ def test_selection_uses_validation_never_test():
     assert const.beats_constant is None and const.delta == 0.0
 
 
-def _against_constant(constant_test, family_test):
+def _rex_row_against_constant(constant_test, family_test):
     """The rex row of a study with one constant and one rex configuration, ``[seed]`` test accs."""
     cands = _cands([("constant", 0.1), ("rex", 0.1)])
     n = len(constant_test)
@@ -147,21 +147,21 @@ def _against_constant(constant_test, family_test):
 
 def test_a_small_gain_every_seed_agrees_on_is_a_win():
     # Seeds differ by 10 points, the gain is 2 on each: unpaired, it would drown in the spread.
-    rex = _against_constant([0.60, 0.70, 0.80], [0.62, 0.72, 0.82])
+    rex = _rex_row_against_constant([0.60, 0.70, 0.80], [0.62, 0.72, 0.82])
     assert rex.delta == pytest.approx(0.02) and rex.delta_low == pytest.approx(0.02)
     assert rex.beats_constant is True
 
 
 def test_a_gain_the_seeds_disagree_on_is_not_a_win():
-    rex = _against_constant([0.70, 0.70, 0.70], [0.80, 0.60, 0.77])  # d = [0.1, -0.1, 0.07]
+    rex = _rex_row_against_constant([0.70, 0.70, 0.70], [0.80, 0.60, 0.77])  # d = [0.1, -0.1, 0.07]
     d = np.array([0.1, -0.1, 0.07])
     want = d.mean() - 2.919986 * d.std(ddof=1) / math.sqrt(3)
     assert rex.delta == pytest.approx(d.mean()) and rex.delta_low == pytest.approx(want)
     assert rex.beats_constant is False
 
 
-def test_one_seed_has_no_verdict_against_constant():
-    rex = _against_constant([0.70], [0.90])
+def test_one_seed_has_no_verdict_rex_row_against_constant():
+    rex = _rex_row_against_constant([0.70], [0.90])
     assert rex.delta == pytest.approx(0.2) and math.isnan(rex.delta_low)
     assert rex.beats_constant is None
 

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import x64_mode
+from conftest import f32, x64_mode
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -73,10 +73,6 @@ def hp(s: js.Schedule, name: str) -> float:
 
 def fr(s: js.Schedule, name: str) -> Fraction:
     return Fraction(hp(s, name))
-
-
-def f32(x: float) -> float:
-    return float(np.float32(x))
 
 
 def pad(steps, n: int, dtype) -> np.ndarray:

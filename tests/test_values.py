@@ -7,6 +7,7 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import f32
 
 import jaxsched as js
 from jaxsched.compat import keras as ks
@@ -300,25 +301,21 @@ def test_wsd_1_sqrt_cooldown_near_its_end():
     np.testing.assert_allclose(np.asarray(s(steps), np.float64), 1 - np.sqrt(1 - q), rtol=1e-6)
 
 
-def _f32(x: float) -> float:
-    return float(np.float32(x))
-
-
 @pytest.mark.parametrize(
     "schedule, step, want",
     [
         # rate ** n alone overflows float32 (5.8e38); the value itself (2.9e38) does not.
-        (js.step(0.5, step_size=18, decay_rate=1.875), 2556, 0.5 * _f32(1.875) ** 142),
+        (js.step(0.5, step_size=18, decay_rate=1.875), 2556, 0.5 * f32(1.875) ** 142),
         (
             js.multistep(1e-3, boundaries=list(range(1, 136)), decay_rate=2.0),
             135,
-            _f32(1e-3) * 2.0**135,
+            f32(1e-3) * 2.0**135,
         ),
-        (js.exponential(1e-4, decay_steps=2, decay_rate=10.0), 84, _f32(1e-4) * 1e42),
+        (js.exponential(1e-4, decay_steps=2, decay_rate=10.0), 84, f32(1e-4) * 1e42),
         # ... and rate ** n alone underflows (1e-50) where the value (1e-20) does not.
-        (js.exponential(1e30, decay_steps=1, decay_rate=0.1), 50, _f32(1e30) * _f32(0.1) ** 50),
-        (js.cosine_restarts(1e30, 10, t_mul=1.0, m_mul=0.1), 500, _f32(1e30) * _f32(0.1) ** 50),
-        (ts.MultiStepLR(0.5, milestones=[1] * 142, gamma=1.875), 1, 0.5 * _f32(1.875) ** 142),
+        (js.exponential(1e30, decay_steps=1, decay_rate=0.1), 50, f32(1e30) * f32(0.1) ** 50),
+        (js.cosine_restarts(1e30, 10, t_mul=1.0, m_mul=0.1), 500, f32(1e30) * f32(0.1) ** 50),
+        (ts.MultiStepLR(0.5, milestones=[1] * 142, gamma=1.875), 1, 0.5 * f32(1.875) ** 142),
     ],
     ids=[
         "step",
