@@ -147,12 +147,11 @@ class Switch(Schedule):
             out = jnp.where(self.index == k, v, out)
         return out
 
-    def __getitem__(self, index: Any) -> Schedule:
-        item = super().__getitem__(index)
-        chosen = concrete(item.index)
+    def _entry(self) -> Schedule:
+        chosen = concrete(self.index)
         if chosen is not None and chosen.ndim == 0:
-            return item.schedules[int(chosen)]
-        return item
+            return self.schedules[int(chosen)]
+        return self
 
 
 @factory(Switch)

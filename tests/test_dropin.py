@@ -109,6 +109,9 @@ def test_batch_indexing_len_and_iteration():
     assert batch[4].to_dict() == js.poly(0.01, 0.0, 100, power=2).to_dict()
     assert batch[-1].to_dict()["power"] == 3.0
     assert [s.to_dict()["power"] for s in batch] == [1.0, 2.0, 3.0] * 2
+    assert batch.to_dicts() == [s.to_dict() for s in batch]
+    with pytest.raises(TypeError, match="one batch axis"):
+        batch[0].to_dicts()
     assert batch[1:3].batch_shape == (2,)
     with pytest.raises(IndexError):
         batch[6]

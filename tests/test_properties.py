@@ -1073,6 +1073,7 @@ def assert_batch_matches(batch: js.Schedule, members: list[js.Schedule], steps) 
         # A switch entry reads back as itself or as the schedule it selects.
         member = s.schedules[int(s.index)] if isinstance(s, js.Switch) else s
         assert batch[i].to_dict() in (s.to_dict(), member.to_dict())
+    assert batch.to_dicts() == [entry.to_dict() for entry in batch]
 
 
 @pytest.mark.parametrize("family", ALL)

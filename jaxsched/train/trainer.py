@@ -80,7 +80,8 @@ def fit(
     """
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
     seeds = _seeds(seeds)
-    n_configs = _check(schedules, dataset, steps, batch_size, eval_every, checkpoint_every)
+    configs = _check(schedules, dataset, steps, batch_size, eval_every, checkpoint_every)
+    n_configs = len(configs)
     optimizer = optimizer or default_optimizer
     placement = Placement(n_configs)
 
@@ -107,7 +108,7 @@ def fit(
     checkpointer = None
     if checkpoint_dir is not None:
         run_id = fingerprint(
-            configs=[s.to_dict() for s in schedules],
+            configs=configs,
             data=[dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val],
             test=[dataset.x_test, dataset.y_test],
             model=_name(model),
@@ -162,7 +163,7 @@ def fit(
         steps=np.asarray(eval_steps),
         lr=lr,
         diverged=diverged,
-        configs=[s.to_dict() for s in schedules],
+        configs=configs,
         seeds=seeds,
     )
 
@@ -207,7 +208,10 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
     return seeds
 
 
-def _check(schedules, dataset: Dataset, steps, batch_size, eval_every, checkpoint_every) -> int:
+def _check(
+    schedules, dataset: Dataset, steps, batch_size, eval_every, checkpoint_every
+) -> list[dict]:
+    """Every argument checked before anything compiles; the configurations' dicts."""
     if not isinstance(schedules, Schedule):
         raise ValueError(
             f"fit: schedules must be a batch of schedules (jaxsched.grid or jaxsched.stack), "
@@ -227,9 +231,10 @@ def _check(schedules, dataset: Dataset, steps, batch_size, eval_every, checkpoin
     for name, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"fit: {name} must be an integer >= 1, got {value!r}")
-    for i, config in enumerate(schedules):
+    configs = schedules.to_dicts()
+    for i, config in enumerate(configs):
         try:  # rebuilding through the factories validates the values
-            from_dict(config.to_dict())
+            from_dict(config)
         except ValueError as e:
             raise ValueError(f"fit: configuration {i} is invalid: {e}") from None
     if batch_size > len(dataset.x_train):
@@ -237,7 +242,7 @@ def _check(schedules, dataset: Dataset, steps, batch_size, eval_every, checkpoin
             f"fit: batch_size={batch_size} is larger than the training split "
             f"({len(dataset.x_train)} examples of {dataset.name})"
         )
-    return schedules.batch_shape[0]
+    return configs
 
 
 class _ProgressBar:
