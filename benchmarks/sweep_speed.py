@@ -139,10 +139,9 @@ def make_workload(dataset, n_configs: int, steps: int) -> Workload:
 
 def fit_batch_order(n_train: int, steps: int) -> np.ndarray:
     """``[steps, BATCH_SIZE]`` indices: the batches `fit` draws for seed ``SEED``."""
-    from jaxsched.train.loop import batches, data_key
+    from jaxsched.train.order import batch_indices
 
-    order = batches(data_key(SEED), jnp.int32(0), steps, n_train, BATCH_SIZE)
-    return np.asarray(order, dtype=np.int32)
+    return batch_indices(SEED, 0, steps, n_train, BATCH_SIZE)
 
 
 # --- JAX: the model, one training step, a scan of steps ------------------------------------

@@ -5,7 +5,8 @@ family, batch size, chunk length) is Python; everything swept (the schedule
 batch, the seeds) is an array argument. A chunk of ``eval_every`` steps is
 ``jit(vmap_seeds(vmap_configs(lax.scan(step))))``; configurations of one seed
 share initial weights and batch indices (one gather per step, a fair
-comparison); seeds differ in both.
+comparison); seeds differ in both. The indices come from the host
+(`jaxsched.train.order`).
 """
 
 from __future__ import annotations
@@ -39,29 +40,26 @@ class Program:
     evaluate: Callable[..., Any]
 
 
-def build_program(
-    graphdef: nnx.GraphDef,
-    optimizer: OptimizerFactory,
-    x_train: jax.Array,
-    y_train: jax.Array,
-    batch_size: int,
-    chunk_steps: int,
-) -> Program:
+def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Program:
     """Compile-ready functions over ``[seed, config]`` batches.
 
-    The carry of a chunk is ``(params, opt_state, diverged_at, loss_sum)``:
-    ``diverged_at`` is the step of the first non-finite loss (-1 if none) and
-    ``loss_sum`` the sum of the chunk's training losses.
+    ``chunk(carry, schedules, (x_train, y_train), indices, start)`` trains
+    ``indices.shape[1]`` steps from step ``start``; ``indices`` is ``[seed,
+    step, example]`` (`jaxsched.train.order`). The carry is ``(params,
+    opt_state, diverged_at, loss_sum)``: ``diverged_at`` is the step of the
+    first non-finite loss (-1 if none) and ``loss_sum`` the sum of the chunk's
+    training losses. The data are arguments, not constants of the program, so
+    a large data set does not slow its compilation.
     """
-    n_train = x_train.shape[0]
     loss_fn = training_loss(graphdef)
 
     def init_one(params, schedule):
         opt = optimizer(schedule)
         return params, opt.init(params), jnp.int32(-1), jnp.float32(0.0)
 
-    def chunk_one(carry, schedule, indices, start):
+    def chunk_one(carry, schedule, data, indices, start):
         opt = optimizer(schedule)
+        x_train, y_train = data
 
         def step(carry, inputs):
             params, opt_state, diverged_at, loss_sum = carry
@@ -82,13 +80,15 @@ def build_program(
 
         params, opt_state, diverged_at, _ = carry
         carry = (params, opt_state, diverged_at, jnp.float32(0.0))
-        carry, _ = jax.lax.scan(step, carry, (start + jnp.arange(chunk_steps), indices))
+        steps = start + jnp.arange(indices.shape[0])
+        carry, _ = jax.lax.scan(step, carry, (steps, indices))
         return carry
 
-    def chunk_seed(carry, schedules, data_key, start):
-        # The configurations of a seed share its batches: drawn once, outside their vmap.
-        indices = batches(data_key, start, chunk_steps, n_train, batch_size)
-        return jax.vmap(chunk_one, in_axes=(0, 0, None, None))(carry, schedules, indices, start)
+    def chunk_seed(carry, schedules, data, indices, start):
+        # The configurations of a seed share its batches: the indices are not
+        # batched over them, so each step gathers its examples once.
+        shared = (0, 0, None, None, None)
+        return jax.vmap(chunk_one, in_axes=shared)(carry, schedules, data, indices, start)
 
     def evaluate_one(params, x, y):
         logits = nnx.merge(graphdef, params)(x)
@@ -97,7 +97,7 @@ def build_program(
 
     configs = {"in_axes": (None, 0)}
     init = jax.jit(jax.vmap(jax.vmap(init_one, **configs), in_axes=(0, None)))
-    chunk = jax.jit(jax.vmap(chunk_seed, in_axes=(0, None, 0, None)))
+    chunk = jax.jit(jax.vmap(chunk_seed, in_axes=(0, None, None, 0, None)))
     evaluate = jax.jit(
         jax.vmap(jax.vmap(evaluate_one, in_axes=(0, None, None)), in_axes=(0, None, None))
     )
@@ -112,40 +112,6 @@ def training_loss(graphdef: nnx.GraphDef) -> Callable[..., jax.Array]:
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
     return loss
-
-
-def data_key(seed: int) -> jax.Array:
-    """The key of a seed's data order (the seed's own key sets the initial weights)."""
-    return jax.random.fold_in(jax.random.key(seed), 1)
-
-
-def batches(
-    data_key: jax.Array, start: jax.Array, length: int, n_train: int, batch_size: int
-) -> jax.Array:
-    """``[length, batch_size]``: the example indices of training steps ``start .. start + length - 1``.
-
-    Epoch ``e`` visits ``permutation(fold_in(data_key, e))`` in slices of
-    ``batch_size`` (the last incomplete slice of an epoch is skipped), so step
-    ``t`` reads slice ``t % per_epoch`` of epoch ``t // per_epoch``. Only the
-    epochs these steps touch are permuted, once each.
-
-    Example:
-      >>> key = jax.random.key(0)
-      >>> a = batches(key, jnp.int32(0), 7, n_train=10, batch_size=3)  # 3 steps per epoch
-      >>> b = batches(key, jnp.int32(4), 2, n_train=10, batch_size=3)
-      >>> bool((a[4:6] == b).all()), sorted(a[:3].ravel().tolist()) == sorted(set(a[:3].ravel().tolist()))
-      (True, True)
-    """
-    per_epoch = n_train // batch_size
-    first = start // per_epoch
-    n_epochs = (length - 1) // per_epoch + 2  # the most epochs ``length`` steps can touch
-    epochs = first + jnp.arange(n_epochs)
-    orders = jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(data_key, e), n_train))(
-        epochs
-    )
-    t = start + jnp.arange(length)
-    slots = (t % per_epoch)[:, None] * batch_size + jnp.arange(batch_size)
-    return orders[(t // per_epoch - first)[:, None], slots]
 
 
 def all_finite(tree) -> jax.Array:

@@ -35,13 +35,12 @@ from jaxsched.train.data import Dataset, load
 from jaxsched.train.loop import (
     OptimizerFactory,
     all_finite,
-    batches,
-    data_key,
     default_optimizer,
     select,
     training_loss,
 )
 from jaxsched.train.models import ModelFactory, initial_states
+from jaxsched.train.order import batch_indices
 
 __all__ = ["LRFindResult", "lr_find"]
 
@@ -306,27 +305,21 @@ def lr_find(
         )
     graphdef, states = initial_states(model, dataset.input_shape, dataset.n_classes, [seed])
     params = jax.tree_util.tree_map(lambda x: x[0], states)
-    key = data_key(seed)
-    run = _train_run(
-        graphdef,
-        optimizer or default_optimizer,
-        jnp.asarray(dataset.x_train),
-        jnp.asarray(dataset.y_train),
-        batch_size,
-        steps,
-    )
+    run = _train_run(graphdef, optimizer or default_optimizer)
+    data = (jnp.asarray(dataset.x_train), jnp.asarray(dataset.y_train))
+    indices = batch_indices(seed, 0, steps, len(dataset.x_train), batch_size)
 
     if method == "ramp":
         schedule = jaxsched.exponential(min_lr, steps - 1, max_lr / min_lr)
-        raw = np.asarray(jax.jit(run)(params, schedule, key), dtype=np.float64)
+        raw = np.asarray(jax.jit(run)(params, schedule, data, indices), dtype=np.float64)
         lr = np.asarray(jax.jit(schedule)(jnp.arange(steps)), dtype=np.float64)
         loss, diverged = _ramp_curve(raw, smoothing, diverge_factor)
         suggested = _ramp_suggestion(lr, loss, _lag(smoothing, steps))
     else:
         rates = np.geomspace(min_lr, max_lr, n_rates)
         schedules = jaxsched.constant(rates.astype(np.float32))
-        sweep = jax.jit(jax.vmap(run, in_axes=(None, 0, None)))
-        raw = np.asarray(sweep(params, schedules, key), dtype=np.float64)
+        sweep = jax.jit(jax.vmap(run, in_axes=(None, 0, None, None)))
+        raw = np.asarray(sweep(params, schedules, data, indices), dtype=np.float64)
         lr = np.asarray(schedules.value, dtype=np.float64)
         loss, diverged = _sweep_curve(raw, diverge_factor)
         suggested = _sweep_suggestion(lr, loss, raw)
@@ -341,18 +334,18 @@ def lr_find(
 
 
 # ------------------------------------------------------------------ training
-def _train_run(graphdef, optimizer, x_train, y_train, batch_size: int, steps: int):
-    """``run(params, schedule, data_key) -> losses[steps]``: one training run, one scan.
+def _train_run(graphdef, optimizer):
+    """``run(params, schedule, (x_train, y_train), indices) -> losses[steps]``: one scan.
 
-    The batches are `fit`'s: epoch ``e`` visits ``permutation(fold_in(data_key, e))``
-    in slices of ``batch_size``. A run is frozen at its first non-finite loss
-    or weights; its losses are NaN from there on.
+    ``indices[t]`` are the examples of step ``t`` (`fit`'s, from
+    `jaxsched.train.order`). A run is frozen at its first non-finite loss or
+    weights; its losses are NaN from there on.
     """
-    n_train = x_train.shape[0]
     loss_fn = training_loss(graphdef)
 
-    def run(params, schedule, data_key):
+    def run(params, schedule, data, indices):
         opt = optimizer(schedule)
+        x_train, y_train = data
 
         def step(carry, idx):
             params, opt_state, alive = carry
@@ -366,7 +359,6 @@ def _train_run(graphdef, optimizer, x_train, y_train, batch_size: int, steps: in
             return (params, opt_state, keep), recorded
 
         carry = (params, opt.init(params), jnp.bool_(True))
-        indices = batches(data_key, jnp.int32(0), steps, n_train, batch_size)
         _, losses = jax.lax.scan(step, carry, indices)
         return losses
 

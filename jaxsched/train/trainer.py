@@ -16,8 +16,9 @@ from jaxsched._spec import from_dict
 from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Placement
-from jaxsched.train.loop import OptimizerFactory, build_program, data_key, default_optimizer
+from jaxsched.train.loop import OptimizerFactory, build_program, default_optimizer
 from jaxsched.train.models import ModelFactory, initial_states
+from jaxsched.train.order import batch_indices
 from jaxsched.train.result import METRICS, Result
 
 __all__ = ["fit"]
@@ -86,17 +87,15 @@ def fit(
     placement = Placement(n_configs)
 
     graphdef, params = initial_states(model, dataset.input_shape, dataset.n_classes, seeds)
-    data_keys = jnp.stack([data_key(seed) for seed in seeds])
 
-    x_train, y_train = placement.replicate((dataset.x_train, dataset.y_train))
+    train = placement.replicate((dataset.x_train, dataset.y_train))
     splits = {
         "val": placement.replicate((dataset.x_val, dataset.y_val)),
         "test": placement.replicate((dataset.x_test, dataset.y_test)),
     }
     sharded = placement.shard(placement.pad(schedules, axis=0), axis=0)
-    program = build_program(graphdef, optimizer, x_train, y_train, batch_size, eval_every)
+    program = build_program(graphdef, optimizer)
     carry = program.init(placement.replicate(params), sharded)
-    data_keys = placement.replicate(data_keys)
 
     eval_steps = list(range(eval_every, steps + 1, eval_every))
     if not eval_steps or eval_steps[-1] != steps:
@@ -130,12 +129,11 @@ def fit(
                 continue
             # Chunks are eval_every long; the last one may be shorter and compiles once more.
             length = end - done
-            chunk = (
-                program.chunk
-                if length == eval_every
-                else _short_chunk(graphdef, optimizer, x_train, y_train, batch_size, length)
+            n_train = len(dataset.x_train)
+            indices = np.stack([batch_indices(s, done, length, n_train, batch_size) for s in seeds])
+            carry = program.chunk(
+                carry, sharded, train, placement.replicate(indices), jnp.int32(done)
             )
-            carry = chunk(carry, sharded, data_keys, jnp.int32(done))
             done = end
             history["train_loss"][..., k] = placement.to_host(carry[3], axis=1) / length
             for split, (x, y) in splits.items():
@@ -191,10 +189,6 @@ def _dead_after(diverged: np.ndarray, eval_steps: np.ndarray) -> np.ndarray:
     """``[seed, config, eval]``: True from the first evaluation after a divergence."""
     at = diverged[..., None]
     return (at >= 0) & (eval_steps[None, None, :] > at)
-
-
-def _short_chunk(graphdef, optimizer, x_train, y_train, batch_size, length):
-    return build_program(graphdef, optimizer, x_train, y_train, batch_size, length).chunk
 
 
 def _seeds(seeds: int | Sequence[int]) -> list[int]:
