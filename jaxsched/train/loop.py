@@ -1,8 +1,8 @@
 """The compiled sweep: one program trains every configuration x seed.
 
-The shape is the "make_train" pattern: everything static (model, optimizer
-family, batch size, chunk length) is Python; everything swept (the schedule
-batch, the seeds) is an array argument. A chunk of ``eval_every`` steps is
+The shape is the "make_train" pattern: the model and the optimizer family are
+Python, the batch size and chunk length are array shapes, and everything swept
+(the schedule batch, the seeds' weights and batches) is an array argument. A chunk of ``eval_every`` steps is
 ``jit(vmap_seeds(vmap_configs(lax.scan(step))))``; configurations of one seed
 share initial weights and batch indices (one gather per step, a fair
 comparison); seeds differ in both. The indices come from the host
@@ -48,8 +48,10 @@ def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Progra
     step, example]`` (`jaxsched.train.order`). The carry is ``(params,
     opt_state, diverged_at, loss_sum)``: ``diverged_at`` is the step of the
     first non-finite loss (-1 if none) and ``loss_sum`` the sum of the chunk's
-    training losses. The data are arguments, not constants of the program, so
-    a large data set does not slow its compilation.
+    training losses. ``evaluate(params, x, y, member)`` takes an
+    `jaxsched.train.evaluation.EvalSet`'s arrays and gives, per run, the sums
+    ``[loss or number right, split]``. The data are arguments, not constants
+    of the program, so a large data set does not slow its compilation.
     """
     loss_fn = training_loss(graphdef)
 
@@ -90,17 +92,24 @@ def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Progra
         shared = (0, 0, None, None, None)
         return jax.vmap(chunk_one, in_axes=shared)(carry, schedules, data, indices, start)
 
-    def evaluate_one(params, x, y):
-        logits = nnx.merge(graphdef, params)(x)
-        loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-        return loss, jnp.mean(jnp.argmax(logits, -1) == y)
+    def evaluate_one(params, xs, ys, member):
+        # Per split: the sum of the losses and the number right, over the batches.
+        def batch(totals, inputs):
+            x, y, member = inputs
+            logits = nnx.merge(graphdef, params)(x)
+            loss = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+            right = (jnp.argmax(logits, -1) == y).astype(loss.dtype)
+            sums = [jnp.sum(jnp.where(member, v[:, None], 0.0), axis=0) for v in (loss, right)]
+            return totals + jnp.stack(sums), None
+
+        totals = jnp.zeros((2, member.shape[-1]), jnp.float32)
+        return jax.lax.scan(batch, totals, (xs, ys, member))[0]
 
     configs = {"in_axes": (None, 0)}
     init = jax.jit(jax.vmap(jax.vmap(init_one, **configs), in_axes=(0, None)))
     chunk = jax.jit(jax.vmap(chunk_seed, in_axes=(0, None, None, 0, None)))
-    evaluate = jax.jit(
-        jax.vmap(jax.vmap(evaluate_one, in_axes=(0, None, None)), in_axes=(0, None, None))
-    )
+    runs = {"in_axes": (0, None, None, None)}
+    evaluate = jax.jit(jax.vmap(jax.vmap(evaluate_one, **runs), **runs))
     return Program(init=init, chunk=chunk, evaluate=evaluate)
 
 

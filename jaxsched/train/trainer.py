@@ -16,6 +16,7 @@ from jaxsched._spec import from_dict
 from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Placement
+from jaxsched.train.evaluation import EvalSet, eval_batch_size
 from jaxsched.train.loop import OptimizerFactory, build_program, default_optimizer
 from jaxsched.train.models import ModelFactory, initial_states
 from jaxsched.train.order import batch_indices
@@ -89,10 +90,10 @@ def fit(
     graphdef, params = initial_states(model, dataset.input_shape, dataset.n_classes, seeds)
 
     train = placement.replicate((dataset.x_train, dataset.y_train))
-    splits = {
-        "val": placement.replicate((dataset.x_val, dataset.y_val)),
-        "test": placement.replicate((dataset.x_test, dataset.y_test)),
-    }
+    splits = [(dataset.x_val, dataset.y_val), (dataset.x_test, dataset.y_test)]
+    n_examples = sum(len(y) for _, y in splits)
+    evaluation = EvalSet.pack(splits, eval_batch_size(len(seeds) * n_configs, n_examples))
+    eval_arrays = placement.replicate((evaluation.x, evaluation.y, evaluation.member))
     sharded = placement.shard(placement.pad(schedules, axis=0), axis=0)
     program = build_program(graphdef, optimizer)
     carry = program.init(placement.replicate(params), sharded)
@@ -136,12 +137,11 @@ def fit(
             )
             done = end
             history["train_loss"][..., k] = placement.to_host(carry[3], axis=1) / length
-            for split, (x, y) in splits.items():
-                if len(x) == 0:
-                    continue  # no validation split: NaN
-                loss, acc = program.evaluate(carry[0], x, y)
-                history[f"{split}_loss"][..., k] = placement.to_host(loss, axis=1)
-                history[f"{split}_acc"][..., k] = placement.to_host(acc, axis=1)
+            totals = placement.to_host(program.evaluate(carry[0], *eval_arrays), axis=1)
+            loss, acc = evaluation.means(totals)  # no validation split: NaN
+            for j, split in enumerate(("val", "test")):
+                history[f"{split}_loss"][..., k] = loss[..., j]
+                history[f"{split}_acc"][..., k] = acc[..., j]
             if checkpointer is not None:
                 snapshot = _snapshot(carry, history, placement)
                 checkpointer.save(done, snapshot, last=end == eval_steps[-1])
