@@ -9,6 +9,7 @@ import pytest
 from flax import nnx
 
 from jaxsched.train import CNN, MLP, build, load
+from jaxsched.train.models import _compiled_init, initial_states
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +188,17 @@ def test_bad_models():
         build(lambda shape, n, rngs: MLP(shape, 3, rngs), (40,), 10, seed=0)
     with pytest.raises(ValueError, match=r"not an nnx\.Module"):
         build(lambda shape, n, rngs: None, (40,), 10, seed=0)
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn", lambda shape, n, rngs: MLP(shape, n, rngs, 8)])
+def test_initial_states_are_the_built_weights_bit_for_bit(model):
+    hits = _compiled_init.cache_info().hits
+    for _ in range(2):  # the second time, a built-in model's compiled init is reused
+        graphdef, states = initial_states(model, (40,), 10, [3, 0])
+        for i, seed in enumerate([3, 0]):
+            built = nnx.split(build(model, (40,), 10, seed=seed))
+            assert built[0] == graphdef
+            for got, want in zip(jax.tree.leaves(states), jax.tree.leaves(built[1]), strict=True):
+                np.testing.assert_array_equal(got[i], want)
+    if isinstance(model, str):
+        assert _compiled_init.cache_info().hits > hits

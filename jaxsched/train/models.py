@@ -8,6 +8,7 @@ shape and number of classes, so they train on any dataset a user points at.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -141,7 +142,22 @@ def initial_states(
       >>> states["layers"][0]["kernel"][...].shape
       (2, 40, 100)
     """
-    graphdef = nnx.graphdef(nnx.eval_shape(lambda: build(model, input_shape, n_classes, 0)))
-    init = jax.jit(lambda key: nnx.state(build(model, input_shape, n_classes, key)))
+    input_shape, n_classes = tuple(input_shape), int(n_classes)
+    if isinstance(model, str):
+        graphdef, init = _compiled_init(model, input_shape, n_classes)
+    else:
+        graphdef, init = _init_fn(model, input_shape, n_classes)
     states = [init(jax.random.key(seed)) for seed in seeds]
     return graphdef, jax.tree_util.tree_map(lambda *x: jnp.stack(x), *states)
+
+
+def _init_fn(model: str | ModelFactory, input_shape: tuple[int, ...], n_classes: int):
+    """The model's graph and a jitted ``key -> weights``."""
+    graphdef = nnx.graphdef(nnx.eval_shape(lambda: build(model, input_shape, n_classes, 0)))
+    return graphdef, jax.jit(lambda key: nnx.state(build(model, input_shape, n_classes, key)))
+
+
+# A built-in model's initialization is compiled once per process and shape (it
+# takes most of a second on a CPU); a user's function is traced afresh every
+# time, since it may close over values that change between calls.
+_compiled_init = functools.lru_cache(maxsize=16)(_init_fn)
