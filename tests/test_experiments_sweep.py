@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
@@ -188,3 +191,28 @@ def test_a_missing_file_and_an_output_that_is_a_file(tmp_path, capsys):
 def test_the_file_the_error_cases_start_from_is_valid(tmp_path):
     spec = load_sweep(_write(tmp_path, GOOD))
     assert spec.schedules.batch_shape == (2,) and spec.seeds == 1 and spec.eval_every == 10
+
+
+def test_cpu_devices_shard_the_sweep_in_a_new_process(tmp_path, capsys):
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert (
+        main(["sweep", str(_write(tmp_path, TINY.format(out=one), "one.toml")), "--no-plots"]) == 0
+    )
+    path = _write(tmp_path, TINY.format(out=two), "two.toml")
+    code = "import sys; from jaxsched.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = ["sweep", str(path), "--no-plots", "--cpu-devices", "2"]
+    run = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "training on 2 CPU devices" in run.stdout
+    a, b = Result.from_json(one / "result.json"), Result.from_json(two / "result.json")
+    for name in ("train_loss", "val_loss", "test_loss"):  # equal up to float rounding
+        np.testing.assert_allclose(b.metrics[name], a.metrics[name], rtol=1e-4)
+
+
+def test_cpu_devices_after_jax_has_run_or_below_one_is_a_one_line_error(tmp_path, capsys):
+    jax.numpy.zeros(1).block_until_ready()  # this process's JAX is running
+    path = _write(tmp_path, TINY.format(out=tmp_path / "out"))
+    for k, words in (("2", "before JAX runs anything"), ("0", "must be >= 1, got 0")):
+        assert main(["sweep", str(path), "--no-plots", "--cpu-devices", k]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and words in err, err
