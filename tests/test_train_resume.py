@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import jaxsched as js
-from jaxsched.train import Result, fit
+from jaxsched.train import Result, fit, order
 
 # One process runs this sweep: fit with checkpoints, then the result as JSON.
 SWEEP = """
@@ -105,3 +105,11 @@ def test_checkpoint_of_other_arguments_is_refused(tmp_path, change):
     schedules = kw.pop("schedules", _batch())
     with pytest.raises(ValueError, match=r"checkpoint .* of a run with other arguments"):
         fit(schedules, **kw)
+
+
+def test_checkpoint_of_another_data_order_is_refused(tmp_path, monkeypatch):
+    kw = {**KW, "steps": 20, "progress": False, "checkpoint_dir": tmp_path}
+    fit(_batch(), **kw)
+    monkeypatch.setattr(order, "SCHEME", order.SCHEME + ", changed")
+    with pytest.raises(ValueError, match=r"checkpoint .* of a run with other arguments"):
+        fit(_batch(), **kw)

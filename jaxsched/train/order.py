@@ -19,7 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["batch_indices", "epoch_order"]
+__all__ = ["SCHEME", "batch_indices", "epoch_order"]
+
+#: Names the way the order is drawn; part of a checkpoint's fingerprint, so a
+#: checkpoint of a run that read other batches (an older jaxsched) is refused.
+SCHEME = "numpy default_rng([seed mod 2**64, epoch]).permutation, whole batches"
 
 
 def epoch_order(seed: int, epoch: int, n_train: int) -> np.ndarray:

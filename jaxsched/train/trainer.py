@@ -13,13 +13,13 @@ import numpy as np
 
 from jaxsched._base import Schedule
 from jaxsched._spec import from_dict
+from jaxsched.train import order
 from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Placement
 from jaxsched.train.evaluation import EvalSet, eval_batch_size
 from jaxsched.train.loop import OptimizerFactory, build_program, default_optimizer
 from jaxsched.train.models import ModelFactory, initial_states
-from jaxsched.train.order import batch_indices
 from jaxsched.train.result import METRICS, Result
 
 __all__ = ["fit"]
@@ -115,6 +115,7 @@ def fit(
             optimizer=_name(optimizer),
             initial_state=[placement.to_host(x, axis=1) for x in jax.tree_util.tree_leaves(carry)],
             run=[steps, batch_size, seeds, eval_every],
+            order=order.SCHEME,
         )
         checkpointer = Checkpointer(checkpoint_dir, run_id, checkpoint_every)
         restored = checkpointer.restore(_snapshot(carry, history, placement))
@@ -131,7 +132,9 @@ def fit(
             # Chunks are eval_every long; the last one may be shorter and compiles once more.
             length = end - done
             n_train = len(dataset.x_train)
-            indices = np.stack([batch_indices(s, done, length, n_train, batch_size) for s in seeds])
+            indices = np.stack(
+                [order.batch_indices(s, done, length, n_train, batch_size) for s in seeds]
+            )
             carry = program.chunk(
                 carry, sharded, train, placement.replicate(indices), jnp.int32(done)
             )
