@@ -177,3 +177,24 @@ def test_invalid_configuration_is_named_by_index():
         ValueError, match=r"configuration 1 is invalid: cosine: decay_steps must be > 0"
     ):
         fit(broken, **RUN)
+
+
+def test_without_a_validation_split_val_metrics_are_nan_and_best_says_why():
+    result = fit(
+        js.stack([js.constant(0.05), js.constant(0.2)]),
+        model=_small_mlp,
+        val_fraction=0.0,
+        **{**RUN, "data": "digits"},
+    )
+    assert np.isnan(result.metrics["val_acc"]).all() and np.isnan(result.metrics["val_loss"]).all()
+    assert (result.metrics["test_acc"][..., -1] > 0.5).all()
+    with pytest.raises(ValueError, match=r"val_acc was never measured .*val_fraction=0"):
+        result.best()
+    assert result.best("test_acc")["test_acc_mean"] == result.metrics["test_acc"][0, :, -1].max()
+
+
+def test_best_of_a_sweep_where_everything_diverged_says_so():
+    result = fit(js.stack([js.constant(1e4), js.constant(1e5)]), model=_small_mlp, **RUN)
+    assert (result.diverged >= 0).all()
+    with pytest.raises(ValueError, match="every configuration diverged"):
+        result.best()

@@ -67,6 +67,11 @@ class Result:
         """
         score = self.score(metric)
         if not np.isfinite(score).any():
+            if np.isnan(self.metrics[metric]).all() and not (self.diverged >= 0).all():
+                raise ValueError(
+                    f"{metric} was never measured (no validation split, val_fraction=0?): "
+                    f"rank by another metric, e.g. best('test_acc')"
+                )
             raise ValueError("every configuration diverged")
         i = int(np.argmax(score))
         final = self.metrics[metric][:, i, -1]
