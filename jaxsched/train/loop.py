@@ -82,7 +82,7 @@ def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Progra
 
         params, opt_state, diverged_at, _ = carry
         carry = (params, opt_state, diverged_at, jnp.float32(0.0))
-        steps = start + jnp.arange(indices.shape[0])
+        steps = start + jnp.arange(indices.shape[0], dtype=jnp.int32)
         carry, _ = jax.lax.scan(step, carry, (steps, indices))
         return carry
 
@@ -100,7 +100,7 @@ def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Progra
             loss = optax.softmax_cross_entropy_with_integer_labels(logits, y)
             right = (jnp.argmax(logits, -1) == y).astype(loss.dtype)
             sums = [jnp.sum(jnp.where(member, v[:, None], 0.0), axis=0) for v in (loss, right)]
-            return totals + jnp.stack(sums), None
+            return totals + jnp.stack(sums).astype(totals.dtype), None
 
         totals = jnp.zeros((2, member.shape[-1]), jnp.float32)
         return jax.lax.scan(batch, totals, (xs, ys, member))[0]
