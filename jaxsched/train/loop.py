@@ -2,11 +2,11 @@
 
 The shape is the "make_train" pattern: the model and the optimizer family are
 Python, the batch size and chunk length are array shapes, and everything swept
-(the schedule batch, the seeds' weights and batches) is an array argument. A chunk of ``eval_every`` steps is
-``jit(vmap_seeds(vmap_configs(lax.scan(step))))``; configurations of one seed
-share initial weights and batch indices (one gather per step, a fair
-comparison); seeds differ in both. The indices come from the host
-(`jaxsched.train.order`).
+(the schedule batch, the seeds' weights and batches) is an array argument. A
+chunk of ``eval_every`` steps is ``jit(vmap_seeds(vmap_configs(lax.scan(step))))``;
+configurations of one seed share initial weights and batch indices (one gather
+per step, a fair comparison); seeds differ in both. The indices come from the
+host (`jaxsched.train.order`).
 """
 
 from __future__ import annotations
