@@ -107,9 +107,14 @@ def test_checkpoint_of_other_arguments_is_refused(tmp_path, change):
         fit(schedules, **kw)
 
 
-def test_checkpoint_of_another_data_order_is_refused(tmp_path, monkeypatch):
+@pytest.mark.parametrize("change", ["scheme", "generator"])
+def test_checkpoint_of_another_data_order_is_refused(tmp_path, monkeypatch, change):
     kw = {**KW, "steps": 20, "progress": False, "checkpoint_dir": tmp_path}
     fit(_batch(), **kw)
-    monkeypatch.setattr(order, "SCHEME", order.SCHEME + ", changed")
+    if change == "scheme":
+        monkeypatch.setattr(order, "SCHEME", order.SCHEME + ", changed")
+    else:  # the same scheme, but the generator draws other permutations
+        drawn = order.epoch_order
+        monkeypatch.setattr(order, "epoch_order", lambda *args: drawn(*args)[::-1])
     with pytest.raises(ValueError, match=r"checkpoint .* of a run with other arguments"):
         fit(_batch(), **kw)

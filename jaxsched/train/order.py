@@ -21,8 +21,9 @@ import numpy as np
 
 __all__ = ["SCHEME", "batch_indices", "epoch_order"]
 
-#: Names the way the order is drawn; part of a checkpoint's fingerprint, so a
-#: checkpoint of a run that read other batches (an older jaxsched) is refused.
+#: Names the way the order is drawn. A checkpoint's fingerprint holds it and
+#: the first batch of every seed, so a checkpoint of a run that read other
+#: batches (an older jaxsched, another NumPy generator) is refused.
 SCHEME = "numpy default_rng([seed mod 2**64, epoch]).permutation, whole batches"
 
 

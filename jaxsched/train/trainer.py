@@ -98,6 +98,7 @@ def fit(
     program = build_program(graphdef, optimizer)
     carry = program.init(placement.replicate(params), sharded)
 
+    n_train = len(dataset.x_train)
     eval_steps = list(range(eval_every, steps + 1, eval_every))
     if not eval_steps or eval_steps[-1] != steps:
         eval_steps.append(steps)
@@ -115,7 +116,12 @@ def fit(
             optimizer=_name(optimizer),
             initial_state=[placement.to_host(x, axis=1) for x in jax.tree_util.tree_leaves(carry)],
             run=[steps, batch_size, seeds, eval_every],
-            order=order.SCHEME,
+            # The scheme's name, and the first batch of every seed: a NumPy whose
+            # generator draws other permutations changes it too.
+            order=[
+                order.SCHEME,
+                *(order.batch_indices(s, 0, 1, n_train, batch_size) for s in seeds),
+            ],
         )
         checkpointer = Checkpointer(checkpoint_dir, run_id, checkpoint_every)
         restored = checkpointer.restore(_snapshot(carry, history, placement))
@@ -131,7 +137,6 @@ def fit(
                 continue
             # Chunks are eval_every long; the last one may be shorter and compiles once more.
             length = end - done
-            n_train = len(dataset.x_train)
             indices = np.stack(
                 [order.batch_indices(s, done, length, n_train, batch_size) for s in seeds]
             )
