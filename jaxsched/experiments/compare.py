@@ -95,12 +95,11 @@ class TaskRun:
     def sensitivity(self) -> dict[str, dict[float, float]]:
         """``{family: {base_rate: validation accuracy}}``: the best over the family's own
         parameter of the final validation accuracy (mean over seeds); NaN if all diverged."""
-        final = _final_val(self.result)
+        score = self.result.score("val_acc")  # -inf where a seed diverged
         out: dict[str, dict[float, float]] = {}
         for i, c in enumerate(self.candidates):
             best = out.setdefault(c.family, {}).get(c.base_rate, -np.inf)
-            value = final[i] if np.isfinite(final[i]) else -np.inf
-            out[c.family][c.base_rate] = max(best, value)
+            out[c.family][c.base_rate] = max(best, score[i])
         return {
             f: {r: (v if np.isfinite(v) else math.nan) for r, v in rates.items()}
             for f, rates in out.items()
@@ -246,9 +245,9 @@ def summarize(
     for i, c in enumerate(candidates):
         by_family.setdefault(c.family, []).append(i)
     chosen = {f: select(result, idx) for f, idx in by_family.items()}
-    final = _final_val(result)
+    score = result.score("val_acc")  # the seed-mean final validation accuracy of valid configs
     if target is None:
-        picked = [final[i] for i in chosen.values() if i >= 0]
+        picked = [score[i] for i in chosen.values() if i >= 0]
         target = target_fraction * max(picked) if picked else math.nan
     val = result.metrics["val_acc"]
     test = result.metrics["test_acc"][:, :, -1]
@@ -285,7 +284,7 @@ def summarize(
                 base_rate=candidates[i].base_rate,
                 params=candidates[i].params,
                 schedule=result.configs[i],
-                val_acc=float(final[i]),
+                val_acc=float(score[i]),
                 val_acc_std=float(val[:, i, -1].std()),
                 test_acc=float(test[:, i].mean()),
                 test_acc_std=float(test[:, i].std()),
@@ -331,11 +330,6 @@ def paired_lower_bound(differences: np.ndarray, confidence: float = 0.95) -> tup
         return mean, math.nan
     error = float(d.std(ddof=1)) / math.sqrt(d.size)
     return mean, mean - float(t.ppf(confidence, d.size - 1)) * error
-
-
-def _final_val(result: Result) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return result.metrics["val_acc"][:, :, -1].mean(axis=0)
 
 
 def _budget(budget: Budget | str) -> Budget:

@@ -90,9 +90,10 @@ def fit(
     graphdef, params = initial_states(model, dataset.input_shape, dataset.n_classes, seeds)
 
     train = placement.replicate((dataset.x_train, dataset.y_train))
-    splits = [(dataset.x_val, dataset.y_val), (dataset.x_test, dataset.y_test)]
-    n_examples = sum(len(y) for _, y in splits)
-    evaluation = EvalSet.pack(splits, eval_batch_size(len(seeds) * n_configs, n_examples))
+    splits = {"val": (dataset.x_val, dataset.y_val), "test": (dataset.x_test, dataset.y_test)}
+    n_examples = sum(len(y) for _, y in splits.values())
+    batch = eval_batch_size(len(seeds) * n_configs, n_examples)
+    evaluation = EvalSet.pack(list(splits.values()), batch)
     eval_arrays = placement.replicate((evaluation.x, evaluation.y, evaluation.member))
     sharded = placement.shard(placement.pad(schedules, axis=0), axis=0)
     program = build_program(graphdef, optimizer)
@@ -147,7 +148,7 @@ def fit(
             done = end
             history["train_loss"][..., k] = placement.to_host(carry[3], axis=1) / length
             loss, acc = evaluation.means(placement.to_host(totals, axis=1))  # no val split: NaN
-            for j, split in enumerate(("val", "test")):
+            for j, split in enumerate(splits):
                 history[f"{split}_loss"][..., k] = loss[..., j]
                 history[f"{split}_acc"][..., k] = acc[..., j]
             if checkpointer is not None:
