@@ -75,6 +75,22 @@ def test_divergence_is_isolated():
     assert with_bad.best()["index"] != 1
 
 
+@pytest.mark.parametrize(("steps", "diverged_at"), [(1, 0), (3, 1)])
+def test_diverged_is_the_first_non_finite_loss_or_the_update_that_ends_a_chunk(steps, diverged_at):
+    # The second rate, times 1e30, overflows float32: step 0's loss is finite
+    # and its update leaves infinite weights, so step 1's loss is the first
+    # non-finite one. A run of one step has no step 1: its last update counts.
+    def huge_sgd(lr):
+        return optax.sgd(lambda t: 1e30 * lr(t))
+
+    batch = js.stack([js.constant(1e-31), js.constant(1e10)])
+    run = {**RUN, "steps": steps, "eval_every": steps}
+    result = fit(batch, model=_small_mlp, optimizer=huge_sgd, **run)
+    np.testing.assert_array_equal(result.diverged, [[-1, diverged_at]])
+    assert np.isfinite(result.metrics["val_acc"][0, 0]).all()
+    assert np.isnan(result.metrics["val_acc"][0, 1]).all()
+
+
 def test_json_is_strict_and_keeps_nan(tmp_path):
     result = fit(js.stack([js.constant(0.05), js.constant(1e4)]), model=_small_mlp, **RUN)
     assert np.isnan(result.metrics["val_acc"][0, 1, -1])

@@ -47,7 +47,8 @@ def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Progra
     ``indices.shape[1]`` steps from step ``start``; ``indices`` is ``[seed,
     step, example]`` (`jaxsched.train.order`). The carry is ``(params,
     opt_state, diverged_at, loss_sum)``: ``diverged_at`` is the step of the
-    first non-finite loss (-1 if none) and ``loss_sum`` the sum of the chunk's
+    first non-finite loss (-1 if none; a chunk that ends with non-finite
+    weights but no such loss counts its last step) and ``loss_sum`` the sum of the chunk's
     training losses. ``evaluate(params, x, y, member)`` takes an
     `jaxsched.train.evaluation.EvalSet`'s arrays and gives, per run, the sums
     ``[loss or number right, split]``. The data are arguments, not constants
@@ -67,24 +68,25 @@ def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Progra
             params, opt_state, diverged_at, loss_sum = carry
             t, idx = inputs
             loss, grads = jax.value_and_grad(loss_fn)(params, x_train[idx], y_train[idx])
-            updates, new_opt_state = opt.update(grads, opt_state, params)
-            new_params = optax.apply_updates(params, updates)
-            finite = jnp.isfinite(loss) & all_finite(new_params)
-            alive = diverged_at < 0
-            keep = alive & finite
-            # A diverged configuration is frozen where it was: its NaNs never
-            # reach the arrays, and nothing else is touched.
-            params = select(keep, new_params, params)
-            opt_state = select(keep, new_opt_state, opt_state)
-            diverged_at = jnp.where(alive & ~finite, t, diverged_at)
-            loss_sum = loss_sum + jnp.where(keep, loss, 0.0)
+            updates, opt_state = opt.update(grads, opt_state, params)
+            params = optax.apply_updates(params, updates)
+            # Only the loss is checked every step: weights gone non-finite make
+            # the next loss non-finite. A diverged configuration trains on in
+            # NaNs, touching no other (vmap keeps them apart), and its metrics
+            # from then on are dropped.
+            diverged_at = jnp.where((diverged_at < 0) & ~jnp.isfinite(loss), t, diverged_at)
+            loss_sum = loss_sum + jnp.where(diverged_at < 0, loss, 0.0)
             return (params, opt_state, diverged_at, loss_sum), None
 
         params, opt_state, diverged_at, _ = carry
         carry = (params, opt_state, diverged_at, jnp.float32(0.0))
         steps = start + jnp.arange(indices.shape[0], dtype=jnp.int32)
-        carry, _ = jax.lax.scan(step, carry, (steps, indices))
-        return carry
+        params, opt_state, diverged_at, loss_sum = jax.lax.scan(step, carry, (steps, indices))[0]
+        # The chunk's last update can leave the weights non-finite with no loss
+        # left to show it: that step counts as the divergence.
+        broken = (diverged_at < 0) & ~all_finite(params)
+        diverged_at = jnp.where(broken, steps[-1], diverged_at)
+        return params, opt_state, diverged_at, loss_sum
 
     def chunk_seed(carry, schedules, data, indices, start):
         # The configurations of a seed share its batches: the indices are not
