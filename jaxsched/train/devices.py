@@ -63,9 +63,13 @@ class Placement:
         return jax.device_put(tree, NamedSharding(self.mesh, spec))
 
     def replicate(self, tree: Any) -> Any:
-        """Every leaf as a JAX array, with a full copy on every device."""
+        """Every leaf as a JAX array, with a full copy on every device.
+
+        ``jax.device_put`` copies NumPy arrays as they are; ``jnp.asarray``
+        would compile a small program for every new shape.
+        """
         if self.mesh is None:
-            return jax.tree_util.tree_map(jnp.asarray, tree)
+            return jax.device_put(tree)
         return jax.device_put(tree, NamedSharding(self.mesh, PartitionSpec()))
 
     def to_host(self, x: jax.Array, axis: int) -> np.ndarray:

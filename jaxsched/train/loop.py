@@ -43,6 +43,8 @@ class Program:
 def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Program:
     """Compile-ready functions over ``[seed, config]`` batches.
 
+    ``init(params, schedules, at)`` gives the first carry (below) from the
+    seeds' weights, and the learning rates ``[config, len(at)]`` at steps ``at``.
     ``chunk(carry, schedules, (x_train, y_train), indices, start)`` trains
     ``indices.shape[1]`` steps from step ``start``; ``indices`` is ``[seed,
     step, example]`` (`jaxsched.train.order`). The carry is ``(params,
@@ -107,8 +109,13 @@ def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Progra
         totals = jnp.zeros((2, member.shape[-1]), jnp.float32)
         return jax.lax.scan(batch, totals, (xs, ys, member))[0]
 
-    configs = {"in_axes": (None, 0)}
-    init = jax.jit(jax.vmap(jax.vmap(init_one, **configs), in_axes=(0, None)))
+    def init_all(params, schedules, at):
+        carry = jax.vmap(jax.vmap(init_one, in_axes=(None, 0)), in_axes=(0, None))(
+            params, schedules
+        )
+        return carry, jax.vmap(lambda schedule: schedule(at))(schedules)
+
+    init = jax.jit(init_all)
     chunk = jax.jit(jax.vmap(chunk_seed, in_axes=(0, None, None, 0, None)))
     runs = {"in_axes": (0, None, None, None)}
     evaluate = jax.jit(jax.vmap(jax.vmap(evaluate_one, **runs), **runs))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 __all__ = ["CNN", "MLP", "ModelFactory", "build"]
@@ -148,7 +149,9 @@ def initial_states(
     else:
         graphdef, init = _init_fn(model, input_shape, n_classes)
     states = [init(jax.random.key(seed)) for seed in seeds]
-    return graphdef, jax.tree_util.tree_map(lambda *x: jnp.stack(x), *states)
+    # Stacked on the host: jnp.stack would compile a program per leaf.
+    stacked = jax.tree_util.tree_map(lambda *x: np.stack([np.asarray(a) for a in x]), *states)
+    return graphdef, jax.device_put(stacked)
 
 
 def _init_fn(model: str | ModelFactory, input_shape: tuple[int, ...], n_classes: int):

@@ -97,12 +97,15 @@ def fit(
     eval_arrays = placement.replicate((evaluation.x, evaluation.y, evaluation.member))
     sharded = placement.shard(placement.pad(schedules, axis=0), axis=0)
     program = build_program(graphdef, optimizer)
-    carry = program.init(placement.replicate(params), sharded)
 
     n_train = len(dataset.x_train)
     eval_steps = list(range(eval_every, steps + 1, eval_every))
     if not eval_steps or eval_steps[-1] != steps:
         eval_steps.append(steps)
+    # The rate in force at each evaluation: the one of the step before it.
+    carry, lr = program.init(
+        placement.replicate(params), sharded, np.asarray(eval_steps, np.int32) - 1
+    )
     shape = (len(seeds), n_configs, len(eval_steps))
     history = {m: np.full(shape, np.nan, np.float32) for m in METRICS}
     done = 0
@@ -142,7 +145,7 @@ def fit(
                 [order.batch_indices(s, done, length, n_train, batch_size) for s in seeds]
             )
             carry = program.chunk(
-                carry, sharded, train, placement.replicate(indices), jnp.int32(done)
+                carry, sharded, train, placement.replicate(indices), np.int32(done)
             )
             totals = program.evaluate(carry[0], *eval_arrays)  # compiles while the chunk runs
             done = end
@@ -164,11 +167,10 @@ def fit(
     metrics = dict(history)
     for m in metrics:  # a diverged run has no metrics from the chunk it diverged in on
         metrics[m] = np.where(_dead_after(diverged, np.asarray(eval_steps)), np.nan, metrics[m])
-    lr = np.asarray(jax.jit(jax.vmap(lambda s: s(jnp.asarray(eval_steps) - 1)))(schedules))
     return Result(
         metrics=metrics,
         steps=np.asarray(eval_steps),
-        lr=lr,
+        lr=placement.to_host(lr, axis=0),
         diverged=diverged,
         configs=configs,
         seeds=seeds,
