@@ -169,6 +169,8 @@ def test_result_exports(sweep, tmp_path):
     [
         ({"steps": 0}, ["steps", ">= 1"]),
         ({"steps": True}, ["steps", "integer"]),
+        ({"steps": 2**31}, ["steps", "2**31 - 1", "int32"]),
+        ({"steps": 2**31 - 1, "eval_every": 1, "seeds": 1000}, ["GiB", "raise eval_every (now 1)"]),
         ({"batch_size": 5000}, ["batch_size=5000", "training split"]),
         ({"eval_every": 0}, ["eval_every"]),
         ({"seeds": 0}, ["seeds"]),

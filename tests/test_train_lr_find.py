@@ -273,6 +273,8 @@ def test_plot_writes_a_png(ramp, sweep, tmp_path, monkeypatch):
         ({"steps": 1}, ["steps", ">= 2", "got 1"]),
         ({"steps": 20.0}, ["steps", "integer"]),
         ({"steps": True}, ["steps", "integer"]),
+        ({"steps": 2**31}, ["steps", "2**31 - 1"]),
+        ({"steps": 2**31 - 1}, ["batch order", "GiB", "fewer steps"]),
         ({"method": "sweep", "n_rates": 1}, ["n_rates", ">= 2"]),
         ({"method": "linear"}, ["method", "'ramp'", "'linear'"]),
         ({"batch_size": 0}, ["batch_size", ">= 1"]),

@@ -31,6 +31,7 @@ import optax
 
 import jaxsched
 from jaxsched.train._io import array, plain, pyplot
+from jaxsched.train._memory import MAX_STEPS, check_fits
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.loop import (
     OptimizerFactory,
@@ -281,6 +282,8 @@ def lr_find(
             f"{_F32_MAX:.3g})"
         )
     steps = _integer(f, "steps", steps, 2)
+    if steps > MAX_STEPS:
+        raise ValueError(f"{f}: steps must be at most 2**31 - 1 (step counters are int32)")
     if method == "sweep":
         n_rates = _integer(f, "n_rates", n_rates, 2)
     batch_size = _integer(f, "batch_size", batch_size, 1)
@@ -303,6 +306,11 @@ def lr_find(
             f"{f}: batch_size={batch_size} is larger than the training split "
             f"({len(dataset.x_train)} examples of {dataset.name})"
         )
+    check_fits(
+        f"{f}: the batch order ({steps} steps x {batch_size} int32 indices)",
+        steps * batch_size * 4,
+        "use fewer steps (a range test needs a few hundred)",
+    )
     graphdef, states = initial_states(model, dataset.input_shape, dataset.n_classes, [seed])
     params = jax.tree_util.tree_map(lambda x: x[0], states)
     run = _train_run(graphdef, optimizer or default_optimizer)

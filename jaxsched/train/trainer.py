@@ -14,6 +14,7 @@ import numpy as np
 from jaxsched._base import Schedule
 from jaxsched._spec import from_dict
 from jaxsched.train import order
+from jaxsched.train._memory import MAX_STEPS, check_fits
 from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Placement
@@ -84,6 +85,7 @@ def fit(
     seeds = _seeds(seeds)
     configs = _check(schedules, dataset, steps, batch_size, eval_every, checkpoint_every)
     n_configs = len(configs)
+    _check_history_size(len(seeds), n_configs, steps, eval_every)
     optimizer = optimizer or default_optimizer
     placement = Placement(n_configs)
 
@@ -236,6 +238,10 @@ def _check(
     for name, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"fit: {name} must be an integer >= 1, got {value!r}")
+    if steps > MAX_STEPS:
+        raise ValueError(
+            f"fit: steps must be at most 2**31 - 1 (step counters are int32), got {steps}"
+        )
     configs = schedules.to_dicts()
     for i, config in enumerate(configs):
         try:  # rebuilding through the factories validates the values
@@ -248,6 +254,17 @@ def _check(
             f"({len(dataset.x_train)} examples of {dataset.name})"
         )
     return configs
+
+
+def _check_history_size(n_seeds: int, n_configs: int, steps: int, eval_every: int) -> None:
+    """Refuse a run whose metrics history would not fit in memory."""
+    n_evals = -(-steps // eval_every)
+    shape = (len(METRICS), n_seeds, n_configs, n_evals)
+    check_fits(
+        f"fit: the metrics history ({' x '.join(map(str, shape))} float32)",
+        int(np.prod(shape, dtype=np.float64)) * 4,
+        f"raise eval_every (now {eval_every})",
+    )
 
 
 class _ProgressBar:

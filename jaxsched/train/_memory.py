@@ -1,0 +1,32 @@
+"""Refusing, before anything is allocated, host arrays that would not fit in memory."""
+
+from __future__ import annotations
+
+import os
+
+#: Step counters (the chunk's and optax's) are int32.
+MAX_STEPS = 2**31 - 1
+
+
+def check_fits(what: str, size: int, hint: str) -> None:
+    """Raise a `ValueError` naming ``what`` if ``size`` bytes exceed a quarter of the memory.
+
+    >>> check_fits("fit: the table", 2**20, "use fewer rows")
+    >>> check_fits("fit: the table", 2**62, "use fewer rows")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: fit: the table would take 4294967296.0 GiB, ...; use fewer rows
+    """
+    if size > memory_bytes() // 4:
+        raise ValueError(
+            f"{what} would take {size / 2**30:.1f} GiB, more than a quarter of this "
+            f"machine's memory; {hint}"
+        )
+
+
+def memory_bytes() -> int:
+    """The machine's physical memory (16 GiB where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 16 * 2**30
