@@ -232,3 +232,18 @@ def test_fit_and_lr_find_run_with_x64_enabled_and_agree_with_float32():
     for name, values in plain.metrics.items():
         np.testing.assert_allclose(wide.metrics[name], values, rtol=1e-4, atol=1e-5)
     assert found.suggested > 0
+
+
+def test_a_long_chunk_runs_in_pieces_with_the_same_result(monkeypatch):
+    from jaxsched.train import trainer
+
+    batch = js.stack([js.constant(0.05), js.cosine(0.2, decay_steps=60)])
+    whole = fit(batch, model=_small_mlp, **RUN)
+    # Batch indices of 7 steps at a time (32 examples, one seed): 20-step chunks in 3 pieces.
+    monkeypatch.setattr(trainer, "_INDICES_BYTES", 4 * 32 * 7)
+    pieces = fit(batch, model=_small_mlp, **RUN)
+    for name, values in whole.metrics.items():
+        if name == "train_loss":  # the chunk's sum of losses is added up piece by piece
+            np.testing.assert_allclose(pieces.metrics[name], values, rtol=1e-6)
+        else:
+            np.testing.assert_array_equal(pieces.metrics[name], values)

@@ -25,6 +25,9 @@ from jaxsched.train.result import METRICS, Result
 
 __all__ = ["fit"]
 
+#: The most bytes of batch indices sent to the devices at once (a chunk's, or a piece's).
+_INDICES_BYTES = 2**26
+
 
 def fit(
     schedules: Schedule,
@@ -136,22 +139,30 @@ def fit(
             carry = _unsnapshot(state["carry"], carry, placement)
             history = {m: np.asarray(state["history"][m]) for m in METRICS}
 
+    piece = max(1, _INDICES_BYTES // (4 * batch_size * len(seeds)))
     bar = _ProgressBar(steps, n_configs, len(seeds), enabled=progress, start=done)
     try:
         for k, end in enumerate(eval_steps):
             if end <= done:
                 continue
             # Chunks are eval_every long; the last one may be shorter and compiles once more.
-            length = end - done
-            indices = np.stack(
-                [order.batch_indices(s, done, length, n_train, batch_size) for s in seeds]
-            )
-            carry = program.chunk(
-                carry, sharded, train, placement.replicate(indices), np.int32(done)
-            )
+            # A chunk whose batch order would be large runs in pieces.
+            length, loss_sum = end - done, 0.0
+            for start in range(done, end, piece):
+                n = min(piece, end - start)
+                indices = np.stack(
+                    [order.batch_indices(s, start, n, n_train, batch_size) for s in seeds]
+                )
+                carry = program.chunk(
+                    carry, sharded, train, placement.replicate(indices), np.int32(start)
+                )
+                if start + n < end:
+                    loss_sum = loss_sum + placement.to_host(carry[3], axis=1)
+                    bar.update(start + n)
             totals = program.evaluate(carry[0], *eval_arrays)  # compiles while the chunk runs
             done = end
-            history["train_loss"][..., k] = placement.to_host(carry[3], axis=1) / length
+            loss_sum = loss_sum + placement.to_host(carry[3], axis=1)
+            history["train_loss"][..., k] = loss_sum / length
             loss, acc = evaluation.means(placement.to_host(totals, axis=1))  # no val split: NaN
             for j, split in enumerate(splits):
                 history[f"{split}_loss"][..., k] = loss[..., j]
@@ -281,10 +292,9 @@ class _ProgressBar:
             desc = f"{n_configs} configs x {n_seeds} seeds"
             self.bar = tqdm(total=steps, initial=start, unit="step", desc=desc)
 
-    def update(self, done: int, val_acc: np.ndarray) -> None:
-        finite = val_acc[np.isfinite(val_acc)]
-        if finite.size:
-            self.best = max(self.best, float(finite.max()))
+    def update(self, done: int, val_acc: np.ndarray | None = None) -> None:
+        if val_acc is not None and np.isfinite(val_acc).any():
+            self.best = max(self.best, float(np.nanmax(val_acc)))
         if self.bar is not None:
             self.bar.update(done - self.bar.n)
             self.bar.set_postfix(best_val_acc=f"{self.best:.3f}")
