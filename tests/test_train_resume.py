@@ -118,3 +118,53 @@ def test_checkpoint_of_another_data_order_is_refused(tmp_path, monkeypatch, chan
         monkeypatch.setattr(order, "epoch_order", lambda *args: drawn(*args)[::-1])
     with pytest.raises(ValueError, match=r"checkpoint .* of a run with other arguments"):
         fit(_batch(), **kw)
+
+
+def _adam(b1):
+    return lambda lr: __import__("optax").adam(lr, b1=b1)
+
+
+def _mlp(activation):
+    from flax import nnx
+
+    class Small(nnx.Module):  # the same name for either activation
+        def __init__(self, shape, n_classes, rngs):
+            self.hidden = nnx.Linear(int(np.prod(shape)), 16, rngs=rngs)
+            self.out = nnx.Linear(16, n_classes, rngs=rngs)
+
+        def __call__(self, x):
+            return self.out(activation(self.hidden(x.reshape(x.shape[0], -1))))
+
+    return Small
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ({"optimizer": _adam(0.9)}, {"optimizer": _adam(0.5)}),
+        ({"model": _mlp(__import__("jax").nn.relu)}, {"model": _mlp(__import__("jax").nn.tanh)}),
+    ],
+    ids=["optimizer", "model"],
+)
+def test_a_function_of_the_same_name_that_computes_otherwise_is_refused(tmp_path, first, then):
+    kw = {**KW, "steps": 10, "progress": False, "checkpoint_dir": tmp_path}
+    fit(_batch(), **kw, **first)
+    with pytest.raises(ValueError, match=r"checkpoint .* of a run with other arguments"):
+        fit(_batch(), **kw, **then)
+
+
+def test_an_equal_partial_optimizer_resumes(tmp_path):
+    # A partial's repr holds its function's address, which differs here as it
+    # would in a new process; what it computes does not.
+    import functools
+
+    import optax
+
+    def adam():
+        return functools.partial(lambda lr, b1: optax.adam(lr, b1=b1), b1=0.8)
+
+    one, other = adam(), adam()  # both alive: two addresses
+    kw = {**KW, "steps": 10, "progress": False, "checkpoint_dir": tmp_path}
+    first = fit(_batch(), optimizer=one, **kw)
+    again = fit(_batch(), optimizer=other, **kw)
+    np.testing.assert_array_equal(again.metrics["val_acc"], first.metrics["val_acc"])

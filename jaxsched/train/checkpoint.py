@@ -7,7 +7,9 @@ that is renamed when complete, so a run killed at any moment leaves only
 complete checkpoints behind, and the last two are kept.
 
 Each checkpoint also records a fingerprint of the arguments of the run
-(schedules, data, model, optimizer, steps, seeds, ...). A run finds the newest
+(schedules, data, model, optimizer, steps, seeds, ..., and the jaxpr of one
+training step, so that a model or optimizer function edited under the same
+name counts as another argument). A run finds the newest
 checkpoint in ``checkpoint_dir`` and resumes from it only when the
 fingerprints agree; otherwise it stops with an error rather than mix two runs.
 """

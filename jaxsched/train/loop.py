@@ -122,6 +122,29 @@ def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Progra
     return Program(init=init, chunk=chunk, evaluate=evaluate)
 
 
+def step_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory, params, schedule, x, y):
+    """What one training step computes: its jaxpr as text, and the jaxpr's constants.
+
+    Two model or optimizer functions of the same name (two lambdas, or one
+    edited between a crash and a resume) give different texts when they
+    compute differently; a checkpoint's fingerprint holds them.
+    """
+    loss_fn = training_loss(graphdef)
+
+    def step(params, schedule, x, y):
+        opt = optimizer(schedule)
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        updates, state = opt.update(grads, opt.init(params), params)
+        return optax.apply_updates(params, updates), state, loss
+
+    closed = jax.make_jaxpr(step)(params, schedule, x, y)
+    consts = [
+        jax.random.key_data(c) if jax.dtypes.issubdtype(c.dtype, jax.dtypes.prng_key) else c
+        for c in closed.consts
+    ]
+    return str(closed.jaxpr), consts
+
+
 def training_loss(graphdef: nnx.GraphDef) -> Callable[..., jax.Array]:
     """``loss(params, x, y)``: mean softmax cross-entropy of the model ``graphdef``."""
 

@@ -19,7 +19,12 @@ from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Placement
 from jaxsched.train.evaluation import EvalSet, eval_batch_size
-from jaxsched.train.loop import OptimizerFactory, build_program, default_optimizer
+from jaxsched.train.loop import (
+    OptimizerFactory,
+    build_program,
+    default_optimizer,
+    step_program,
+)
 from jaxsched.train.models import ModelFactory, initial_states
 from jaxsched.train.result import METRICS, Result
 
@@ -123,6 +128,15 @@ def fit(
             test=[dataset.x_test, dataset.y_test],
             model=_name(model),
             optimizer=_name(optimizer),
+            # What the model and optimizer compute, whatever their names.
+            program=step_program(
+                graphdef,
+                optimizer,
+                jax.tree_util.tree_map(lambda x: x[0], params),
+                jax.tree_util.tree_map(lambda x: x[0], schedules),
+                dataset.x_train[:batch_size],
+                dataset.y_train[:batch_size],
+            ),
             initial_state=[placement.to_host(x, axis=1) for x in jax.tree_util.tree_leaves(carry)],
             run=[steps, batch_size, seeds, eval_every],
             # The scheme's name, and the first batch of every seed: a NumPy whose
@@ -206,7 +220,9 @@ def _name(factory: Any) -> str:
     """How a model or optimizer is identified in a checkpoint's fingerprint."""
     if isinstance(factory, str):
         return factory
-    return f"{getattr(factory, '__module__', '')}.{getattr(factory, '__qualname__', factory)}"
+    # A name stable across processes (a functools.partial's repr holds an address).
+    name = getattr(factory, "__qualname__", type(factory).__qualname__)
+    return f"{getattr(factory, '__module__', '')}.{name}"
 
 
 def _dead_after(diverged: np.ndarray, eval_steps: np.ndarray) -> np.ndarray:
