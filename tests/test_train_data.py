@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxsched.train import CNN, MLP, build, load
+from jaxsched.train import CNN, MLP, Dataset, build, load
 from jaxsched.train.models import _compiled_init, initial_states
 
 
@@ -109,6 +109,33 @@ def _write(path, **arrays):
             },
             ["[n, features...]"],
         ),
+        (
+            {
+                "x": np.zeros((2, 3)),
+                "y": np.array(["setosa", "virginica"]),
+                "x_test": np.zeros((1, 3)),
+                "y_test": np.array(["setosa"]),
+            },
+            ["train y", "class indices", "dtype <U9", "map the labels"],
+        ),
+        (
+            {
+                "x": np.full((2, 3), 1e300),
+                "y": np.zeros(2, int),
+                "x_test": np.zeros((1, 3)),
+                "y_test": np.zeros(1, int),
+            },
+            ["train x", "beyond float32's range"],
+        ),
+        (
+            {
+                "x": np.zeros((2, 3)),
+                "y": np.array([0.0, 1.5]),
+                "x_test": np.zeros((1, 3)),
+                "y_test": np.zeros(1, int),
+            },
+            ["class indices"],
+        ),
     ],
 )
 def test_bad_npz_files_name_the_problem(tmp_path, arrays, words):
@@ -202,3 +229,24 @@ def test_initial_states_are_the_built_weights_bit_for_bit(model):
                 np.testing.assert_array_equal(got[i], want)
     if isinstance(model, str):
         assert _compiled_init.cache_info().hits > hits
+
+
+def test_labels_that_skip_classes_are_warned_about(tmp_path):
+    arrays = {"x": np.zeros((3, 2)), "x_test": np.zeros((1, 2))}
+    path = _write(tmp_path / "skips.npz", **arrays, y=np.array([1, 2, 3]), y_test=np.array([3]))
+    with pytest.warns(UserWarning, match=r"4 outputs, but 1 of the classes 0 .. 3 never appear"):
+        assert load(path).n_classes == 4
+    bools = _write(tmp_path / "bools.npz", **arrays, y=np.array([True, False, True]), y_test=[1])
+    assert sorted(load(bools, val_fraction=0).y_train.tolist()) == [0, 1, 1]
+
+
+def test_a_dataset_built_directly_is_checked_and_cast():
+    x, y = np.ones((4, 3)), np.array([0, 1, 1, 0])
+    ds = Dataset("mine", x, y, x[:0], y[:0], x, y, n_classes=2)
+    assert ds.x_train.dtype == np.float32 and ds.y_test.dtype == np.int32
+    with pytest.raises(ValueError, match=r"mine: test y has label 1, but n_classes is 1"):
+        Dataset("mine", x, y * 0, x[:0], y[:0], x, y, n_classes=1)
+    with pytest.raises(ValueError, match=r"mine: train x has NaN or infinite values"):
+        Dataset("mine", x * np.nan, y, x[:0], y[:0], x, y, n_classes=2)
+    with pytest.raises(ValueError, match=r"mine: val examples have shape \(2,\)"):
+        Dataset("mine", x, y, x[:, :2], y, x, y, n_classes=2)

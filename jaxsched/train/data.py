@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,12 @@ _SPLIT_SEED = 0
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-    """Train, validation and test arrays: ``x`` float32 ``[n, ...]``, ``y`` int32 ``[n]``."""
+    """Train, validation and test arrays: ``x`` float32 ``[n, ...]``, ``y`` int32 ``[n]``.
+
+    Built by `load`, or directly; either way the arrays are checked (shapes,
+    finite inputs, labels in ``0 .. n_classes - 1``) and cast on construction.
+    The validation split may be empty.
+    """
 
     name: str
     x_train: np.ndarray
@@ -34,6 +40,22 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
+
+    def __post_init__(self):
+        for split in ("train", "val", "test"):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            x, y = _check_split(self.name, split, x, y, may_be_empty=split == "val")
+            if x.shape[1:] != np.shape(self.x_train)[1:]:
+                raise ValueError(
+                    f"{self.name}: {split} examples have shape {x.shape[1:]}, "
+                    f"train examples {np.shape(self.x_train)[1:]}"
+                )
+            if len(y) and y.max() >= self.n_classes:
+                raise ValueError(
+                    f"{self.name}: {split} y has label {y.max()}, but n_classes is {self.n_classes}"
+                )
+            object.__setattr__(self, f"x_{split}", x)
+            object.__setattr__(self, f"y_{split}", y)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -120,26 +142,51 @@ def _npz(path: Path) -> tuple[np.ndarray, ...]:
 
 
 def _check(name: str, x, y, x_test, y_test) -> tuple[np.ndarray, ...]:
-    for split, xs, ys in (("train", x, y), ("test", x_test, y_test)):
-        if xs.ndim < 2 or len(xs) == 0:
-            raise ValueError(
-                f"{name}: {split} x must have shape [n, features...] with n >= 1, got {xs.shape}"
-            )
-        if ys.shape != (len(xs),):
-            raise ValueError(f"{name}: {split} y must have shape ({len(xs)},), got {ys.shape}")
-        if not np.issubdtype(xs.dtype, np.number):
-            raise ValueError(f"{name}: {split} x must be numeric, got dtype {xs.dtype}")
-        if not np.all(np.isfinite(xs)):
-            raise ValueError(f"{name}: {split} x has NaN or infinite values")
-        if not (np.issubdtype(ys.dtype, np.integer) or np.all(ys == np.round(ys))) or ys.min() < 0:
-            raise ValueError(f"{name}: {split} y must hold class indices 0, 1, 2, ...")
+    x, y = _check_split(name, "train", x, y)
+    x_test, y_test = _check_split(name, "test", x_test, y_test)
     if x.shape[1:] != x_test.shape[1:]:
         raise ValueError(
             f"{name}: x examples have shape {x.shape[1:]} but x_test {x_test.shape[1:]}"
         )
-    return (
-        x.astype(np.float32),
-        y.astype(np.int32),
-        x_test.astype(np.float32),
-        y_test.astype(np.int32),
-    )
+    n_classes = int(max(y.max(), y_test.max())) + 1
+    absent = np.setdiff1d(np.arange(n_classes), np.concatenate([y, y_test]))
+    if absent.size:
+        shown = ", ".join(map(str, absent[:5])) + (", ..." if absent.size > 5 else "")
+        warnings.warn(
+            f"{name}: labels are class indices, so the model has {n_classes} outputs, but "
+            f"{absent.size} of the classes 0 .. {n_classes - 1} never appear ({shown}); "
+            "map the labels to 0, 1, 2, ... if that is not meant",
+            stacklevel=3,
+        )
+    return x, y, x_test, y_test
+
+
+def _check_split(
+    name: str, split: str, x, y, may_be_empty: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """One split's inputs as float32 ``[n, ...]`` and labels as int32 ``[n]``, checked."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim < 2 or (len(x) == 0 and not may_be_empty):
+        raise ValueError(
+            f"{name}: {split} x must have shape [n, features...] with n >= 1, got {x.shape}"
+        )
+    if y.shape != (len(x),):
+        raise ValueError(f"{name}: {split} y must have shape ({len(x)},), got {y.shape}")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+        raise ValueError(f"{name}: {split} x must be numeric, got dtype {x.dtype}")
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_):
+        raise ValueError(
+            f"{name}: {split} y must hold class indices 0, 1, 2, ..., got dtype {y.dtype}; "
+            "map the labels to integers first"
+        )
+    with np.errstate(over="ignore"):
+        x32 = x.astype(np.float32)
+    if not np.all(np.isfinite(x32)):
+        beyond = np.all(np.isfinite(x))
+        raise ValueError(
+            f"{name}: {split} x has "
+            + ("values beyond float32's range" if beyond else "NaN or infinite values")
+        )
+    if len(y) and (not np.all(y == np.round(y)) or y.min() < 0 or y.max() > 2**31 - 1):
+        raise ValueError(f"{name}: {split} y must hold class indices 0, 1, 2, ...")
+    return x32, y.astype(np.int32)
