@@ -217,6 +217,21 @@ def test_bad_models():
         build(lambda shape, n, rngs: None, (40,), 10, seed=0)
 
 
+class _Normalized(nnx.Module):
+    def __init__(self, shape, n_classes, rngs):
+        self.linear = nnx.Linear(shape[0], n_classes, rngs=rngs)
+        self.norm = nnx.BatchNorm(n_classes, rngs=rngs)
+        self.drop = nnx.Dropout(0.5, rngs=rngs)
+
+    def __call__(self, x):
+        return self.drop(self.norm(self.linear(x)))
+
+
+def test_models_with_state_besides_parameters_are_refused():
+    with pytest.raises(ValueError, match=r"other than nnx\.Param \(BatchStat, RngCount, RngKey"):
+        build(_Normalized, (40,), 10, seed=0)
+
+
 @pytest.mark.parametrize("model", ["mlp", "cnn", lambda shape, n, rngs: MLP(shape, n, rngs, 8)])
 def test_initial_states_are_the_built_weights_bit_for_bit(model):
     hits = _compiled_init.cache_info().hits
@@ -250,3 +265,9 @@ def test_a_dataset_built_directly_is_checked_and_cast():
         Dataset("mine", x * np.nan, y, x[:0], y[:0], x, y, n_classes=2)
     with pytest.raises(ValueError, match=r"mine: val examples have shape \(2,\)"):
         Dataset("mine", x, y, x[:, :2], y, x, y, n_classes=2)
+
+
+@pytest.mark.parametrize("fraction", ["0.1", True, float("nan"), 1.0, -0.1])
+def test_bad_val_fractions(fraction):
+    with pytest.raises(ValueError, match=r"val_fraction must be in \[0, 1\)"):
+        load("digits", fraction)

@@ -274,6 +274,7 @@ def test_plot_writes_a_png(ramp, sweep, tmp_path, monkeypatch):
         ({"steps": 20.0}, ["steps", "integer"]),
         ({"steps": True}, ["steps", "integer"]),
         ({"steps": 2**31}, ["steps", "2**31 - 1"]),
+        ({"seed": 2**63}, ["seed", "64-bit"]),
         ({"steps": 2**31 - 1}, ["batch order", "GiB", "fewer steps"]),
         ({"method": "sweep", "n_rates": 1}, ["n_rates", ">= 2"]),
         ({"method": "linear"}, ["method", "'ramp'", "'linear'"]),

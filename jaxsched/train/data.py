@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import numbers
 import warnings
 from pathlib import Path
 
@@ -76,7 +77,11 @@ def load(data: str | Path, val_fraction: float = 0.1) -> Dataset:
       >>> ds.input_shape, ds.n_classes, len(ds.x_train) + len(ds.x_val), len(ds.x_test)
       ((64,), 10, 1438, 359)
     """
-    if not 0.0 <= val_fraction < 1.0:
+    if (
+        isinstance(val_fraction, bool)
+        or not isinstance(val_fraction, numbers.Real)
+        or not 0.0 <= val_fraction < 1.0
+    ):
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     if isinstance(data, str) and data in BUILTIN:
         name = data

@@ -101,6 +101,10 @@ def build(
 ) -> nnx.Module:
     """A model by name (``"mlp"``, ``"cnn"``) or from ``model(input_shape, n_classes, rngs)``.
 
+    The model's state must be all ``nnx.Param``: layers with other state
+    (``nnx.BatchNorm``, ``nnx.Dropout``) are refused, since the trainer neither
+    updates batch statistics nor draws dropout keys.
+
     Example:
       >>> from jaxsched.train.models import build
       >>> import jax.numpy as jnp
@@ -120,6 +124,19 @@ def build(
     module = model(tuple(input_shape), int(n_classes), nnx.Rngs(seed))
     if not isinstance(module, nnx.Module):
         raise ValueError(f"model function returned {type(module).__name__}, not an nnx.Module")
+    others = sorted(
+        {
+            type(v).__name__
+            for _, v in nnx.iter_graph(module)
+            if isinstance(v, nnx.Variable) and not isinstance(v, nnx.Param)
+        }
+    )
+    if others:
+        raise ValueError(
+            f"the model holds state other than nnx.Param ({', '.join(others)}: e.g. "
+            "BatchNorm's statistics, Dropout's random keys); the trainer trains models whose "
+            "state is all parameters, the same in training and evaluation"
+        )
     out = jax.eval_shape(lambda m: m(jnp.zeros((2, *input_shape))), module)
     if out.shape != (2, n_classes):
         raise ValueError(

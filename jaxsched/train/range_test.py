@@ -288,6 +288,8 @@ def lr_find(
         n_rates = _integer(f, "n_rates", n_rates, 2)
     batch_size = _integer(f, "batch_size", batch_size, 1)
     seed = _integer(f, "seed", seed, None)
+    if not -(2**63) <= seed < 2**63:
+        raise ValueError(f"{f}: seed must be a 64-bit integer (-2**63 <= seed < 2**63), got {seed}")
     smoothing = _number(f, "smoothing", smoothing)
     if not 0.0 <= smoothing < 1.0:
         raise ValueError(f"{f}: smoothing must be in [0, 1), got {smoothing!r}")

@@ -10,6 +10,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from jaxsched._base import Schedule
 from jaxsched._spec import from_dict
@@ -91,7 +92,7 @@ def fit(
     """
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
     seeds = _seeds(seeds)
-    configs = _check(schedules, dataset, steps, batch_size, eval_every, checkpoint_every)
+    configs = _check(schedules, optimizer, dataset, steps, batch_size, eval_every, checkpoint_every)
     n_configs = len(configs)
     _check_history_size(len(seeds), n_configs, steps, eval_every)
     optimizer = optimizer or default_optimizer
@@ -232,18 +233,28 @@ def _dead_after(diverged: np.ndarray, eval_steps: np.ndarray) -> np.ndarray:
 
 
 def _seeds(seeds: int | Sequence[int]) -> list[int]:
-    if isinstance(seeds, int | np.integer):
+    """``seeds`` as a list of distinct integers: a count, or the seeds themselves."""
+    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
         if seeds < 1:
             raise ValueError(f"fit: seeds must be >= 1, got {seeds}")
         return list(range(int(seeds)))
+    if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence | np.ndarray):
+        raise ValueError(f"fit: seeds must be a count or a list of integers, got {seeds!r}")
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int | np.integer)]
+    if bad:
+        raise ValueError(f"fit: seeds must be integers, got {bad[0]!r}")
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"fit: seeds must be a non-empty list of distinct integers, got {seeds}")
+    if not all(-(2**63) <= s < 2**63 for s in seeds):
+        raise ValueError(
+            f"fit: seeds must be 64-bit integers (-2**63 <= seed < 2**63), got {seeds}"
+        )
     return seeds
 
 
 def _check(
-    schedules, dataset: Dataset, steps, batch_size, eval_every, checkpoint_every
+    schedules, optimizer, dataset: Dataset, steps, batch_size, eval_every, checkpoint_every
 ) -> list[dict]:
     """Every argument checked before anything compiles; the configurations' dicts."""
     if not isinstance(schedules, Schedule):
@@ -251,11 +262,22 @@ def _check(
             f"fit: schedules must be a batch of schedules (jaxsched.grid or jaxsched.stack), "
             f"got {type(schedules).__name__}"
         )
+    if schedules.batch_shape == (0,):
+        raise ValueError("fit: schedules is an empty batch; give at least one configuration")
     if len(schedules.batch_shape) != 1:
         raise ValueError(
             f"fit: schedules must have one leading batch axis (the configurations), "
             f"got batch shape {schedules.batch_shape}; use jaxsched.stack([schedule]) for one"
         )
+    if optimizer is not None:
+        first = jax.tree_util.tree_map(lambda x: x[0], schedules)
+        made = optimizer(first) if callable(optimizer) else None
+        if not isinstance(made, optax.GradientTransformation):
+            got = f"it returned {made!r}" if callable(optimizer) else f"got {optimizer!r}"
+            raise ValueError(
+                "fit: optimizer must be a function of the learning rate returning an "
+                f"optax.GradientTransformation, e.g. lambda lr: optax.adam(lr); {got}"
+            )
     counts = {
         "steps": steps,
         "batch_size": batch_size,
