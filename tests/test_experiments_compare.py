@@ -15,8 +15,9 @@ import pytest
 import jaxsched as js
 from jaxsched.cli import main
 from jaxsched.experiments import FAMILIES, Candidate, base_rates, search_space, summarize
+from jaxsched.experiments.compare import run_study
 from jaxsched.experiments.families import candidates
-from jaxsched.experiments.tasks import BUDGETS, eval_every
+from jaxsched.experiments.tasks import BUDGETS, Task, eval_every
 from jaxsched.train import Result
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +85,18 @@ def test_rate_grids_and_eval_spacing():
         (lambda: candidates("cosine", [-0.1], 100), ["base rates must be > 0"]),
         (lambda: search_space(["cosine", "cosine"], [0.1], 100), ["'cosine' is given twice"]),
         (lambda: base_rates("rmsprop", 3), ["unknown optimizer 'rmsprop'"]),
+        (
+            lambda: run_study(
+                [Task("d", "digits", "mlp", 10)], ["sgd"], ["constant"], val_fraction=0
+            ),
+            ["val_fraction must be in (0, 1)", "selected on validation"],
+        ),
+        (
+            lambda: run_study(
+                [Task("d", "digits", "mlp", 10, batch_size=5000)], ["sgd"], ["constant"]
+            ),
+            ["d: batch size 5000 is larger than the training split"],
+        ),
     ],
 )
 def test_bad_search_spaces_are_named(call, words):

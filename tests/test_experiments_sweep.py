@@ -141,6 +141,10 @@ decay_steps = 100
         (lambda t: t.replace('model = "mlp"', 'model = "vit"'), ["model 'vit'"]),
         (lambda t: t.replace('name = "digits"', 'name = "cifar"'), ["[data] name 'cifar'"]),
         (
+            lambda t: t.replace('name = "digits"', 'name = "digits"\nval_fraction = 0.0'),
+            ["[data] val_fraction must be in (0, 1)", "ranks on validation"],
+        ),
+        (
             lambda t: t.replace('name = "digits"', 'path = "/no/such.npz"'),
             ["/no/such.npz", "no such file"],
         ),

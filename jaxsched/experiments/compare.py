@@ -151,16 +151,21 @@ def run_study(
       A `Study`.
     """
     budget = _budget(budget)
-    check_settings(optimizers, families, seeds, target, target_fraction)
+    check_settings(optimizers, families, seeds, target, target_fraction, val_fraction)
+    datasets = {str(task.data): load(task.data, val_fraction) for task in tasks}
+    for task in tasks:  # before any training, not after the first task's
+        n_train = len(datasets[str(task.data)].x_train)
+        if task.batch_size > n_train:
+            raise ValueError(
+                f"{task.name}: batch size {task.batch_size} is larger than the training split "
+                f"({n_train} examples)"
+            )
     say = log or (lambda _: None)
     start = time.perf_counter()
     runs = []
     total = len(tasks) * len(optimizers)
-    datasets: dict[Any, Any] = {}
     for task in tasks:
         key = str(task.data)
-        if key not in datasets:
-            datasets[key] = load(task.data, val_fraction)
         for opt in optimizers:
             opt_rates = _rates(rates, opt, budget)
             space = search_space(families, opt_rates, task.steps, budget.own)
@@ -354,6 +359,7 @@ def check_settings(
     seeds: int = 3,
     target: float | None = None,
     target_fraction: float = 0.95,
+    val_fraction: float = 0.1,
 ) -> None:
     """Raise a `ValueError` naming the first bad setting of `run_study` (before any training)."""
     if not optimizers:
@@ -373,6 +379,11 @@ def check_settings(
         raise ValueError(f"target must be a validation accuracy in (0, 1], got {target}")
     if not 0.0 < target_fraction <= 1.0:
         raise ValueError(f"target_fraction must be in (0, 1], got {target_fraction}")
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(
+            f"val_fraction must be in (0, 1): configurations are selected on validation, "
+            f"got {val_fraction}"
+        )
 
 
 def _clock(seconds: float) -> str:

@@ -154,8 +154,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
         if not Path(source).is_file():
             err(f"[data] path {source!r}: no such file")
     val_fraction = _number(err, data, "data", "val_fraction", 0.1)
-    if not 0.0 <= val_fraction < 1.0:
-        err(f"[data] val_fraction must be in [0, 1), got {val_fraction}")
+    if not 0.0 < val_fraction < 1.0:
+        err(
+            f"[data] val_fraction must be in (0, 1): the sweep ranks on validation, got {val_fraction}"
+        )
 
     for key in ("model", "optimizer", "steps"):
         if key not in train:
