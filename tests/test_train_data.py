@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -148,7 +150,11 @@ def test_bad_npz_files_name_the_problem(tmp_path, arrays, words):
 
 @pytest.mark.parametrize(
     ("data", "words"),
-    [("mnist", ["unknown data", "mnist1d", "digits"]), ("/no/such/file.npz", ["no such file"])],
+    [
+        ("mnist", ["unknown data 'mnist'", "mnist1d", "digits"]),
+        (Path("nope"), ["unknown data 'nope'"]),
+        ("/no/such/file.npz", ["no such file"]),
+    ],
 )
 def test_bad_data_names(data, words):
     with pytest.raises(ValueError) as info:

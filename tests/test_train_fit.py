@@ -3,6 +3,7 @@ custom optimizers and models, Result exports, and bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import jax.numpy as jnp
@@ -99,7 +100,13 @@ def test_json_is_strict_and_keeps_nan(tmp_path):
     json.loads(text, parse_constant=lambda name: pytest.fail(f"non-standard JSON {name}"))
     again = Result.from_json(tmp_path / "r.json")
     for name, values in result.metrics.items():
-        np.testing.assert_array_equal(again.metrics[name], values.astype(np.float64))
+        assert again.metrics[name].dtype == values.dtype == np.float32
+        np.testing.assert_array_equal(again.metrics[name], values)
+    # A rate that overflowed comes back infinite, not NaN.
+    lr = result.lr.copy()
+    lr[1] = [np.inf, -np.inf, np.nan]
+    dataclasses.replace(result, lr=lr).to_json(tmp_path / "inf.json")
+    np.testing.assert_array_equal(Result.from_json(tmp_path / "inf.json").lr, lr)
 
 
 def result_steps_after(result, step):
@@ -258,3 +265,10 @@ def test_a_long_chunk_runs_in_pieces_with_the_same_result(monkeypatch):
             np.testing.assert_allclose(pieces.metrics[name], values, rtol=1e-6)
         else:
             np.testing.assert_array_equal(pieces.metrics[name], values)
+
+
+def test_unknown_metrics_are_named_by_best_score_and_plot(sweep):
+    _, result = sweep
+    for call in (result.best, result.score, result.plot_curves):
+        with pytest.raises(ValueError, match=r"unknown metric 'acc': use one of train_loss"):
+            call("acc")

@@ -8,24 +8,28 @@ import numpy as np
 
 
 def plain(x: Any) -> Any:
-    """A float or nested lists of floats, with None for NaN and infinities (strict JSON).
+    """A float or nested lists of floats for strict JSON: None for NaN, "inf"/"-inf" for infinities.
 
-    >>> plain(np.array([1.5, np.nan]))
-    [1.5, None]
+    >>> plain(np.array([1.5, np.nan, -np.inf]))
+    [1.5, None, '-inf']
     """
     a = np.asarray(x, dtype=np.float64)
     out = a.astype(object)
-    out[~np.isfinite(a)] = None
+    out[np.isnan(a)] = None
+    out[np.isposinf(a)] = "inf"
+    out[np.isneginf(a)] = "-inf"
     return out.tolist()
 
 
-def array(x: Any) -> np.ndarray:
-    """The inverse of `plain`: a float64 array, NaN where it has None.
+def array(x: Any, dtype: Any = np.float64) -> np.ndarray:
+    """The inverse of `plain`, as ``dtype``: NaN where it has None.
 
-    >>> array([1.5, None]).tolist()
-    [1.5, nan]
+    >>> array([1.5, None, "-inf"]).tolist()
+    [1.5, nan, -inf]
     """
-    return np.array(x, dtype=np.float64)
+    a = np.array(x, dtype=object)
+    a[np.equal(a, None)] = np.nan
+    return a.astype(dtype)
 
 
 def pyplot():

@@ -91,7 +91,7 @@ def load(data: str | Path, val_fraction: float = 0.1) -> Dataset:
         x, y, x_test, y_test = _npz(Path(data))
     else:
         raise ValueError(
-            f"unknown data {data!r}: use one of {', '.join(BUILTIN)} or a path to an .npz file "
+            f"unknown data {str(data)!r}: use one of {', '.join(BUILTIN)} or a path to an .npz file "
             f"with arrays {', '.join(_NPZ_KEYS)}"
         )
     x, y, x_test, y_test = _check(name, x, y, x_test, y_test)

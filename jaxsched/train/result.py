@@ -51,13 +51,16 @@ class Result:
           >>> r.score().tolist()  # config 1 diverged
           [0.5, -inf, 0.7]
         """
-        if metric not in self.metrics:
-            raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(self.metrics)}")
+        self._check_metric(metric)
         with np.errstate(invalid="ignore"):
             mean = self.metrics[metric][:, :, -1].mean(axis=0)
         ok = (self.diverged < 0).all(axis=0) & np.isfinite(mean)
         higher = _HIGHER_IS_BETTER.get(metric, False)
         return np.where(ok, mean if higher else -mean, -np.inf)
+
+    def _check_metric(self, metric: str) -> None:
+        if metric not in self.metrics:
+            raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(self.metrics)}")
 
     def best(self, metric: str = "val_acc") -> dict[str, Any]:
         """The configuration with the best final ``metric`` averaged over seeds.
@@ -72,7 +75,7 @@ class Result:
                     f"{metric} was never measured (no validation split, val_fraction=0?): "
                     f"rank by another metric, e.g. best('test_acc')"
                 )
-            raise ValueError("every configuration diverged")
+            raise ValueError("every configuration diverged (for at least one seed)")
         i = int(np.argmax(score))
         final = self.metrics[metric][:, i, -1]
         test = self.metrics["test_acc"][:, i, -1]
@@ -102,9 +105,9 @@ class Result:
     def from_json(cls, path: str | Path) -> Result:
         data = json.loads(Path(path).read_text())
         return cls(
-            metrics={k: array(v) for k, v in data["metrics"].items()},
+            metrics={k: array(v, np.float32) for k, v in data["metrics"].items()},
             steps=np.asarray(data["steps"], dtype=np.int64),
-            lr=array(data["lr"]),
+            lr=array(data["lr"], np.float32),
             diverged=np.asarray(data["diverged"], dtype=np.int64),
             configs=data["configs"],
             seeds=data["seeds"],
@@ -146,6 +149,7 @@ class Result:
 
     def plot_curves(self, metric: str = "val_acc", path: str | Path | None = None, configs=None):
         """``metric`` against step, mean over seeds with a band of one standard deviation."""
+        self._check_metric(metric)
         plt = pyplot()
         fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
         values = self.metrics[metric]
