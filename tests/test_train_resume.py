@@ -168,3 +168,25 @@ def test_an_equal_partial_optimizer_resumes(tmp_path):
     first = fit(_batch(), optimizer=one, **kw)
     again = fit(_batch(), optimizer=other, **kw)
     np.testing.assert_array_equal(again.metrics["val_acc"], first.metrics["val_acc"])
+
+
+def test_a_damaged_checkpoint_is_named_and_the_one_before_it_resumes(tmp_path):
+    kw = {**KW, "steps": 20, "progress": False}
+    whole = fit(_batch(), **kw)
+    fit(_batch(), **kw, checkpoint_dir=tmp_path)  # keeps the checkpoints of steps 15 and 20
+    assert _saved_steps(tmp_path) == [15, 20]
+    for f in (tmp_path / "20").rglob("manifest.ocdbt"):
+        f.unlink()
+    with pytest.raises(ValueError, match=r"20 is not a readable checkpoint .* delete that folder"):
+        fit(_batch(), **kw, checkpoint_dir=tmp_path)
+    __import__("shutil").rmtree(tmp_path / "20")
+    resumed = fit(_batch(), **kw, checkpoint_dir=tmp_path)
+    for name, values in whole.metrics.items():
+        np.testing.assert_array_equal(resumed.metrics[name], values)
+
+
+def test_a_folder_that_is_not_a_checkpoint_is_named(tmp_path):
+    (tmp_path / "10").mkdir()
+    (tmp_path / "10" / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"10 is not a readable checkpoint of a sweep"):
+        fit(_batch(), **{**KW, "steps": 20}, progress=False, checkpoint_dir=tmp_path)

@@ -16,6 +16,7 @@ fingerprints agree; otherwise it stops with an error rather than mix two runs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -90,18 +91,33 @@ class Checkpointer:
         if step is None:
             return None
         args = self._ocp.args
-        meta = self._manager.restore(step, args=args.Composite(meta=args.JsonRestore()))["meta"]
-        if meta.get("run_id") != self.run_id:
+        with self._readable(step):
+            meta = self._manager.restore(step, args=args.Composite(meta=args.JsonRestore()))
+        if meta["meta"].get("run_id") != self.run_id:
             raise ValueError(
                 f"{self.directory} holds a checkpoint (step {step}) of a run with other "
                 "arguments (schedules, data, model, optimizer, steps, seeds, batch size or "
                 "eval_every differ); use another checkpoint_dir or delete that one"
             )
         abstract = jax.tree_util.tree_map(_abstract, like)
-        restored = self._manager.restore(
-            step, args=args.Composite(state=args.StandardRestore(abstract))
-        )
+        with self._readable(step):
+            restored = self._manager.restore(
+                step, args=args.Composite(state=args.StandardRestore(abstract))
+            )
         return step, restored["state"]
+
+    @contextlib.contextmanager
+    def _readable(self, step: int):
+        """Turn orbax's errors on a damaged or foreign step folder into one clear `ValueError`."""
+        try:
+            yield
+        except Exception as e:  # orbax and tensorstore raise many kinds
+            detail = " ".join(str(e).split())[:200]
+            raise ValueError(
+                f"{self.directory / str(step)} is not a readable checkpoint of a sweep "
+                f"({type(e).__name__}: {detail}); delete that folder to resume from the one "
+                "before it, or use another checkpoint_dir"
+            ) from e
 
     def save(self, step: int, tree: dict[str, Any], last: bool) -> None:
         """Save ``tree`` at ``step`` if a save is due (every ``every`` chunks, and at the end)."""
