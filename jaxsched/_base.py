@@ -137,7 +137,7 @@ class Schedule:
     kind: ClassVar[str]
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
-        step = jnp.asarray(step)
+        step = _as_step(step)
         dtype = self._compute_dtype(step)
         steps = Steps.from_step(step, dtype)
         value = jnp.asarray(self._value(steps), dtype)
@@ -269,6 +269,19 @@ def _map_children(value: Any, fn: Callable[[Schedule], Schedule]) -> Any:
     if isinstance(value, Schedule):
         return fn(value)
     return tuple(fn(v) for v in value)
+
+
+def _as_step(step: Any) -> jax.Array:
+    """``step`` as a jnp array; host integers that int32 cannot hold (without x64)
+    become floats, rounded, instead of wrapping around (2**32 + 5 would be step 5)."""
+    if not isinstance(step, jax.Array):
+        host = np.asarray(step)
+        int_dtype = jax.dtypes.canonicalize_dtype(np.int64)
+        if host.dtype.kind in "iu" and host.size:
+            info = np.iinfo(int_dtype)
+            if host.max() > info.max or host.min() < info.min:
+                step = host.astype(np.float64)
+    return jnp.asarray(step)
 
 
 def _to_plain(value: Any) -> Any:

@@ -30,12 +30,22 @@ def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Ar
 
     Every concrete entry must be finite.
     """
+    not_numbers = ValueError(
+        f"{factory}: {name} must be a number or an array of numbers, got {value!r}"
+    )
+    if not isinstance(value, jax.Array):
+        try:
+            host = np.asarray(value)
+        except (TypeError, ValueError):
+            raise not_numbers from None
+        if host.dtype.kind not in "biuf":
+            raise not_numbers
+        # Through float64: jnp.asarray would wrap an int64 beyond int32 (2**32 + 5 -> 5).
+        value = host.astype(np.float64) if host.dtype.kind in "iu" else host
     try:
         arr = jnp.asarray(value)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"{factory}: {name} must be a number or an array of numbers, got {value!r}"
-        ) from None
+        raise not_numbers from None
     if arr.ndim < event_ndim:
         kind = "a sequence of numbers" if event_ndim == 1 else f"an array of rank {event_ndim}"
         raise ValueError(f"{factory}: {name} must be {kind}, got {value!r}")

@@ -135,23 +135,32 @@ def _growing_periods(steps: Steps, first: jax.Array, m: jax.Array):
     whole_lo = jnp.floor(steps.lo)
     s = jnp.where(exact, steps.hi, 0).astype(jnp.int32) + whole_lo.astype(jnp.int32)
     big_m = jnp.where(exact, m, 2).astype(jnp.int32)
-    length = jnp.where(exact, jnp.minimum(first, _INT_MAX), small).astype(jnp.int32)
+    # A period longer than int32 holds is the last one below 2**31: its length
+    # saturates the counter and comes from the float formula instead.
+    huge = exact & (first >= 2.0**31)
+    length = jnp.where(exact & ~huge, first, small).astype(jnp.int32)
     begin = jnp.zeros_like(s)
     count = jnp.zeros_like(s)
     for _ in range(31):  # with m >= 2 and first >= 1, 31 periods pass 2**31
-        later = s - begin >= length
+        later = (s - begin >= length) & ~huge
         count = count + later
         begin = jnp.where(later, begin + length, begin)
-        longer = jnp.where(length > _INT_MAX // big_m, _INT_MAX, length * big_m)
-        length = jnp.where(later, longer, length)
+        overflows = length > _INT_MAX // big_m
+        huge = huge | (later & overflows)
+        length = jnp.where(later, jnp.where(overflows, _INT_MAX, length * big_m), length)
     frac = steps.lo - whole_lo
+    huge_length = first * jnp.power(m, count.astype(t.dtype))
     exact_pos = (s - begin).astype(t.dtype) + frac
-    exact_rest = (begin + length - s).astype(t.dtype) - frac
+    exact_rest = jnp.where(
+        huge,
+        (begin - s).astype(t.dtype) + huge_length,
+        (begin + length - s).astype(t.dtype),
+    )
     return (
         jnp.where(exact, count.astype(t.dtype), i),
         jnp.where(exact, exact_pos, float_pos),
-        jnp.where(exact, exact_rest, float_rest),
-        jnp.where(exact, length.astype(t.dtype), float_length),
+        jnp.where(exact, exact_rest - frac, float_rest),
+        jnp.where(exact, jnp.where(huge, huge_length, length.astype(t.dtype)), float_length),
     )
 
 

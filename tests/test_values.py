@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -276,6 +277,34 @@ def test_offsets_across_the_exact_split(step):
     )
 
 
+def _restarts_exactly(first: int, t_mul: int, t: int) -> float:
+    """(1 + cos(pi position / period)) / 2 for periods first * t_mul**i, in Python ints."""
+    begin, length = 0, first
+    while t >= begin + length:
+        begin, length = begin + length, length * t_mul
+    return (1 + cos(pi * (t - begin) / length)) / 2
+
+
+@pytest.mark.parametrize(
+    ("first", "t_mul", "step"),
+    [
+        (1000, 10, 2_111_111_000),  # in a period of 10**10 steps, longer than int32 holds
+        (1000, 10, 1_611_111_000),
+        (7, 3, 2**31 - 1),
+        (2**31, 2, 2**31 - 1),  # the first period itself is too long
+        (3_000_000_000, 2, 1_234_567_890),
+        (1000, 10, 1_111_111_000),  # a restart
+    ],
+)
+def test_restart_periods_longer_than_int32_holds(first, t_mul, step):
+    want = _restarts_exactly(first, t_mul, step)
+    for s in (
+        ts.CosineAnnealingWarmRestarts(1.0, T_0=first, T_mult=t_mul),
+        ks.CosineDecayRestarts(1.0, first, t_mul=float(t_mul)),
+    ):
+        np.testing.assert_allclose(float(s(jnp.int32(step))), want, rtol=1e-5, atol=1e-9)
+
+
 @pytest.mark.parametrize("three_phase", [False, True])
 @pytest.mark.parametrize("anneal", ["linear", "cos"])
 def test_one_cycle_last_steps_at_2_to_the_24(three_phase, anneal):
@@ -335,3 +364,41 @@ def test_growth_and_decay_factors_stay_in_range_where_the_value_does(schedule, s
 def test_zero_rate_times_an_overflowing_factor_is_zero():
     assert float(js.step(0.0, step_size=1, decay_rate=3.0)(10**6)) == 0.0
     assert float(js.exponential(0.0, decay_steps=1, decay_rate=3.0)(10**6)) == 0.0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: ts.LinearLR(0.1, start_factor=0.25, total_iters=n),
+        lambda n: ts.ConstantLR(0.1, factor=0.5, total_iters=n),
+        lambda n: ts.PolynomialLR(0.1, total_iters=n, power=2.0),
+    ],
+    ids=["LinearLR", "ConstantLR", "PolynomialLR"],
+)
+def test_total_iters_of_zero_is_the_same_traced_batched_or_concrete(make):
+    # PyTorch holds the starting rate for good when total_iters is 0.
+    counts, steps = [0, 5], jnp.arange(8)
+    concrete = np.stack([make(n)(steps) for n in counts])
+    traced = jax.vmap(lambda n: make(n)(steps))(jnp.asarray(counts, jnp.float32))
+    batched = make(np.asarray(counts))(steps[:, None]).T
+    np.testing.assert_array_equal(traced, concrete)
+    np.testing.assert_array_equal(batched, concrete)
+    assert len(set(np.asarray(concrete[0]).tolist())) == 1  # 0: constant
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ts.StepLR(0.1, step_size=np.int64(2**32 + 5)),
+        lambda: ts.MultiStepLR(0.1, milestones=np.array([2**32 + 5])),
+    ],
+)
+def test_int64_arguments_do_not_wrap_around(call):
+    # 2**32 + 5 must not become 5 in int32: not a single decay before step 2**31.
+    np.testing.assert_allclose(call()(jnp.int32(2**31 - 1)), 0.1, rtol=1e-6)
+
+
+def test_int64_steps_do_not_wrap_around():
+    s = ts.StepLR(0.1, step_size=10, gamma=0.5)
+    assert float(s(np.int64(2**31 + 5))) == 0.0  # not step -2**31 + 5, clamped to 0
+    assert float(s(2**31 + 5)) == 0.0  # a Python int too

@@ -55,12 +55,17 @@ def _fresh(name: str, last_epoch: int) -> None:
 
 def _concrete_int(name: str, param: str, value: Any) -> int | None:
     """``value`` as a Python int when it is concrete and scalar, else None."""
-    c = concrete(value)
+    c = concrete(as_float(f"torch.{name}", param, value))
     if c is None or c.ndim:
         return None
     if not float(c).is_integer():
         raise ValueError(f"torch.{name}: {param} must be a whole number, got {value!r}")
     return int(c)
+
+
+def _zero(name: str, total_iters: Any) -> jax.Array:
+    """Where ``total_iters`` is 0, elementwise (it may be traced or a batch)."""
+    return as_float(f"torch.{name}", "total_iters", total_iters) == 0
 
 
 def _is_zero(value: Any) -> bool:
@@ -112,7 +117,15 @@ def PolynomialLR(
     _fresh("PolynomialLR", last_epoch)
     if _concrete_int("PolynomialLR", "total_iters", total_iters) == 0 or _is_zero(power):
         return _decay.constant(lr)
-    return _decay.poly(init_value=lr, end_value=0.0, decay_steps=total_iters, power=power)
+    # A traced or batched total_iters of 0 holds lr too: a decay from lr to lr.
+    zero = _zero("PolynomialLR", total_iters)
+    lr = as_float("torch.PolynomialLR", "lr", lr)
+    return _decay.poly(
+        init_value=lr,
+        end_value=jnp.where(zero, lr, 0.0),
+        decay_steps=jnp.where(zero, 1.0, total_iters),
+        power=power,
+    )
 
 
 def LinearLR(
@@ -136,7 +149,12 @@ def LinearLR(
     lr = as_float(f, "lr", lr)
     if _concrete_int("LinearLR", "total_iters", total_iters) == 0:
         return _decay.constant(lr * start_factor)
-    return _decay.linear(lr * start_factor, lr * end_factor, decay_steps=total_iters)
+    zero = _zero("LinearLR", total_iters)  # traced or batched: stays at start_factor
+    return _decay.linear(
+        lr * start_factor,
+        lr * jnp.where(zero, start_factor, end_factor),
+        decay_steps=jnp.where(zero, 1.0, total_iters),
+    )
 
 
 def ConstantLR(
@@ -155,7 +173,8 @@ def ConstantLR(
     if whole is not None and whole <= 0:
         return _decay.constant(lr * factor)
     total_iters = as_float(f, "total_iters", total_iters)
-    values = jnp.stack(jnp.broadcast_arrays(lr * factor, lr), axis=-1)
+    after = jnp.where(total_iters <= 0, lr * factor, lr)  # traced or batched 0: factor for good
+    values = jnp.stack(jnp.broadcast_arrays(lr * factor, after), axis=-1)
     return _decay.piecewise(boundaries=jnp.expand_dims(total_iters, -1), values=values)
 
 
