@@ -110,15 +110,26 @@ def require_pair(
 def require_increasing(factory: str, name: str, value: Any) -> None:
     """Boundaries: non-negative and strictly increasing along the last axis."""
     require(factory, name, value, lambda b: b >= 0, "non-negative")
+    _require_order(factory, name, value, strictly=True)
+
+
+def require_nondecreasing(factory: str, name: str, value: Any) -> None:
+    """Boundaries of any sign that never decrease along the last axis."""
+    _require_order(factory, name, value, strictly=False)
+
+
+def _require_order(factory: str, name: str, value: Any, strictly: bool) -> None:
     arr = concrete(value)
     if arr is None or arr.shape[-1] < 2:
         return
-    bad = np.diff(arr, axis=-1) <= 0
+    step = np.diff(arr, axis=-1)
+    bad = step <= 0 if strictly else step < 0
     if bad.any():
         idx = tuple(np.argwhere(bad)[0])
         before, after = arr[idx], arr[(*idx[:-1], idx[-1] + 1)]
+        order = "strictly increasing" if strictly else "non-decreasing"
         raise ValueError(
-            f"{factory}: {name} must be strictly increasing, got {_num(after)} after "
+            f"{factory}: {name} must be {order}, got {_num(after)} after "
             f"{_num(before)} at index {_index((*idx[:-1], idx[-1] + 1))}"
         )
 

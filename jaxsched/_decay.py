@@ -45,9 +45,10 @@ def _ge0(x):
     return x >= 0
 
 
-def _boundary_count(t: jax.Array, boundaries: jax.Array) -> jax.Array:
-    """How many boundaries ``t`` has reached (``t >= b``), along the last axis."""
-    return jnp.sum(t[..., None] >= boundaries, axis=-1)
+def _boundary_count(steps: Steps, boundaries: jax.Array) -> jax.Array:
+    """How many boundaries the step has reached (``t >= b``), along the last axis."""
+    split = Steps(steps.hi[..., None], steps.lo[..., None])
+    return jnp.sum(split.reached(boundaries), axis=-1)
 
 
 # ----------------------------------------------------------------------- constant
@@ -130,7 +131,7 @@ class MultiStep(Schedule):
     decay_rate: jax.Array = data()
 
     def _value(self, steps: Steps) -> jax.Array:
-        n = _boundary_count(steps.t, self.boundaries)
+        n = _boundary_count(steps, self.boundaries)
         return scaled_power(self.init_value, self.decay_rate, n)
 
 
@@ -174,7 +175,8 @@ class Piecewise(Schedule):
         t = steps.t
         value = self.values[..., 0] + jnp.zeros_like(t)
         for i in range(self.boundaries.shape[-1]):
-            value = jnp.where(t >= self.boundaries[..., i], self.values[..., i + 1], value)
+            reached = steps.reached(self.boundaries[..., i])
+            value = jnp.where(reached, self.values[..., i + 1], value)
         return value
 
 

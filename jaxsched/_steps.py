@@ -41,6 +41,20 @@ class Steps:
         """The step as one float (rounded for huge integers)."""
         return self.hi + self.lo
 
+    def reached(self, boundary: jax.Array) -> jax.Array:
+        """``step >= boundary``, exactly for any boundary the dtype holds.
+
+        The rounded `t` is not enough above 2**24: ``float32(19_999_999)`` is
+        ``2e7``. ``(hi - boundary) + lo`` has the sign of the exact difference:
+        ``hi - boundary`` is exact where the two are close (Sterbenz), and far
+        apart its rounding is smaller than its distance from ``-lo``.
+        """
+        return (self.hi - boundary) + self.lo >= 0
+
+    def passed(self, boundary: jax.Array) -> jax.Array:
+        """``step > boundary``, exactly (see `reached`)."""
+        return (self.hi - boundary) + self.lo > 0
+
     def since(self, offset: jax.Array) -> Steps:
         """Steps elapsed since ``offset``, clamped at 0."""
         lo = self.lo - offset

@@ -402,3 +402,25 @@ def test_int64_steps_do_not_wrap_around():
     s = ts.StepLR(0.1, step_size=10, gamma=0.5)
     assert float(s(np.int64(2**31 + 5))) == 0.0  # not step -2**31 + 5, clamped to 0
     assert float(s(2**31 + 5)) == 0.0  # a Python int too
+
+
+@pytest.mark.parametrize("boundary", [20_000_000, 2**30 + 2**7, 2**31 - 2**7])
+def test_boundaries_above_2_to_the_24_switch_at_the_exact_step(boundary):
+    # float32(boundary - 1) == boundary: the step must be compared unrounded.
+    steps = jnp.asarray([boundary - 1, boundary, boundary + 1], jnp.int32)
+    np.testing.assert_allclose(ts.MultiStepLR(0.1, milestones=[boundary])(steps), [0.1, 0.01, 0.01])
+    np.testing.assert_allclose(ts.ConstantLR(0.1, 0.5, boundary)(steps), [0.05, 0.1, 0.1])
+    keras = ks.PiecewiseConstantDecay([boundary], [1.0, 0.5])  # switches at step > boundary
+    np.testing.assert_array_equal(keras(steps), [1.0, 1.0, 0.5])
+
+
+def test_keras_piecewise_takes_negative_and_repeated_boundaries_like_keras():
+    np.testing.assert_allclose(
+        ks.PiecewiseConstantDecay([-5, 10], [1.0, 0.5, 0.1])(jnp.array([0, 10, 11])),
+        [0.5, 0.5, 0.1],
+    )
+    np.testing.assert_array_equal(
+        ks.PiecewiseConstantDecay([5, 5], [1.0, 2.0, 3.0])(jnp.arange(4, 7)), [1.0, 1.0, 3.0]
+    )
+    with pytest.raises(ValueError, match="boundaries must be non-decreasing, got 5 after 10"):
+        ks.PiecewiseConstantDecay([10, 5], [1.0, 2.0, 3.0])

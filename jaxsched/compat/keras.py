@@ -17,13 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from jaxsched import _decay
-from jaxsched._base import factory
-from jaxsched._check import as_float
+from jaxsched._base import Schedule, data, factory, register
+from jaxsched._check import as_float, require_nondecreasing
 from jaxsched._compose import Warmup, warmup
 from jaxsched._cosine import Cosine, CosineRestarts, cosine, cosine_restarts
+from jaxsched._steps import Steps
 
 __all__ = [
     "CosineDecay",
@@ -85,18 +87,45 @@ def PolynomialDecay(
     )
 
 
+@register("keras.PiecewiseConstantDecay")
+class _PiecewiseConstant(Schedule):
+    """Keras's piecewise constant, which switches at ``step > boundary``."""
+
+    boundaries: jax.Array = data(event_ndim=1)
+    values: jax.Array = data(event_ndim=1)
+
+    def _value(self, steps: Steps) -> jax.Array:
+        value = self.values[..., 0] + jnp.zeros_like(steps.t)
+        for i in range(self.boundaries.shape[-1]):
+            passed = steps.passed(self.boundaries[..., i])
+            value = jnp.where(passed, self.values[..., i + 1], value)
+        return value
+
+
+@factory(_PiecewiseConstant, name="keras.PiecewiseConstantDecay")
 def PiecewiseConstantDecay(
     boundaries: Any, values: Any, name: str = "PiecewiseConstantDecay"
-) -> _decay.Piecewise:
-    """``keras.optimizers.schedules.PiecewiseConstantDecay``: switches at ``step > boundary``.
+) -> _PiecewiseConstant:
+    r"""``keras.optimizers.schedules.PiecewiseConstantDecay``: ``values[i + 1]`` once
+    ``step > boundaries[i]``.
 
-    `jaxsched.piecewise` switches at ``step >= boundary``; each boundary is
-    moved to the next representable float above it, which is the same test
-    (above 0 the next one is the smallest normal float: subnormals flush to 0).
+    .. math:: \eta(t) = v_{\#\{i : t > b_i\}}
+
+    Unlike `jaxsched.piecewise` (``step >= boundary``), the boundary step
+    itself keeps the earlier value, as in Keras, exactly at any int32 step.
+    As in Keras, boundaries may be negative (passed from the start) or
+    repeated (the value between them is never used); they must not decrease.
     """
-    boundaries = as_float("keras.PiecewiseConstantDecay", "boundaries", boundaries, event_ndim=1)
-    above = jnp.maximum(jnp.nextafter(boundaries, jnp.inf), jnp.finfo(boundaries.dtype).tiny)
-    return _decay.piecewise(boundaries=above, values=values)
+    f = "keras.PiecewiseConstantDecay"
+    boundaries = as_float(f, "boundaries", boundaries, event_ndim=1)
+    values = as_float(f, "values", values, event_ndim=1)
+    require_nondecreasing(f, "boundaries", boundaries)
+    if values.shape[-1] != boundaries.shape[-1] + 1:
+        raise ValueError(
+            f"{f}: values must have one more entry than boundaries, got "
+            f"{values.shape[-1]} values for {boundaries.shape[-1]} boundaries"
+        )
+    return _PiecewiseConstant(boundaries=boundaries, values=values)
 
 
 def CosineDecay(
