@@ -115,6 +115,10 @@ BAD = [
     ),
     (lambda: ts.CyclicLR(0.1, base_lr=0.01, max_lr=0.1, scale_fn=abs), ["CyclicLR", "scale_fn"]),
     (lambda: ts.StepLR(0.1, step_size=10, last_epoch=5), ["StepLR", "last_epoch"]),
+    (lambda: ts.StepLR(0.1, step_size=2.5), ["StepLR", "step_size", "whole", "2.5"]),
+    (lambda: ts.MultiStepLR(0.1, milestones=[3, 7.5]), ["MultiStepLR", "milestones", "7.5"]),
+    (lambda: ts.CosineAnnealingWarmRestarts(0.1, T_0="3"), ["T_0", "number", "'3'"]),
+    (lambda: js.exponential(0.1, "3", 0.5), ["exponential", "decay_steps", "number"]),
     (lambda: ks.PolynomialDecay(0.1, decay_steps=0), ["decay_steps"]),
 ]
 

@@ -63,6 +63,14 @@ def _concrete_int(name: str, param: str, value: Any) -> int | None:
     return int(c)
 
 
+def _require_whole(name: str, param: str, value: Any, event_ndim: int = 0) -> None:
+    """Concrete entries must be whole numbers: PyTorch's step counts are ints (with a
+    fractional one its stepped and closed forms disagree)."""
+    c = concrete(as_float(f"torch.{name}", param, value, event_ndim=event_ndim))
+    if c is not None and not np.all(c == np.round(c)):
+        raise ValueError(f"torch.{name}: {param} must be whole numbers, got {value!r}")
+
+
 def _zero(name: str, total_iters: Any) -> jax.Array:
     """Where ``total_iters`` is 0, elementwise (it may be traced or a batch)."""
     return as_float(f"torch.{name}", "total_iters", total_iters) == 0
@@ -76,6 +84,7 @@ def _is_zero(value: Any) -> bool:
 def StepLR(lr: Any, step_size: Any, gamma: Any = 0.1, last_epoch: int = -1) -> _decay.StepDecay:
     """``torch.optim.lr_scheduler.StepLR``: ``lr * gamma ** (t // step_size)``."""
     _fresh("StepLR", last_epoch)
+    _require_whole("StepLR", "step_size", step_size)
     return _decay.step(init_value=lr, step_size=step_size, decay_rate=gamma)
 
 
@@ -88,6 +97,7 @@ def MultiStepLR(
     milestone applies ``gamma`` once per occurrence); negative ones never fire.
     """
     _fresh("MultiStepLR", last_epoch)
+    _require_whole("MultiStepLR", "milestones", milestones, event_ndim=1)
     c = concrete(milestones) if not isinstance(milestones, list | tuple) else np.asarray(milestones)
     if c is not None and c.ndim == 1:
         c = c[c >= 0]
