@@ -119,6 +119,20 @@ BAD = [
     (lambda: ts.MultiStepLR(0.1, milestones=[3, 7.5]), ["MultiStepLR", "milestones", "7.5"]),
     (lambda: ts.CosineAnnealingWarmRestarts(0.1, T_0="3"), ["T_0", "number", "'3'"]),
     (lambda: js.exponential(0.1, "3", 0.5), ["exponential", "decay_steps", "number"]),
+    # ... in their own names, not those of the jaxsched factory they build on
+    (lambda: ts.ExponentialLR(0.1, gamma=0), ["torch.ExponentialLR: gamma must be > 0"]),
+    (lambda: ts.LinearLR(0.1, total_iters=-1), ["torch.LinearLR: total_iters", "-1"]),
+    (lambda: ts.MultiStepLR(0.1, [5, 3], gamma=-1), ["torch.MultiStepLR: gamma must be > 0"]),
+    (lambda: ts.MultiStepLR(0.1, [3, 5], gamma=-1), ["torch.MultiStepLR: gamma must be > 0"]),
+    (
+        lambda: ts.CyclicLR(base_lr=0.1, max_lr=0.2, step_size_up=0),
+        ["torch.CyclicLR: step_size_up"],
+    ),
+    (
+        lambda: ks.ExponentialDecay(math.nan, 10, 0.5),
+        ["keras.ExponentialDecay: initial_learning_rate must be finite"],
+    ),
+    (lambda: ks.PolynomialDecay(0.1, 10, math.inf), ["keras.PolynomialDecay: end_learning_rate"]),
     (lambda: ks.PolynomialDecay(0.1, decay_steps=0), ["decay_steps"]),
 ]
 

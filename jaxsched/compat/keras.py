@@ -26,6 +26,7 @@ from jaxsched._check import as_float, require_nondecreasing
 from jaxsched._compose import Warmup, warmup
 from jaxsched._cosine import Cosine, CosineRestarts, cosine, cosine_restarts
 from jaxsched._steps import Steps
+from jaxsched.compat._names import speaks_as
 
 __all__ = [
     "CosineDecay",
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 
+@speaks_as("keras.ExponentialDecay", init_value="initial_learning_rate")
 def ExponentialDecay(
     initial_learning_rate: Any,
     decay_steps: Any,
@@ -53,6 +55,7 @@ def ExponentialDecay(
     )
 
 
+@speaks_as("keras.InverseTimeDecay", init_value="initial_learning_rate")
 def InverseTimeDecay(
     initial_learning_rate: Any,
     decay_steps: Any,
@@ -69,6 +72,9 @@ def InverseTimeDecay(
     )
 
 
+@speaks_as(
+    "keras.PolynomialDecay", init_value="initial_learning_rate", end_value="end_learning_rate"
+)
 def PolynomialDecay(
     initial_learning_rate: Any,
     decay_steps: Any,
@@ -128,6 +134,7 @@ def PiecewiseConstantDecay(
     return _PiecewiseConstant(boundaries=boundaries, values=values)
 
 
+@speaks_as("keras.CosineDecay", init_value="initial_learning_rate", end_value="alpha")
 def CosineDecay(
     initial_learning_rate: Any,
     decay_steps: Any,
@@ -153,6 +160,7 @@ def CosineDecay(
     return warmup(decay, warmup_steps=warmup_steps, init_value=initial_learning_rate)
 
 
+@speaks_as("keras.CosineDecayRestarts", init_value="initial_learning_rate", end_value="alpha")
 def CosineDecayRestarts(
     initial_learning_rate: Any,
     first_decay_steps: Any,

@@ -30,6 +30,7 @@ from jaxsched._cosine import CosineRestarts, cosine_restarts
 from jaxsched._cycles import Cyclic, cyclic
 from jaxsched._math import cosine_fall, cosine_parts, linear_parts, positive, scaled_power
 from jaxsched._steps import Steps
+from jaxsched.compat._names import speaks_as
 
 __all__ = [
     "ConstantLR",
@@ -81,6 +82,7 @@ def _is_zero(value: Any) -> bool:
     return c is not None and c.ndim == 0 and float(c) == 0.0
 
 
+@speaks_as("torch.StepLR", init_value="lr", decay_rate="gamma")
 def StepLR(lr: Any, step_size: Any, gamma: Any = 0.1, last_epoch: int = -1) -> _decay.StepDecay:
     """``torch.optim.lr_scheduler.StepLR``: ``lr * gamma ** (t // step_size)``."""
     _fresh("StepLR", last_epoch)
@@ -88,6 +90,9 @@ def StepLR(lr: Any, step_size: Any, gamma: Any = 0.1, last_epoch: int = -1) -> _
     return _decay.step(init_value=lr, step_size=step_size, decay_rate=gamma)
 
 
+@speaks_as(
+    "torch.MultiStepLR", init_value="lr", boundaries="milestones", decay_rate="gamma", values="lr"
+)
 def MultiStepLR(
     lr: Any, milestones: Any, gamma: Any = 0.1, last_epoch: int = -1
 ) -> _decay.MultiStep | _decay.Piecewise:
@@ -106,17 +111,20 @@ def MultiStepLR(
         return _decay.multistep(init_value=lr, boundaries=boundaries, decay_rate=gamma)
     unique, counts = np.unique(c, return_counts=True)
     gamma = as_float("torch.MultiStepLR", "gamma", gamma)
+    require("torch.MultiStepLR", "gamma", gamma, lambda x: x > 0, "> 0")
     lr = as_float("torch.MultiStepLR", "lr", lr)
     passed = jnp.concatenate([jnp.zeros(1), jnp.cumsum(jnp.asarray(counts, gamma.dtype))])
     return _decay.piecewise(boundaries=unique, values=scaled_power(lr, gamma, passed))
 
 
+@speaks_as("torch.ExponentialLR", init_value="lr", decay_rate="gamma")
 def ExponentialLR(lr: Any, gamma: Any, last_epoch: int = -1) -> _decay.Exponential:
     """``torch.optim.lr_scheduler.ExponentialLR``: ``lr * gamma ** t``."""
     _fresh("ExponentialLR", last_epoch)
     return _decay.exponential(init_value=lr, decay_steps=1, decay_rate=gamma)
 
 
+@speaks_as("torch.PolynomialLR", init_value="lr", end_value="lr", decay_steps="total_iters")
 def PolynomialLR(
     lr: Any, total_iters: Any = 5, power: Any = 1.0, last_epoch: int = -1
 ) -> _decay.Poly | _decay.Constant:
@@ -138,6 +146,7 @@ def PolynomialLR(
     )
 
 
+@speaks_as("torch.LinearLR", init_value="lr", end_value="lr", decay_steps="total_iters")
 def LinearLR(
     lr: Any,
     start_factor: Any = 1.0 / 3,
@@ -167,6 +176,7 @@ def LinearLR(
     )
 
 
+@speaks_as("torch.ConstantLR", boundaries="total_iters", values="lr")
 def ConstantLR(
     lr: Any, factor: Any = 1.0 / 3, total_iters: Any = 5, last_epoch: int = -1
 ) -> _decay.Piecewise | _decay.Constant:
@@ -188,6 +198,13 @@ def ConstantLR(
     return _decay.piecewise(boundaries=jnp.expand_dims(total_iters, -1), values=values)
 
 
+@speaks_as(
+    "torch.CosineAnnealingWarmRestarts",
+    init_value="lr",
+    first_decay_steps="T_0",
+    t_mul="T_mult",
+    end_value="eta_min",
+)
 def CosineAnnealingWarmRestarts(
     lr: Any, T_0: Any, T_mult: Any = 1, eta_min: Any = 0.0, last_epoch: int = -1
 ) -> CosineRestarts:
@@ -203,6 +220,7 @@ def CosineAnnealingWarmRestarts(
     )
 
 
+@speaks_as("torch.CyclicLR", base_value="base_lr", peak_value="max_lr")
 def CyclicLR(
     lr: Any = None,
     base_lr: Any = None,

@@ -1,0 +1,48 @@
+"""Errors of the compat constructors in their own words.
+
+A constructor such as ``torch.ExponentialLR`` builds its schedule with a
+jaxsched factory (`jaxsched.exponential`), whose errors name that factory and
+its parameters (``exponential: decay_rate must be > 0``). `speaks_as` rewrites
+them with the constructor's name and parameter names
+(``torch.ExponentialLR: gamma must be > 0``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+_FACTORY_MESSAGE = re.compile(r"(?P<factory>[a-z_]+): (?P<param>[A-Za-z_]+)(?P<rest>.*)", re.S)
+
+
+def speaks_as(label: str, **names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: a factory's `ValueError` inside reads as ``label``'s, with ``names``
+    mapping the factory's parameter names to the constructor's.
+
+    >>> import jaxsched
+    >>> @speaks_as("torch.ExponentialLR", init_value="lr", decay_rate="gamma")
+    ... def ExponentialLR(lr, gamma):
+    ...     return jaxsched.exponential(init_value=lr, decay_steps=1, decay_rate=gamma)
+    >>> ExponentialLR(0.1, gamma=0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: torch.ExponentialLR: gamma must be > 0, got 0
+    """
+
+    def wrap(constructor: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(constructor)
+        def speaking(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return constructor(*args, **kwargs)
+            except ValueError as e:
+                match = _FACTORY_MESSAGE.fullmatch(str(e))
+                if match is None:  # the constructor's own message
+                    raise
+                param = names.get(match["param"], match["param"])
+                raise ValueError(f"{label}: {param}{match['rest']}") from None
+
+        return speaking
+
+    return wrap
