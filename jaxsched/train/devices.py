@@ -60,7 +60,9 @@ class Placement:
         if self.mesh is None:
             return tree
         spec = PartitionSpec(*([None] * axis), _AXIS)
-        return jax.device_put(tree, NamedSharding(self.mesh, spec))
+        # From the host: resharding device arrays would compile a slicing program.
+        host = jax.tree_util.tree_map(np.asarray, tree)
+        return jax.device_put(host, NamedSharding(self.mesh, spec))
 
     def replicate(self, tree: Any) -> Any:
         """Every leaf as a JAX array, with a full copy on every device.

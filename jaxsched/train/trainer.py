@@ -150,7 +150,11 @@ def fit(
             ],
         )
         checkpointer = Checkpointer(checkpoint_dir, run_id, checkpoint_every)
-        restored = checkpointer.restore(_snapshot(carry, history, placement))
+        try:
+            restored = checkpointer.restore(_snapshot(carry, history, placement))
+        except BaseException:  # a refused or unreadable checkpoint: release orbax first
+            checkpointer.close()
+            raise
         if restored is not None:
             done, state = restored
             carry = _unsnapshot(state["carry"], carry, placement)
@@ -272,10 +276,14 @@ def _check(
             f"got batch shape {schedules.batch_shape}; use jaxsched.stack([schedule]) for one"
         )
     if optimizer is not None:
-        first = jax.tree_util.tree_map(lambda x: x[0], schedules)
+        first = jax.tree_util.tree_map(lambda x: np.asarray(x)[0], schedules)  # no compile
         made = optimizer(first) if callable(optimizer) else None
         if not isinstance(made, optax.GradientTransformation):
-            got = f"it returned {made!r}" if callable(optimizer) else f"got {optimizer!r}"
+            got = (
+                f"it returned a {type(made).__name__}"
+                if callable(optimizer)
+                else f"got {optimizer!r}"
+            )
             raise ValueError(
                 "fit: optimizer must be a function of the learning rate returning an "
                 f"optax.GradientTransformation, e.g. lambda lr: optax.adam(lr); {got}"
