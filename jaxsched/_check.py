@@ -113,6 +113,15 @@ def require_increasing(factory: str, name: str, value: Any) -> None:
     _require_order(factory, name, value, strictly=True)
 
 
+def require_one_value_more(factory: str, values: jax.Array, boundaries: jax.Array) -> None:
+    """Piecewise values: one more along the last axis than there are boundaries."""
+    if values.shape[-1] != boundaries.shape[-1] + 1:
+        raise ValueError(
+            f"{factory}: values must have one more entry than boundaries, got "
+            f"{values.shape[-1]} values for {boundaries.shape[-1]} boundaries"
+        )
+
+
 def require_nondecreasing(factory: str, name: str, value: Any) -> None:
     """Boundaries of any sign that never decrease along the last axis."""
     _require_order(factory, name, value, strictly=False)

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_bool, as_float, require, require_increasing
+from jaxsched._check import as_bool, as_float, require, require_increasing, require_one_value_more
 from jaxsched._math import left, positive, scaled_power
 from jaxsched._steps import Steps
 
@@ -172,12 +172,15 @@ class Piecewise(Schedule):
     values: jax.Array = data(event_ndim=1)
 
     def _value(self, steps: Steps) -> jax.Array:
-        t = steps.t
-        value = self.values[..., 0] + jnp.zeros_like(t)
-        for i in range(self.boundaries.shape[-1]):
-            reached = steps.reached(self.boundaries[..., i])
-            value = jnp.where(reached, self.values[..., i + 1], value)
-        return value
+        return piecewise_value(steps, self.boundaries, self.values, steps.reached)
+
+
+def piecewise_value(steps: Steps, boundaries, values, past) -> jax.Array:
+    """``values[i + 1]`` where ``past(boundaries[i])``, for the last such ``i``; else ``values[0]``."""
+    value = values[..., 0] + jnp.zeros_like(steps.t)
+    for i in range(boundaries.shape[-1]):
+        value = jnp.where(past(boundaries[..., i]), values[..., i + 1], value)
+    return value
 
 
 @factory(Piecewise)
@@ -204,11 +207,7 @@ def piecewise(boundaries: Any, values: Any) -> Piecewise:
     boundaries = as_float(f, "boundaries", boundaries, event_ndim=1)
     values = as_float(f, "values", values, event_ndim=1)
     require_increasing(f, "boundaries", boundaries)
-    if values.shape[-1] != boundaries.shape[-1] + 1:
-        raise ValueError(
-            f"{f}: values must have one more entry than boundaries, got "
-            f"{values.shape[-1]} values for {boundaries.shape[-1]} boundaries"
-        )
+    require_one_value_more(f, values, boundaries)
     return Piecewise(boundaries=boundaries, values=values)
 
 

@@ -18,11 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from jaxsched import _decay
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_float, require_nondecreasing
+from jaxsched._check import as_float, require_nondecreasing, require_one_value_more
 from jaxsched._compose import Warmup, warmup
 from jaxsched._cosine import Cosine, CosineRestarts, cosine, cosine_restarts
 from jaxsched._steps import Steps
@@ -101,11 +100,7 @@ class _PiecewiseConstant(Schedule):
     values: jax.Array = data(event_ndim=1)
 
     def _value(self, steps: Steps) -> jax.Array:
-        value = self.values[..., 0] + jnp.zeros_like(steps.t)
-        for i in range(self.boundaries.shape[-1]):
-            passed = steps.passed(self.boundaries[..., i])
-            value = jnp.where(passed, self.values[..., i + 1], value)
-        return value
+        return _decay.piecewise_value(steps, self.boundaries, self.values, steps.passed)
 
 
 @factory(_PiecewiseConstant, name="keras.PiecewiseConstantDecay")
@@ -126,11 +121,7 @@ def PiecewiseConstantDecay(
     boundaries = as_float(f, "boundaries", boundaries, event_ndim=1)
     values = as_float(f, "values", values, event_ndim=1)
     require_nondecreasing(f, "boundaries", boundaries)
-    if values.shape[-1] != boundaries.shape[-1] + 1:
-        raise ValueError(
-            f"{f}: values must have one more entry than boundaries, got "
-            f"{values.shape[-1]} values for {boundaries.shape[-1]} boundaries"
-        )
+    require_one_value_more(f, values, boundaries)
     return _PiecewiseConstant(boundaries=boundaries, values=values)
 
 
