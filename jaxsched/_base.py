@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxsched._check import on_host
 from jaxsched._steps import Steps
 
 __all__ = ["Schedule", "data", "factory", "register", "static"]
@@ -274,13 +275,11 @@ def _map_children(value: Any, fn: Callable[[Schedule], Schedule]) -> Any:
 def _as_step(step: Any) -> jax.Array:
     """``step`` as a jnp array; host integers that int32 cannot hold (without x64)
     become floats, rounded, instead of wrapping around (2**32 + 5 would be step 5)."""
-    if not isinstance(step, jax.Array):
-        host = np.asarray(step)
-        int_dtype = jax.dtypes.canonicalize_dtype(np.int64)
-        if host.dtype.kind in "iu" and host.size:
-            info = np.iinfo(int_dtype)
-            if host.max() > info.max or host.min() < info.min:
-                step = host.astype(np.float64)
+    host = on_host(step)
+    if host is not None and host.dtype.kind in "iu" and host.size:
+        info = np.iinfo(jax.dtypes.canonicalize_dtype(np.int64))
+        if host.max() > info.max or host.min() < info.min:
+            step = host.astype(np.float64)
     return jnp.asarray(step)
 
 

@@ -33,11 +33,8 @@ def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Ar
     not_numbers = ValueError(
         f"{factory}: {name} must be a number or an array of numbers, got {value!r}"
     )
-    if not isinstance(value, jax.Array):
-        try:
-            host = np.asarray(value)
-        except (TypeError, ValueError):
-            raise not_numbers from None
+    host = on_host(value)  # None for arrays and for lists holding tracers
+    if host is not None:
         if host.dtype.kind not in "biuf":
             raise not_numbers
         # Through float64: jnp.asarray would wrap an int64 beyond int32 (2**32 + 5 -> 5).
@@ -54,6 +51,16 @@ def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Ar
     arr = jax.lax.convert_element_type(arr, dtype)
     require(factory, name, arr, np.isfinite, "finite")
     return arr
+
+
+def on_host(value: Any) -> np.ndarray | None:
+    """``value`` as a NumPy array if it is plain host data (numbers, lists, NumPy)."""
+    if isinstance(value, jax.Array):
+        return None
+    try:
+        return np.asarray(value)
+    except Exception:  # e.g. a list of tracers, which jnp.asarray takes
+        return None
 
 
 def as_bool(factory: str, name: str, value: Any) -> jax.Array:

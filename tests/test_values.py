@@ -424,3 +424,11 @@ def test_keras_piecewise_takes_negative_and_repeated_boundaries_like_keras():
     )
     with pytest.raises(ValueError, match="boundaries must be non-decreasing, got 5 after 10"):
         ks.PiecewiseConstantDecay([10, 5], [1.0, 2.0, 3.0])
+
+
+def test_lists_holding_tracers_are_taken_as_arrays():
+    # Host conversion (for int64 arguments) must leave lists of traced values to JAX.
+    got = jax.vmap(lambda b: js.multistep(1.0, [b, b + 1], 0.5)(3))(jnp.array([1.0, 5.0]))
+    np.testing.assert_array_equal(got, [0.25, 1.0])
+    steps = jax.jit(lambda t: js.constant(2.0)([t, t + 1]))(3)
+    np.testing.assert_array_equal(steps, [2.0, 2.0])
