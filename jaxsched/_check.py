@@ -34,9 +34,9 @@ def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Ar
         f"{factory}: {name} must be a number or an array of numbers, got {value!r}"
     )
     host = on_host(value)  # None for arrays and for lists holding tracers
-    if host is not None:
-        if host.dtype.kind not in "biuf":
-            raise not_numbers
+    if host is not None and host.dtype.kind in "SUV":
+        raise not_numbers
+    if host is not None and host.dtype.kind != "O":  # objects (__jax_array__): to jnp
         # Through float64: jnp.asarray would wrap an int64 beyond int32 (2**32 + 5 -> 5).
         value = host.astype(np.float64) if host.dtype.kind in "iu" else host
     try:

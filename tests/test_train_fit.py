@@ -272,3 +272,9 @@ def test_unknown_metrics_are_named_by_best_score_and_plot(sweep):
     for call in (result.best, result.score, result.plot_curves):
         with pytest.raises(ValueError, match=r"unknown metric 'acc': use one of train_loss"):
             call("acc")
+
+
+def test_seeds_may_be_an_array_of_integers():
+    from jaxsched.train.trainer import _seeds
+
+    assert _seeds(jnp.arange(2)) == [0, 1] and _seeds(np.array([3, 5])) == [3, 5]

@@ -381,8 +381,10 @@ def test_total_iters_of_zero_is_the_same_traced_batched_or_concrete(make):
     concrete = np.stack([make(n)(steps) for n in counts])
     traced = jax.vmap(lambda n: make(n)(steps))(jnp.asarray(counts, jnp.float32))
     batched = make(np.asarray(counts))(steps[:, None]).T
+    listed = make(counts)(steps[:, None]).T
     np.testing.assert_array_equal(traced, concrete)
     np.testing.assert_array_equal(batched, concrete)
+    np.testing.assert_array_equal(listed, concrete)
     assert len(set(np.asarray(concrete[0]).tolist())) == 1  # 0: constant
 
 
@@ -432,3 +434,11 @@ def test_lists_holding_tracers_are_taken_as_arrays():
     np.testing.assert_array_equal(got, [0.25, 1.0])
     steps = jax.jit(lambda t: js.constant(2.0)([t, t + 1]))(3)
     np.testing.assert_array_equal(steps, [2.0, 2.0])
+
+
+def test_values_that_only_convert_through_jax_array_are_taken():
+    class Rate:
+        def __jax_array__(self):
+            return jnp.array(0.25)
+
+    assert float(js.constant(Rate())(3)) == 0.25

@@ -72,11 +72,6 @@ def _require_whole(name: str, param: str, value: Any, event_ndim: int = 0) -> No
         raise ValueError(f"torch.{name}: {param} must be whole numbers, got {value!r}")
 
 
-def _zero(name: str, total_iters: Any) -> jax.Array:
-    """Where ``total_iters`` is 0, elementwise (it may be traced or a batch)."""
-    return as_float(f"torch.{name}", "total_iters", total_iters) == 0
-
-
 def _is_zero(value: Any) -> bool:
     c = concrete(value)
     return c is not None and c.ndim == 0 and float(c) == 0.0
@@ -136,12 +131,12 @@ def PolynomialLR(
     if _concrete_int("PolynomialLR", "total_iters", total_iters) == 0 or _is_zero(power):
         return _decay.constant(lr)
     # A traced or batched total_iters of 0 holds lr too: a decay from lr to lr.
-    zero = _zero("PolynomialLR", total_iters)
+    total_iters = as_float("torch.PolynomialLR", "total_iters", total_iters)
     lr = as_float("torch.PolynomialLR", "lr", lr)
     return _decay.poly(
         init_value=lr,
-        end_value=jnp.where(zero, lr, 0.0),
-        decay_steps=jnp.where(zero, 1.0, total_iters),
+        end_value=jnp.where(total_iters == 0, lr, 0.0),
+        decay_steps=jnp.where(total_iters == 0, 1.0, total_iters),
         power=power,
     )
 
@@ -168,7 +163,8 @@ def LinearLR(
     lr = as_float(f, "lr", lr)
     if _concrete_int("LinearLR", "total_iters", total_iters) == 0:
         return _decay.constant(lr * start_factor)
-    zero = _zero("LinearLR", total_iters)  # traced or batched: stays at start_factor
+    total_iters = as_float(f, "total_iters", total_iters)
+    zero = total_iters == 0  # traced or batched: stays at start_factor
     return _decay.linear(
         lr * start_factor,
         lr * jnp.where(zero, start_factor, end_factor),

@@ -244,7 +244,9 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
         if seeds < 1:
             raise ValueError(f"fit: seeds must be >= 1, got {seeds}")
         return list(range(int(seeds)))
-    if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence | np.ndarray):
+    if isinstance(seeds, np.ndarray | jax.Array):
+        seeds = np.asarray(seeds).tolist() if np.ndim(seeds) == 1 else seeds
+    if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence):
         raise ValueError(f"fit: seeds must be a count or a list of integers, got {seeds!r}")
     bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int | np.integer)]
     if bad:
@@ -276,7 +278,8 @@ def _check(
             f"got batch shape {schedules.batch_shape}; use jaxsched.stack([schedule]) for one"
         )
     if optimizer is not None:
-        first = jax.tree_util.tree_map(lambda x: np.asarray(x)[0], schedules)  # no compile
+        # The first configuration, sliced on the host: indexing on the device would compile.
+        first = jax.tree_util.tree_map(lambda x: jax.device_put(np.asarray(x)[0]), schedules)
         made = optimizer(first) if callable(optimizer) else None
         if not isinstance(made, optax.GradientTransformation):
             got = (
