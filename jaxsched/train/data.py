@@ -184,8 +184,8 @@ def _check_split(
             f"{name}: {split} y must hold class indices 0, 1, 2, ..., got dtype {y.dtype}; "
             "map the labels to integers first"
         )
-    with np.errstate(over="ignore"):
-        x32 = x.astype(np.float32)
+    with np.errstate(over="ignore"):  # a Dataset built by load is already cast: no copy
+        x32 = x.astype(np.float32, copy=False)
     if not np.all(np.isfinite(x32)):
         beyond = np.all(np.isfinite(x))
         raise ValueError(
@@ -194,4 +194,4 @@ def _check_split(
         )
     if len(y) and (not np.all(y == np.round(y)) or y.min() < 0 or y.max() > 2**31 - 1):
         raise ValueError(f"{name}: {split} y must hold class indices 0, 1, 2, ...")
-    return x32, y.astype(np.int32)
+    return x32, y.astype(np.int32, copy=False)
