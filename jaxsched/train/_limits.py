@@ -1,4 +1,5 @@
-"""Refusing, before anything is allocated, host arrays that would not fit in memory."""
+"""The limits a run must fit, checked before anything is allocated or compiled:
+int32 step counters, 64-bit seeds, and a quarter of the machine's memory."""
 
 from __future__ import annotations
 
@@ -6,6 +7,28 @@ import os
 
 #: Step counters (the chunk's and optax's) are int32.
 MAX_STEPS = 2**31 - 1
+
+
+def check_steps(who: str, steps: int) -> None:
+    """Refuse more steps than the int32 step counters (the chunk's and optax's) count.
+
+    >>> check_steps("fit", 2**31)
+    Traceback (most recent call last):
+    ...
+    ValueError: fit: steps must be at most 2**31 - 1 (step counters are int32), got 2147483648
+    """
+    if steps > MAX_STEPS:
+        raise ValueError(
+            f"{who}: steps must be at most 2**31 - 1 (step counters are int32), got {steps}"
+        )
+
+
+def check_seed(who: str, seed: int) -> None:
+    """Refuse a seed that ``jax.random.key`` cannot take (it must fit 64 bits)."""
+    if not -(2**63) <= seed < 2**63:
+        raise ValueError(
+            f"{who}: a seed must be a 64-bit integer (-2**63 <= seed < 2**63), got {seed}"
+        )
 
 
 def check_fits(what: str, size: int, hint: str) -> None:

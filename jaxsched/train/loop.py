@@ -69,9 +69,8 @@ def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Progra
         def step(carry, inputs):
             params, opt_state, diverged_at, loss_sum = carry
             t, idx = inputs
-            loss, grads = jax.value_and_grad(loss_fn)(params, x_train[idx], y_train[idx])
-            updates, opt_state = opt.update(grads, opt_state, params)
-            params = optax.apply_updates(params, updates)
+            x, y = x_train[idx], y_train[idx]
+            loss, params, opt_state = update(opt, loss_fn, params, opt_state, x, y)
             # Only the loss is checked every step: weights gone non-finite make
             # the next loss non-finite. A diverged configuration trains on in
             # NaNs, touching no other (vmap keeps them apart), and its metrics
@@ -133,9 +132,7 @@ def step_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory, params, sc
 
     def step(params, schedule, x, y):
         opt = optimizer(schedule)
-        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
-        updates, state = opt.update(grads, opt.init(params), params)
-        return optax.apply_updates(params, updates), state, loss
+        return update(opt, loss_fn, params, opt.init(params), x, y)
 
     closed = jax.make_jaxpr(step)(params, schedule, x, y)
     consts = [
@@ -143,6 +140,14 @@ def step_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory, params, sc
         for c in closed.consts
     ]
     return str(closed.jaxpr), consts
+
+
+def update(opt: optax.GradientTransformation, loss_fn, params, opt_state, x, y):
+    """One training step: ``(loss, params, opt_state)`` after one update of ``opt`` on
+    the gradient of ``loss_fn(params, x, y)``; `fit`, `lr_find` and checkpoints share it."""
+    loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+    updates, opt_state = opt.update(grads, opt_state, params)
+    return loss, optax.apply_updates(params, updates), opt_state
 
 
 def training_loss(graphdef: nnx.GraphDef) -> Callable[..., jax.Array]:

@@ -27,11 +27,10 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 import jaxsched
 from jaxsched.train._io import array, plain, pyplot
-from jaxsched.train._memory import MAX_STEPS, check_fits
+from jaxsched.train._limits import check_fits, check_seed, check_steps
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.loop import (
     OptimizerFactory,
@@ -39,6 +38,7 @@ from jaxsched.train.loop import (
     default_optimizer,
     select,
     training_loss,
+    update,
 )
 from jaxsched.train.models import ModelFactory, initial_states
 from jaxsched.train.order import batch_indices
@@ -282,14 +282,12 @@ def lr_find(
             f"{_F32_MAX:.3g})"
         )
     steps = _integer(f, "steps", steps, 2)
-    if steps > MAX_STEPS:
-        raise ValueError(f"{f}: steps must be at most 2**31 - 1 (step counters are int32)")
+    check_steps(f, steps)
     if method == "sweep":
         n_rates = _integer(f, "n_rates", n_rates, 2)
     batch_size = _integer(f, "batch_size", batch_size, 1)
     seed = _integer(f, "seed", seed, None)
-    if not -(2**63) <= seed < 2**63:
-        raise ValueError(f"{f}: seed must be a 64-bit integer (-2**63 <= seed < 2**63), got {seed}")
+    check_seed(f, seed)
     smoothing = _number(f, "smoothing", smoothing)
     if not 0.0 <= smoothing < 1.0:
         raise ValueError(f"{f}: smoothing must be in [0, 1), got {smoothing!r}")
@@ -359,9 +357,8 @@ def _train_run(graphdef, optimizer):
 
         def step(carry, idx):
             params, opt_state, alive = carry
-            loss, grads = jax.value_and_grad(loss_fn)(params, x_train[idx], y_train[idx])
-            updates, new_opt_state = opt.update(grads, opt_state, params)
-            new_params = optax.apply_updates(params, updates)
+            x, y = x_train[idx], y_train[idx]
+            loss, new_params, new_opt_state = update(opt, loss_fn, params, opt_state, x, y)
             keep = alive & jnp.isfinite(loss) & all_finite(new_params)
             recorded = jnp.where(alive & jnp.isfinite(loss), loss, jnp.nan)
             params = select(keep, new_params, params)

@@ -15,7 +15,7 @@ import optax
 from jaxsched._base import Schedule
 from jaxsched._spec import from_dict
 from jaxsched.train import order
-from jaxsched.train._memory import MAX_STEPS, check_fits
+from jaxsched.train._limits import check_fits, check_seed, check_steps
 from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Placement
@@ -135,8 +135,8 @@ def fit(
             program=step_program(
                 graphdef,
                 optimizer,
-                jax.tree_util.tree_map(lambda x: x[0], params),
-                jax.tree_util.tree_map(lambda x: x[0], schedules),
+                _first(params),
+                _first(schedules),
                 dataset.x_train[:batch_size],
                 dataset.y_train[:batch_size],
             ),
@@ -232,6 +232,12 @@ def _name(factory: Any) -> str:
     return f"{getattr(factory, '__module__', '')}.{name}"
 
 
+def _first(tree):
+    """The first entry of every leaf (a configuration, a seed's weights), sliced on the
+    host: indexing on the device would compile a program per shape."""
+    return jax.tree_util.tree_map(lambda x: jax.device_put(np.asarray(x)[0]), tree)
+
+
 def _dead_after(diverged: np.ndarray, eval_steps: np.ndarray) -> np.ndarray:
     """``[seed, config, eval]``: True from the first evaluation after a divergence."""
     at = diverged[..., None]
@@ -254,10 +260,8 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"fit: seeds must be a non-empty list of distinct integers, got {seeds}")
-    if not all(-(2**63) <= s < 2**63 for s in seeds):
-        raise ValueError(
-            f"fit: seeds must be 64-bit integers (-2**63 <= seed < 2**63), got {seeds}"
-        )
+    for seed in seeds:
+        check_seed("fit", seed)
     return seeds
 
 
@@ -278,9 +282,7 @@ def _check(
             f"got batch shape {schedules.batch_shape}; use jaxsched.stack([schedule]) for one"
         )
     if optimizer is not None:
-        # The first configuration, sliced on the host: indexing on the device would compile.
-        first = jax.tree_util.tree_map(lambda x: jax.device_put(np.asarray(x)[0]), schedules)
-        made = optimizer(first) if callable(optimizer) else None
+        made = optimizer(_first(schedules)) if callable(optimizer) else None
         if not isinstance(made, optax.GradientTransformation):
             got = (
                 f"it returned a {type(made).__name__}"
@@ -300,10 +302,7 @@ def _check(
     for name, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"fit: {name} must be an integer >= 1, got {value!r}")
-    if steps > MAX_STEPS:
-        raise ValueError(
-            f"fit: steps must be at most 2**31 - 1 (step counters are int32), got {steps}"
-        )
+    check_steps("fit", steps)
     configs = schedules.to_dicts()
     for i, config in enumerate(configs):
         try:  # rebuilding through the factories validates the values
