@@ -58,6 +58,14 @@ class Dataset:
             object.__setattr__(self, f"x_{split}", x)
             object.__setattr__(self, f"y_{split}", y)
 
+    def check_batch_size(self, who: str, batch_size: int) -> None:
+        """Refuse batches larger than the training split (``who`` names the caller)."""
+        if batch_size > len(self.x_train):
+            raise ValueError(
+                f"{who}: batch_size={batch_size} is larger than the training split "
+                f"({len(self.x_train)} examples of {self.name})"
+            )
+
     @property
     def input_shape(self) -> tuple[int, ...]:
         """The shape of one example (``(40,)`` for MNIST-1D)."""

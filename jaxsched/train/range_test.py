@@ -301,11 +301,7 @@ def lr_find(
         )
 
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
-    if batch_size > len(dataset.x_train):
-        raise ValueError(
-            f"{f}: batch_size={batch_size} is larger than the training split "
-            f"({len(dataset.x_train)} examples of {dataset.name})"
-        )
+    dataset.check_batch_size(f, batch_size)
     check_fits(
         f"{f}: the batch order ({steps} steps x {batch_size} int32 indices)",
         steps * batch_size * 4,

@@ -309,11 +309,7 @@ def _check(
             from_dict(config)
         except ValueError as e:
             raise ValueError(f"fit: configuration {i} is invalid: {e}") from None
-    if batch_size > len(dataset.x_train):
-        raise ValueError(
-            f"fit: batch_size={batch_size} is larger than the training split "
-            f"({len(dataset.x_train)} examples of {dataset.name})"
-        )
+    dataset.check_batch_size("fit", batch_size)
     return configs
 
 
