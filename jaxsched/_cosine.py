@@ -9,7 +9,15 @@ import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register
 from jaxsched._check import as_float, require
-from jaxsched._math import cosine_fall, cosine_fall_parts, done, positive, scaled_power
+from jaxsched._math import (
+    accurate_rise,
+    cosine_fall,
+    cosine_fall_parts,
+    done,
+    one_minus_power,
+    positive,
+    scaled_power,
+)
 from jaxsched._steps import Steps
 
 __all__ = ["Cosine", "CosineRestarts", "cosine", "cosine_restarts"]
@@ -26,12 +34,16 @@ class Cosine(Schedule):
 
     def _value(self, steps: Steps) -> jax.Array:
         p = done(steps.t, self.decay_steps)
-        weight = jnp.power(cosine_fall(steps.t, self.decay_steps), self.exponent)
-        # From the nearer end, so that schedule(0) is init_value to the last bit.
+        fall = cosine_fall(steps.t, self.decay_steps)
+        weight = jnp.power(fall, self.exponent)
+        # A decay from the nearer end, so that schedule(0) is init_value to the last bit.
         span = self.init_value - self.end_value
-        return jnp.where(
+        decay = jnp.where(
             p <= 0.5, self.init_value - span * (1 - weight), self.end_value + span * weight
         )
+        # A rise needs 1 - weight itself accurate: 1 - fall is sin^2(pi p / 2).
+        rise = one_minus_power(fall, jnp.square(jnp.sin(0.5 * jnp.pi * p)), self.exponent)
+        return accurate_rise(self.init_value, self.end_value, decay, rise)
 
 
 @factory(Cosine)

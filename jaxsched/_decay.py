@@ -15,7 +15,14 @@ import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register
 from jaxsched._check import as_bool, as_float, require, require_increasing, require_one_value_more
-from jaxsched._math import left, positive, scaled_power
+from jaxsched._math import (
+    accurate_rise,
+    done,
+    left,
+    one_minus_power,
+    positive,
+    scaled_power,
+)
 from jaxsched._steps import Steps
 
 __all__ = [
@@ -375,13 +382,21 @@ class Poly(Schedule):
         s = steps.since(self.begin)
         decay_steps = positive(self.decay_steps)
         n, rem = s.divmod(decay_steps)
-        # With cycle, the current cycle ends at k * ceil(tau / k): the part left is
-        # (k - rem) / (k * cycles), or 0 at a cycle's end (1 at tau = 0).
+        # With cycle, the current cycle ends at k * ceil(tau / k): the parts left and
+        # done are (k - rem) / (k * cycles) and tau / (k * cycles); at a cycle's end
+        # 0 and 1, at tau = 0 1 and 0.
         cycles = jnp.maximum(n + (rem > 0), 1)
-        cycle_left = jnp.where(rem > 0, (decay_steps - rem) / (decay_steps * cycles), 0.0)
-        cycle_left = jnp.where(s.t <= 0, 1.0, cycle_left)
+        at_start = s.t <= 0
+        cycle_left = jnp.where(
+            rem > 0, (decay_steps - rem) / (decay_steps * cycles), jnp.where(at_start, 1.0, 0.0)
+        )
+        cycle_done = jnp.where(rem > 0, s.t / (decay_steps * cycles), jnp.where(at_start, 0.0, 1.0))
         q = jnp.where(self.cycle, cycle_left, left(s.t, decay_steps))
-        return (self.init_value - self.end_value) * jnp.power(q, self.power) + self.end_value
+        p = jnp.where(self.cycle, cycle_done, done(s.t, decay_steps))
+        value = (self.init_value - self.end_value) * jnp.power(q, self.power) + self.end_value
+        return accurate_rise(
+            self.init_value, self.end_value, value, one_minus_power(q, p, self.power)
+        )
 
 
 @factory(Poly)

@@ -90,6 +90,48 @@ def linear_parts(start: jax.Array, end: jax.Array, p: jax.Array, q: jax.Array) -
     return jnp.where(p <= 0.5, start + (end - start) * p, end + (start - end) * q)
 
 
+def accurate_rise(
+    start: jax.Array, end: jax.Array, value: jax.Array, complement: jax.Array
+) -> jax.Array:
+    """``value`` (``end + (start - end) w``, ``w`` going from 1 to 0), made accurate for a rise.
+
+    A growing schedule (``|end| > |start|``) computed as ``end + (start - end) w``
+    cancels near its start: ``end + (start - end) * 1`` loses every digit of a
+    ``start`` far smaller than ``end``. There the value is taken as
+    ``start + (end - start) complement`` instead, from ``complement = 1 - w``
+    computed directly by the caller (not by the subtraction). A decaying schedule
+    keeps ``value``, which its caller computes from the nearer end.
+
+    >>> start, end = jnp.float32(1e-8), jnp.float32(1.0)
+    >>> float(end + (start - end) * 1.0), float(accurate_rise(start, end, end + (start - end), 0.0))
+    (0.0, 1e-08)
+    """
+    rise = start + (end - start) * complement
+    return jnp.where(jnp.abs(end) > jnp.abs(start), rise, value)
+
+
+def one_minus_power(base: jax.Array, complement: jax.Array, exponent: jax.Array) -> jax.Array:
+    """``1 - base ** exponent`` for ``base`` in [0, 1], given ``complement = 1 - base``.
+
+    Computed as ``-expm1(exponent * log(base))`` with ``log(base)`` as
+    ``log1p(-complement)`` while ``complement <= 1/2``, so that it keeps its
+    digits when ``base`` is near 1; exactly ``complement`` for ``exponent = 1``.
+
+    >>> float(one_minus_power(jnp.float32(1 - 2**-20), jnp.float32(2**-20), 2.0)) * 2**20
+    2.0
+    """
+    # Both logarithms get arguments they are finite at, so that no branch left
+    # unselected sends a NaN into a gradient.
+    near_one = complement <= 0.5
+    log_base = jnp.where(
+        near_one,
+        jnp.log1p(-jnp.where(near_one, complement, 0.5)),
+        jnp.log(jnp.where(near_one | (base <= 0), 1.0, base)),
+    )
+    value = jnp.where(base > 0, -jnp.expm1(exponent * log_base), 1.0)
+    return jnp.where(exponent == 1, complement, value)
+
+
 def interpolate(
     start: jax.Array,
     end: jax.Array,
@@ -118,5 +160,6 @@ def interpolate(
     if shape == "cos":
         return cosine_parts(start, end, p, q)
     if shape == "1-sqrt":  # 1 - sqrt(p) = q / (1 + sqrt(p)): no cancellation near the end
-        return end + (start - end) * (q / (1.0 + jnp.sqrt(p)))
+        value = end + (start - end) * (q / (1.0 + jnp.sqrt(p)))
+        return accurate_rise(start, end, value, jnp.sqrt(p))
     raise ValueError(f"unknown shape {shape!r}")

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_choice, as_float, require, require_pair
-from jaxsched._math import done, interpolate, left
+from jaxsched._math import accurate_rise, done, interpolate, left
 from jaxsched._steps import Steps
 
 __all__ = ["WSD", "InverseSqrt", "Rex", "inverse_sqrt", "rex", "wsd"]
@@ -170,7 +170,10 @@ class Rex(Schedule):
 
     def _value(self, steps: Steps) -> jax.Array:
         q = left(steps.t, self.decay_steps)
-        return self.end_value + (self.init_value - self.end_value) * q / (0.5 + 0.5 * q)
+        value = self.end_value + (self.init_value - self.end_value) * q / (0.5 + 0.5 * q)
+        # 1 - q / (1/2 + q/2) = p / (1 + q), with p = 1 - q computed directly.
+        rise = done(steps.t, self.decay_steps) / (1.0 + q)
+        return accurate_rise(self.init_value, self.end_value, value, rise)
 
 
 @factory(Rex)

@@ -101,6 +101,29 @@ def test_grad_with_respect_to_a_hyperparameter(make, param):
     np.testing.assert_allclose(grad, numeric, rtol=2e-2)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda a, b: js.poly(a, b, decay_steps=10, power=2.0),
+        lambda a, b: js.poly(a, b, decay_steps=10, power=2.0, cycle=True),
+        lambda a, b: js.linear(a, b, decay_steps=10),
+        lambda a, b: js.cosine(a, decay_steps=10, end_value=b, exponent=2.0),
+        lambda a, b: js.rex(a, decay_steps=10, end_value=b),
+    ],
+)
+@pytest.mark.parametrize(("start", "end"), [(1.0, 0.0), (0.001, 1.0)])
+def test_grads_are_finite_at_phase_ends(make, start, end):
+    """Decaying or rising, the gradients in the step and in the start value are finite
+    at the start, inside, at the end and after it: the branch a value does not take
+    sends no NaN into them."""
+    for t in (0.0, 5.0, 10.0, 15.0):
+        by_step = jax.grad(lambda s: make(start, end)(s))(t)
+        by_start = jax.grad(lambda a, t=t: make(a, end)(t))(start)
+        assert np.isfinite(by_step) and np.isfinite(by_start), (t, by_step, by_start)
+    numeric = (make(start, end)(5.0 + 1e-2) - make(start, end)(5.0 - 1e-2)) / 2e-2
+    np.testing.assert_allclose(jax.grad(lambda t: make(start, end)(t))(5.0), numeric, rtol=1e-2)
+
+
 def test_batch_indexing_len_and_iteration():
     batch = js.grid(
         js.poly, init_value=[0.1, 0.01], power=[1, 2, 3], end_value=0.0, decay_steps=100

@@ -120,6 +120,22 @@ def cos_fall(p: Fraction) -> float:
     return math.sin(math.pi * float(1 - p) / 2) ** 2
 
 
+def cos_rise(p: Fraction) -> float:
+    """``1 - cos_fall(p)`` = ``sin^2(pi p / 2)``, with full relative precision near ``p = 0``."""
+    return 1.0 - cos_fall(p) if p > Fraction(1, 2) else math.sin(math.pi * float(p) / 2) ** 2
+
+
+def one_minus_powf(p: Fraction, exponent: float) -> float:
+    """``1 - (1 - p) ** exponent`` for ``p`` in [0, 1], accurate near ``p = 0``."""
+    return -math.expm1(exponent * math.log1p(-float(p))) if p < 1 else 1.0
+
+
+def toward(a: float, b: float, w: float, one_minus_w: float) -> float:
+    """``b + (a - b) w``: from ``a`` when it rises (``|b| > |a|``, where that form would
+    cancel in float64 too), given ``1 - w`` computed accurately."""
+    return a + (b - a) * one_minus_w if abs(b) > abs(a) else b + (a - b) * w
+
+
 def clip01(x: Fraction) -> Fraction:
     return min(max(x, Fraction(0)), Fraction(1))
 
@@ -134,11 +150,11 @@ def part(tau: Fraction, length: Fraction) -> Fraction:
 def interp(a: float, b: float, p: Fraction, shape: str) -> float:
     """``a`` at ``p = 0`` to ``b`` at ``p = 1`` along a named shape, from the nearer end."""
     if shape == "cos":
-        return b + (a - b) * cos_fall(p)
+        return toward(a, b, cos_fall(p), cos_rise(p))
     if shape == "linear":
         return a + (b - a) * float(p) if p <= Fraction(1, 2) else b + (a - b) * float(1 - p)
     if shape == "1-sqrt":  # 1 - sqrt(p) = (1 - p) / (1 + sqrt(p)), no cancellation near p = 1
-        return b + (a - b) * float(1 - p) / (1 + math.sqrt(p))
+        return toward(a, b, float(1 - p) / (1 + math.sqrt(p)), math.sqrt(p))
     raise ValueError(shape)
 
 
@@ -198,17 +214,19 @@ def reference(s: js.Schedule, t: Fraction) -> float:
         else:
             c = math.ceil(tau / k)
             q = (c * k - tau) / (c * k)
-        init, end = hp(s, "init_value"), hp(s, "end_value")
-        return (init - end) * float(q) ** hp(s, "power") + end
+        init, end, power = hp(s, "init_value"), hp(s, "end_value"), hp(s, "power")
+        return toward(init, end, float(q) ** power, one_minus_powf(1 - q, power))
     if kind == "cosine":
         k = fr(s, "decay_steps")
-        init, end = hp(s, "init_value"), hp(s, "end_value")
-        return end + (init - end) * cos_fall(min(t, k) / k) ** hp(s, "exponent")
+        init, end, e = hp(s, "init_value"), hp(s, "end_value"), hp(s, "exponent")
+        p = min(t, k) / k
+        rise = -math.expm1(e * math.log1p(-cos_rise(p))) if p < 1 else 1.0
+        return toward(init, end, cos_fall(p) ** e, rise)
     if kind == "rex":
         k = fr(s, "decay_steps")
-        q = float((k - min(t, k)) / k)
+        q = (k - min(t, k)) / k
         init, end = hp(s, "init_value"), hp(s, "end_value")
-        return end + (init - end) * q / (0.5 + 0.5 * q)
+        return toward(init, end, float(q / (Fraction(1, 2) + q / 2)), float((1 - q) / (1 + q)))
     if kind == "cosine_restarts":
         n, pos, length = restart_period(t, fr(s, "first_decay_steps"), fr(s, "t_mul"))
         init, end = hp(s, "init_value"), hp(s, "end_value")
@@ -360,9 +378,10 @@ def build(family: str, draw, precise: bool = False) -> js.Schedule:
     """A schedule of ``family`` with random valid hyperparameters (no legitimate overflow).
 
     ``precise=True`` keeps to the inputs the float32 computation is accurate for, as the
-    reference test needs: ``init_value >= end_value`` and ``base <= peak`` (a rising
-    cosine/poly/rex from near 0 cancels, see test_rising_precision), exact offsets and sums,
-    and whole ``first_decay_steps`` and ``t_mul`` for growing restarts.
+    reference test needs: ``init_value >= end_value`` for restarts and ``base <= peak``
+    for cyclic (poly, linear, cosine and rex rise accurately too: see
+    test_rising_keeps_start_digits), exact offsets and sums, and whole
+    ``first_decay_steps`` and ``t_mul`` for growing restarts.
     """
     pair = ordered if precise else any_order
     if family == "constant":
@@ -398,17 +417,17 @@ def build(family: str, draw, precise: bool = False) -> js.Schedule:
             draw(floats32(0.0, 4.0)),
         )
     if family == "poly":
-        a, b = pair(draw)
+        a, b = any_order(draw)
         power = draw(floats32(0.1, 4.0))
         return js.poly(a, b, draw(LENGTH), power, draw(offsets(precise)), draw(st.booleans()))
     if family == "linear":
-        a, b = pair(draw)
+        a, b = any_order(draw)
         return js.linear(a, b, draw(LENGTH), draw(offsets(precise)))
     if family == "cosine":
-        a, b = pair(draw)
+        a, b = any_order(draw)
         return js.cosine(a, draw(LENGTH), b, draw(floats32(0.1, 4.0)))
     if family == "rex":
-        a, b = pair(draw)
+        a, b = any_order(draw)
         return js.rex(a, draw(LENGTH), b)
     if family == "cosine_restarts":
         a, b = pair(draw)
@@ -718,6 +737,38 @@ def test_wsd_one_minus_sqrt_absolute(data):
     want = reference_values(s, steps)
     slack = 1e-5 * np.abs(want) + 3e-7 * abs(hp(s, "peak_value") - hp(s, "end_value"))
     np.testing.assert_array_less(np.abs(evaluate(s, steps) - want), slack + 1e-300)
+
+
+# ---------------------------------------------- rising from a tiny value
+RISING = {
+    "poly": lambda a, b: js.poly(a, b, 37, power=2.5),
+    "poly_sqrt": lambda a, b: js.poly(a, b, 37, power=0.5),
+    "poly_cycle": lambda a, b: js.poly(a, b, 37, power=1.5, cycle=True),
+    "linear": lambda a, b: js.linear(a, b, 37, begin=3),
+    "cosine": lambda a, b: js.cosine(a, 37, b),
+    "cosine_exponent": lambda a, b: js.cosine(a, 37, b, exponent=3.0),
+    "rex": lambda a, b: js.rex(a, 37, b),
+    "wsd_1-sqrt": lambda a, b: js.wsd(a, 37, 0, 37, end_value=b),
+}
+
+
+@pytest.mark.parametrize("start", [1e-8, 1e-4, 0.3])
+@pytest.mark.parametrize("family", sorted(RISING))
+def test_rising_keeps_start_digits(family, start):
+    """A schedule growing from a value far below its end is accurate relative to its own
+    value, not to the end: ``end + (start - end) * 1`` would round ``linear(1e-8, 1, k)(0)``
+    to 0, and lose digits of every early value."""
+    s = RISING[family](start, 1.0)
+    steps = np.append(np.arange(80), [0.25, 0.5, 18.5, 36.75]).astype(np.float32)
+    assert_close(evaluate(s, steps), reference_values(s, steps), steps, repr(s), rtol=1e-6)
+    assert float(s(0)) == np.float32(start)
+
+
+def test_torch_linear_lr_warmup_from_a_tiny_factor():
+    """PyTorch computes in float64; LinearLR's warmup from a tiny start_factor matches it."""
+    s = ts.LinearLR(0.1, start_factor=1e-3, end_factor=1.0, total_iters=10)
+    want = 0.1 * (1e-3 + (1.0 - 1e-3) * np.minimum(np.arange(12), 10) / 10)
+    np.testing.assert_allclose(evaluate(s, np.arange(12)), want, rtol=1e-6)
 
 
 # ------------------------------------------------------------- monotone
