@@ -120,13 +120,21 @@ def require_increasing(factory: str, name: str, value: Any) -> None:
     _require_order(factory, name, value, strictly=True)
 
 
-def require_one_value_more(factory: str, values: jax.Array, boundaries: jax.Array) -> None:
-    """Piecewise values: one more along the last axis than there are boundaries."""
+def as_piecewise(
+    factory: str, boundaries: Any, values: Any, require_order: Callable[[str, str, Any], None]
+) -> tuple[jax.Array, jax.Array]:
+    """A piecewise-constant schedule's boundaries and values as float arrays: one more
+    value than boundaries along the last axis, and boundaries that pass ``require_order``
+    (`require_increasing` or `require_nondecreasing`)."""
+    boundaries = as_float(factory, "boundaries", boundaries, event_ndim=1)
+    values = as_float(factory, "values", values, event_ndim=1)
+    require_order(factory, "boundaries", boundaries)
     if values.shape[-1] != boundaries.shape[-1] + 1:
         raise ValueError(
             f"{factory}: values must have one more entry than boundaries, got "
             f"{values.shape[-1]} values for {boundaries.shape[-1]} boundaries"
         )
+    return boundaries, values
 
 
 def require_nondecreasing(factory: str, name: str, value: Any) -> None:

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_bool, as_float, require, require_increasing, require_one_value_more
+from jaxsched._check import as_bool, as_float, as_piecewise, require, require_increasing
 from jaxsched._math import (
     accurate_rise,
     done,
@@ -210,11 +210,7 @@ def piecewise(boundaries: Any, values: Any) -> Piecewise:
       >>> [float(s(t)) for t in (99, 100, 200)]
       [0.1, 0.01, 0.001]
     """
-    f = "piecewise"
-    boundaries = as_float(f, "boundaries", boundaries, event_ndim=1)
-    values = as_float(f, "values", values, event_ndim=1)
-    require_increasing(f, "boundaries", boundaries)
-    require_one_value_more(f, values, boundaries)
+    boundaries, values = as_piecewise("piecewise", boundaries, values, require_increasing)
     return Piecewise(boundaries=boundaries, values=values)
 
 

@@ -21,7 +21,7 @@ import jax
 
 from jaxsched import _decay
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_float, require_nondecreasing, require_one_value_more
+from jaxsched._check import as_float, as_piecewise, require_nondecreasing
 from jaxsched._compose import Warmup, warmup
 from jaxsched._cosine import Cosine, CosineRestarts, cosine, cosine_restarts
 from jaxsched._steps import Steps
@@ -117,11 +117,9 @@ def PiecewiseConstantDecay(
     As in Keras, boundaries may be negative (passed from the start) or
     repeated (the value between them is never used); they must not decrease.
     """
-    f = "keras.PiecewiseConstantDecay"
-    boundaries = as_float(f, "boundaries", boundaries, event_ndim=1)
-    values = as_float(f, "values", values, event_ndim=1)
-    require_nondecreasing(f, "boundaries", boundaries)
-    require_one_value_more(f, values, boundaries)
+    boundaries, values = as_piecewise(
+        "keras.PiecewiseConstantDecay", boundaries, values, require_nondecreasing
+    )
     return _PiecewiseConstant(boundaries=boundaries, values=values)
 
 
