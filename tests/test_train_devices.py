@@ -15,11 +15,19 @@ from jaxsched.train import Result, fit
 from jaxsched.train.devices import Placement
 
 SWEEP = """
+import logging
 import sys
 import jax
 import jaxsched as js
 from jaxsched.train import fit
 from jaxsched.train.devices import Placement
+
+compiles = []
+class Compiles(logging.Handler):
+    def emit(self, record):
+        compiles.append(record.getMessage())
+logging.getLogger("jax").addHandler(Compiles())
+jax.config.update("jax_log_compiles", True)
 
 assert len(jax.devices()) == 4, jax.devices()
 batch = {batch}
@@ -29,6 +37,10 @@ placed = placement.shard(placement.pad(batch, axis=0), axis=0)
 assert len(placed.init_value.sharding.device_set) == 4
 result = fit(batch, data="digits", steps=40, eval_every=20, batch_size=32, seeds=2, progress=False)
 result.to_json(sys.argv[1])
+# Two chunks of one length: the second reuses the first's program (the carry
+# comes out of init placed as it comes out of a chunk).
+chunks = [m for m in compiles if m.startswith("Finished XLA compilation of jit(chunk_seed)")]
+assert len(chunks) == 1, chunks
 """
 BATCH = "js.grid(js.cosine, init_value=[0.02, 0.05, 0.1, 0.2, 1e4], decay_steps=40)"
 

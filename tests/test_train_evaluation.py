@@ -11,6 +11,7 @@ import pytest
 from flax import nnx
 
 from jaxsched.train import load
+from jaxsched.train.devices import Placement
 from jaxsched.train.evaluation import RUN_EXAMPLES, EvalSet, eval_batch_size
 from jaxsched.train.loop import build_program, default_optimizer
 from jaxsched.train.models import initial_states
@@ -49,7 +50,7 @@ def test_evaluation_equals_the_plain_mean_of_each_split():
         (DIGITS.x_val[:0], DIGITS.y_val[:0]),
     ]
     packed = EvalSet.pack(splits, batch_size=50)  # several batches, the last one padded
-    program = build_program(graphdef, default_optimizer)
+    program = build_program(graphdef, default_optimizer, Placement(1))
     totals = np.asarray(program.evaluate(params, packed.x, packed.y, packed.member))
     assert totals.shape == (2, 1, 2, 3)
     loss, acc = packed.means(totals)

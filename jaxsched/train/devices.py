@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -43,15 +42,24 @@ class Placement:
         self.padded = -(-n_configs // self.n_devices) * self.n_devices
         self.mesh = Mesh(np.asarray(devices), (_AXIS,)) if self.n_devices > 1 else None
 
+    def sharding(self, axis: int) -> NamedSharding | None:
+        """Where arrays whose ``axis`` runs over the configurations go: split along
+        it over the devices; None on one device (the default placement)."""
+        if self.mesh is None:
+            return None
+        return NamedSharding(self.mesh, PartitionSpec(*([None] * axis), _AXIS))
+
     def pad(self, tree: Any, axis: int) -> Any:
-        """Repeat the last entry along ``axis`` of every leaf up to ``padded`` entries."""
+        """Repeat the last entry along ``axis`` of every leaf up to ``padded`` entries
+        (on the host: the padded leaves are NumPy arrays)."""
         extra = self.padded - self.n_configs
         if not extra:
             return tree
 
         def pad_leaf(x):
-            last = jax.lax.slice_in_dim(x, x.shape[axis] - 1, x.shape[axis], axis=axis)
-            return jnp.concatenate([x, jnp.repeat(last, extra, axis=axis)], axis=axis)
+            x = np.asarray(x)
+            last = np.full(extra, x.shape[axis] - 1)
+            return np.concatenate([x, x.take(last, axis=axis)], axis=axis)
 
         return jax.tree_util.tree_map(pad_leaf, tree)
 
@@ -59,10 +67,9 @@ class Placement:
         """Place every leaf with its ``axis`` split over the devices (no-op on one device)."""
         if self.mesh is None:
             return tree
-        spec = PartitionSpec(*([None] * axis), _AXIS)
         # From the host: resharding device arrays would compile a slicing program.
         host = jax.tree_util.tree_map(np.asarray, tree)
-        return jax.device_put(host, NamedSharding(self.mesh, spec))
+        return jax.device_put(host, self.sharding(axis))
 
     def replicate(self, tree: Any) -> Any:
         """Every leaf as a JAX array, with a full copy on every device.

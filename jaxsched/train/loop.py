@@ -21,6 +21,7 @@ import optax
 from flax import nnx
 
 from jaxsched._base import Schedule
+from jaxsched.train.devices import Placement
 
 #: ``optimizer(schedule) -> optax.GradientTransformation``, called with a traced schedule.
 OptimizerFactory = Callable[[Schedule], optax.GradientTransformation]
@@ -40,8 +41,10 @@ class Program:
     evaluate: Callable[..., Any]
 
 
-def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Program:
-    """Compile-ready functions over ``[seed, config]`` batches.
+def build_program(
+    graphdef: nnx.GraphDef, optimizer: OptimizerFactory, placement: Placement
+) -> Program:
+    """Compile-ready functions over ``[seed, config]`` batches, placed by ``placement``.
 
     ``init(params, schedules, at)`` gives the first carry (below) from the
     seeds' weights, and the learning rates ``[config, len(at)]`` at steps ``at``.
@@ -114,10 +117,19 @@ def build_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory) -> Progra
         )
         return carry, jax.vmap(lambda schedule: schedule(at))(schedules)
 
-    init = jax.jit(init_all)
-    chunk = jax.jit(jax.vmap(chunk_seed, in_axes=(0, None, None, 0, None)))
+    # Outputs placed as the next call's inputs are, so that a program compiles
+    # once (the first carry, from init, is placed like the chunks' carries).
+    runs_sharded, configs_sharded = placement.sharding(1), placement.sharding(0)
+    init = jax.jit(init_all, out_shardings=(runs_sharded, configs_sharded))
+    chunk = jax.jit(
+        jax.vmap(chunk_seed, in_axes=(0, None, None, 0, None)),
+        out_shardings=runs_sharded,
+    )
     runs = {"in_axes": (0, None, None, None)}
-    evaluate = jax.jit(jax.vmap(jax.vmap(evaluate_one, **runs), **runs))
+    evaluate = jax.jit(
+        jax.vmap(jax.vmap(evaluate_one, **runs), **runs),
+        out_shardings=runs_sharded,
+    )
     return Program(init=init, chunk=chunk, evaluate=evaluate)
 
 

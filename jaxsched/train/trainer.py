@@ -109,7 +109,7 @@ def fit(
     evaluation = EvalSet.pack(list(splits.values()), batch)
     eval_arrays = placement.replicate((evaluation.x, evaluation.y, evaluation.member))
     sharded = placement.shard(placement.pad(schedules, axis=0), axis=0)
-    program = build_program(graphdef, optimizer)
+    program = build_program(graphdef, optimizer, placement)
 
     n_train = len(dataset.x_train)
     eval_steps = list(range(eval_every, steps + 1, eval_every))
