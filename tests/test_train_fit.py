@@ -13,7 +13,7 @@ import pytest
 from conftest import x64_mode
 
 import jaxsched as js
-from jaxsched.train import MLP, Result, fit, load, lr_find
+from jaxsched.train import MLP, Result, fit, load, loop, lr_find
 
 DIGITS = load("digits")
 RUN = {"data": DIGITS, "steps": 60, "eval_every": 20, "batch_size": 32, "progress": False}
@@ -278,3 +278,18 @@ def test_seeds_may_be_an_array_of_integers():
     from jaxsched.train.trainer import _seeds
 
     assert _seeds(jnp.arange(2)) == [0, 1] and _seeds(np.array([3, 5])) == [3, 5]
+
+
+@pytest.mark.parametrize("model", [_small_mlp, "cnn"])
+def test_cpu_compiler_options_change_no_number(monkeypatch, model):
+    # The trainer compiles with jaxsched.train._compiler's options on a CPU (faster
+    # compiles); XLA's default compilation must give the same numbers bit for bit.
+    batch = js.stack([js.constant(0.05), js.cosine(0.2, decay_steps=60)])
+    run = {**RUN, "steps": 30, "eval_every": 15}
+    tuned = fit(batch, model=model, **run)
+    asked = []
+    monkeypatch.setattr(loop, "compiler_options", lambda: asked.append(1))
+    default = fit(batch, model=model, **run)
+    assert asked, "fit no longer asks jaxsched.train._compiler for its options"
+    for name, values in tuned.metrics.items():
+        np.testing.assert_array_equal(default.metrics[name], values, err_msg=name)

@@ -300,3 +300,15 @@ def test_bad_input_is_refused_before_compiling(kwargs, words, monkeypatch):
         assert word in str(info.value)
     if "data" not in kwargs and "model" not in kwargs:
         assert str(info.value).startswith("lr_find: ")
+
+
+@pytest.mark.parametrize("method", ["ramp", "sweep"])
+def test_cpu_compiler_options_change_no_number(monkeypatch, method):
+    # As for fit: XLA's default compilation gives lr_find's curve bit for bit.
+    args = {"data": DIGITS, "method": method, "steps": 40, "n_rates": 3}
+    tuned = lr_find(**args)
+    asked = []
+    monkeypatch.setattr(range_test, "compiler_options", lambda: asked.append(1))
+    default = lr_find(**args)
+    assert asked
+    np.testing.assert_array_equal(default.raw_loss, tuned.raw_loss)

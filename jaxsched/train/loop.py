@@ -21,6 +21,7 @@ import optax
 from flax import nnx
 
 from jaxsched._base import Schedule
+from jaxsched.train._compiler import compiler_options
 from jaxsched.train.devices import Placement
 
 #: ``optimizer(schedule) -> optax.GradientTransformation``, called with a traced schedule.
@@ -120,15 +121,20 @@ def build_program(
     # Outputs placed as the next call's inputs are, so that a program compiles
     # once (the first carry, from init, is placed like the chunks' carries).
     runs_sharded, configs_sharded = placement.sharding(1), placement.sharding(0)
-    init = jax.jit(init_all, out_shardings=(runs_sharded, configs_sharded))
+    options = compiler_options()
+    init = jax.jit(
+        init_all, out_shardings=(runs_sharded, configs_sharded), compiler_options=options
+    )
     chunk = jax.jit(
         jax.vmap(chunk_seed, in_axes=(0, None, None, 0, None)),
         out_shardings=runs_sharded,
+        compiler_options=options,
     )
     runs = {"in_axes": (0, None, None, None)}
     evaluate = jax.jit(
         jax.vmap(jax.vmap(evaluate_one, **runs), **runs),
         out_shardings=runs_sharded,
+        compiler_options=options,
     )
     return Program(init=init, chunk=chunk, evaluate=evaluate)
 

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxsched
+from jaxsched.train._compiler import compiler_options
 from jaxsched.train._io import array, plain, pyplot
 from jaxsched.train._limits import check_fits, check_seed, check_steps
 from jaxsched.train.data import Dataset, load
@@ -312,17 +313,20 @@ def lr_find(
     run = _train_run(graphdef, optimizer or default_optimizer)
     data = (jnp.asarray(dataset.x_train), jnp.asarray(dataset.y_train))
     indices = batch_indices(seed, 0, steps, len(dataset.x_train), batch_size)
+    options = compiler_options()
 
     if method == "ramp":
         schedule = jaxsched.exponential(min_lr, steps - 1, max_lr / min_lr)
-        raw = np.asarray(jax.jit(run)(params, schedule, data, indices), dtype=np.float64)
-        lr = np.asarray(jax.jit(schedule)(jnp.arange(steps)), dtype=np.float64)
+        train = jax.jit(run, compiler_options=options)
+        raw = np.asarray(train(params, schedule, data, indices), dtype=np.float64)
+        rate_at = jax.jit(schedule, compiler_options=options)
+        lr = np.asarray(rate_at(jnp.arange(steps)), dtype=np.float64)
         loss, diverged = _ramp_curve(raw, smoothing, diverge_factor)
         suggested = _ramp_suggestion(lr, loss, _lag(smoothing, steps))
     else:
         rates = np.geomspace(min_lr, max_lr, n_rates)
         schedules = jaxsched.constant(rates.astype(np.float32))
-        sweep = jax.jit(jax.vmap(run, in_axes=(None, 0, None, None)))
+        sweep = jax.jit(jax.vmap(run, in_axes=(None, 0, None, None)), compiler_options=options)
         raw = np.asarray(sweep(params, schedules, data, indices), dtype=np.float64)
         lr = np.asarray(schedules.value, dtype=np.float64)
         loss, diverged = _sweep_curve(raw, diverge_factor)
