@@ -104,7 +104,8 @@ def stack(schedules: Sequence[Schedule]) -> Schedule:
 
 def _stack_same(schedules: list[Schedule]) -> Schedule:
     def stack_leaves(*leaves: jax.Array) -> jax.Array:
-        return jnp.asarray(np.stack([np.asarray(x) for x in leaves]))
+        # On the host and copied over: jnp.asarray would compile a program per shape.
+        return jax.device_put(np.stack([np.asarray(x) for x in leaves]))
 
     return jax.tree_util.tree_map(stack_leaves, *schedules)
 

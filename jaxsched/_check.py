@@ -28,7 +28,9 @@ def concrete(x: Any) -> np.ndarray | None:
 def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Array:
     """A float jnp array; integers and bools take the default float dtype.
 
-    Every concrete entry must be finite.
+    Every concrete entry must be finite. Host data (numbers, lists, NumPy) is
+    converted and checked with NumPy and then copied to the device: no
+    operation of JAX's runs, so nothing compiles.
     """
     not_numbers = ValueError(
         f"{factory}: {name} must be a number or an array of numbers, got {value!r}"
@@ -37,20 +39,30 @@ def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Ar
     if host is not None and host.dtype.kind in "SUV":
         raise not_numbers
     if host is not None and host.dtype.kind != "O":  # objects (__jax_array__): to jnp
-        # Through float64: jnp.asarray would wrap an int64 beyond int32 (2**32 + 5 -> 5).
-        value = host.astype(np.float64) if host.dtype.kind in "iu" else host
-    try:
-        arr = jnp.asarray(value)
-    except (TypeError, ValueError):
-        raise not_numbers from None
+        # Through float64: an int64 beyond int32 must not wrap (2**32 + 5 -> 5).
+        arr = host.astype(_float_dtype(host.dtype))
+    else:
+        try:
+            arr = jnp.asarray(value)
+        except (TypeError, ValueError):
+            raise not_numbers from None
     if arr.ndim < event_ndim:
         kind = "a sequence of numbers" if event_ndim == 1 else f"an array of rank {event_ndim}"
         raise ValueError(f"{factory}: {name} must be {kind}, got {value!r}")
-    dtype = arr.dtype if jnp.issubdtype(arr.dtype, jnp.inexact) else jnp.result_type(float)
+    if isinstance(arr, np.ndarray):
+        require(factory, name, arr, np.isfinite, "finite")
+        return jax.device_put(arr)
     # A strong dtype: a weakly typed 1.0 and a strongly typed 3 would trace differently.
-    arr = jax.lax.convert_element_type(arr, dtype)
+    arr = jax.lax.convert_element_type(arr, _float_dtype(arr.dtype))
     require(factory, name, arr, np.isfinite, "finite")
     return arr
+
+
+def _float_dtype(dtype: np.dtype) -> np.dtype:
+    """``dtype`` if it is a float type JAX uses, else JAX's default float type."""
+    if not jnp.issubdtype(dtype, jnp.inexact):
+        dtype = np.float64
+    return jax.dtypes.canonicalize_dtype(dtype)
 
 
 def on_host(value: Any) -> np.ndarray | None:
@@ -65,13 +77,14 @@ def on_host(value: Any) -> np.ndarray | None:
 
 def as_bool(factory: str, name: str, value: Any) -> jax.Array:
     """A bool jnp array; concrete values must be booleans (or 0/1)."""
-    arr = jnp.asarray(value)
-    if arr.dtype != jnp.bool_ or arr.weak_type:
+    host = on_host(value)
+    arr = host if host is not None and host.dtype.kind != "O" else jnp.asarray(value)
+    if arr.dtype != jnp.bool_ or getattr(arr, "weak_type", False):
         c = concrete(arr)
         if c is not None and not np.isin(c, (0, 1)).all():
             raise ValueError(f"{factory}: {name} must be True or False, got {value!r}")
         arr = arr.astype(jnp.bool_)
-    return arr
+    return jax.device_put(arr) if isinstance(arr, np.ndarray) else arr
 
 
 def as_choice(factory: str, name: str, value: Any, choices: Sequence[str]) -> str:

@@ -12,9 +12,17 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_bool, as_float, as_piecewise, require, require_increasing
+from jaxsched._check import (
+    as_bool,
+    as_float,
+    as_piecewise,
+    concrete,
+    require,
+    require_increasing,
+)
 from jaxsched._math import (
     accurate_rise,
     done,
@@ -292,7 +300,11 @@ def exponential(
 
 def _optional_bound(factory: str, end_value: Any, decay_rate: jax.Array) -> jax.Array:
     """``end_value`` with None (or None entries) replaced by the bound that never binds."""
-    no_bound = jnp.where(decay_rate < 1, -jnp.inf, jnp.inf)
+    rate = concrete(decay_rate)
+    if rate is None:  # traced
+        no_bound = jnp.where(decay_rate < 1, -jnp.inf, jnp.inf)
+    else:  # on the host, then copied over: nothing compiles
+        no_bound = jax.device_put(np.where(rate < 1, -np.inf, np.inf).astype(rate.dtype))
     if end_value is None:
         return no_bound
     if isinstance(end_value, list | tuple) and any(v is None for v in end_value):
