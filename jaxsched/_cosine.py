@@ -103,8 +103,15 @@ class CosineRestarts(Schedule):
         rest = jnp.where(growing, rest_g, rest)
         length = jnp.where(growing, length_g, length)
         height = scaled_power(self.init_value - self.end_value, self.m_mul, n)
-        fall = cosine_fall_parts(pos / length, rest / length)
-        return self.end_value + height * fall
+        p = pos / length
+        value = self.end_value + height * cosine_fall_parts(p, rest / length)
+        # A rise (the end above the peaks) goes from the period's peak, computed
+        # without cancelling (init_value itself when m_mul is 1), by sin^2(pi p / 2).
+        peak = scaled_power(self.init_value, self.m_mul, n) + self.end_value * one_minus_power(
+            self.m_mul, 1 - self.m_mul, n
+        )
+        rise = peak - height * jnp.square(jnp.sin(0.5 * jnp.pi * p))
+        return jnp.where(jnp.abs(self.end_value) > jnp.abs(self.init_value), rise, value)
 
 
 _INT_MAX = 2**31 - 1

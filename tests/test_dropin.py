@@ -109,6 +109,8 @@ def test_grad_with_respect_to_a_hyperparameter(make, param):
         lambda a, b: js.linear(a, b, decay_steps=10),
         lambda a, b: js.cosine(a, decay_steps=10, end_value=b, exponent=2.0),
         lambda a, b: js.rex(a, decay_steps=10, end_value=b),
+        lambda a, b: js.cosine_restarts(a, 10, t_mul=2.0, m_mul=0.5, end_value=b),
+        lambda a, b: ts.CosineAnnealingLR(a, T_max=10, eta_min=b),
     ],
 )
 @pytest.mark.parametrize(("start", "end"), [(1.0, 0.0), (0.001, 1.0)])

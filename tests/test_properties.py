@@ -229,13 +229,18 @@ def reference(s: js.Schedule, t: Fraction) -> float:
         return toward(init, end, float(q / (Fraction(1, 2) + q / 2)), float((1 - q) / (1 + q)))
     if kind == "cosine_restarts":
         n, pos, length = restart_period(t, fr(s, "first_decay_steps"), fr(s, "t_mul"))
-        init, end = hp(s, "init_value"), hp(s, "end_value")
-        return end + (init - end) * hp(s, "m_mul") ** n * cos_fall(pos / length)
+        init, end, m = hp(s, "init_value"), hp(s, "end_value"), hp(s, "m_mul")
+        height = (init - end) * m**n
+        if abs(end) > abs(init):  # a rise, from the period's peak: no cancelling
+            peak = init * m**n - end * math.expm1(n * math.log(m))
+            return peak - height * cos_rise(pos / length)
+        return end + height * cos_fall(pos / length)
     if kind == "torch.CosineAnnealingLR":
         T = fr(s, "T_max")
         r = t - math.floor(t / (2 * T)) * 2 * T
         lr, low = hp(s, "lr"), hp(s, "eta_min")
-        return low + (lr - low) * cos_fall(min(r, 2 * T - r) / T)
+        p = min(r, 2 * T - r) / T
+        return toward(lr, low, cos_fall(p), cos_rise(p))
     if kind == "cyclic":
         up, down = fr(s, "step_size_up"), fr(s, "step_size_down")
         period = up + down
@@ -378,10 +383,9 @@ def build(family: str, draw, precise: bool = False) -> js.Schedule:
     """A schedule of ``family`` with random valid hyperparameters (no legitimate overflow).
 
     ``precise=True`` keeps to the inputs the float32 computation is accurate for, as the
-    reference test needs: ``init_value >= end_value`` for restarts and ``base <= peak``
-    for cyclic (poly, linear, cosine and rex rise accurately too: see
-    test_rising_keeps_start_digits), exact offsets and sums, and whole
-    ``first_decay_steps`` and ``t_mul`` for growing restarts.
+    reference test needs: ``base <= peak`` for cyclic (the other families rise
+    accurately too: see test_rising_keeps_start_digits), exact offsets and sums, and
+    whole ``first_decay_steps`` and ``t_mul`` for growing restarts.
     """
     pair = ordered if precise else any_order
     if family == "constant":
@@ -430,7 +434,7 @@ def build(family: str, draw, precise: bool = False) -> js.Schedule:
         a, b = any_order(draw)
         return js.rex(a, draw(LENGTH), b)
     if family == "cosine_restarts":
-        a, b = pair(draw)
+        a, b = any_order(draw)
         m_mul = draw(floats32(0.1, 1.0))
         if precise:  # non-whole growing periods: see test_restarts_non_whole_growth
             t_mul = draw(st.sampled_from([1.0, 2.0, 3.0]))
@@ -484,10 +488,10 @@ def build(family: str, draw, precise: bool = False) -> js.Schedule:
             draw(VALUE0), factor=draw(floats32(0.0, 1.0)), total_iters=draw(st.integers(-2, 300))
         )
     if family == "torch.CosineAnnealingLR":
-        lr, low = pair(draw)
+        lr, low = any_order(draw)
         return ts.CosineAnnealingLR(lr, T_max=draw(LENGTH), eta_min=low)
     if family == "torch.CosineAnnealingWarmRestarts":
-        lr, low = pair(draw)
+        lr, low = any_order(draw)
         return ts.CosineAnnealingWarmRestarts(
             lr, T_0=draw(st.integers(1, 300)), T_mult=draw(st.integers(1, 3)), eta_min=low
         )
@@ -749,6 +753,10 @@ RISING = {
     "cosine_exponent": lambda a, b: js.cosine(a, 37, b, exponent=3.0),
     "rex": lambda a, b: js.rex(a, 37, b),
     "wsd_1-sqrt": lambda a, b: js.wsd(a, 37, 0, 37, end_value=b),
+    "cosine_restarts": lambda a, b: js.cosine_restarts(a, 37, t_mul=1.0, end_value=b),
+    "cosine_restarts_growing": lambda a, b: js.cosine_restarts(a, 11, t_mul=2.0, end_value=b),
+    "torch_cosine_annealing": lambda a, b: ts.CosineAnnealingLR(a, 37, eta_min=b),
+    "torch_warm_restarts": lambda a, b: ts.CosineAnnealingWarmRestarts(a, 11, 2, eta_min=b),
 }
 
 

@@ -28,7 +28,15 @@ from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_bool, as_choice, as_float, concrete, require
 from jaxsched._cosine import CosineRestarts, cosine_restarts
 from jaxsched._cycles import Cyclic, cyclic
-from jaxsched._math import cosine_fall, cosine_parts, linear_parts, positive, scaled_power
+from jaxsched._math import (
+    accurate_rise,
+    cosine_fall,
+    cosine_parts,
+    done,
+    linear_parts,
+    positive,
+    scaled_power,
+)
 from jaxsched._steps import Steps
 from jaxsched.compat._names import speaks_as
 
@@ -265,8 +273,11 @@ class _CosineAnnealing(Schedule):
         half = positive(self.T_max)
         _, pos = steps.divmod(2 * half)
         # (1 + cos(pi r / T)) / 2 is symmetric about r = T; fold onto [0, T].
-        fall = cosine_fall(jnp.minimum(pos, 2 * half - pos), half)
-        return self.eta_min + (self.lr - self.eta_min) * fall
+        folded = jnp.minimum(pos, 2 * half - pos)
+        value = self.eta_min + (self.lr - self.eta_min) * cosine_fall(folded, half)
+        # An eta_min above lr: a rise from lr by sin^2(pi p / 2), which keeps lr's digits.
+        rise = jnp.square(jnp.sin(0.5 * jnp.pi * done(folded, half)))
+        return accurate_rise(self.lr, self.eta_min, value, rise)
 
 
 @factory(_CosineAnnealing, name="torch.CosineAnnealingLR")
