@@ -99,6 +99,16 @@ def _as_batch(label: str, schedule: _S) -> _S:
     return schedule.broadcast(shape) if shape else schedule
 
 
+def _broadcast_leaf(value: Any, shape: tuple[int, ...]) -> Any:
+    """``value`` broadcast to ``shape``; a concrete one on the host, then copied over
+    (``jnp.broadcast_to`` would compile a small program per new shape)."""
+    if jnp.shape(value) == shape:
+        return value
+    if isinstance(value, jax.core.Tracer):
+        return jnp.broadcast_to(value, shape)
+    return jax.device_put(np.broadcast_to(np.asarray(value), shape))
+
+
 def factory_named(name: str) -> Callable[..., Schedule]:
     """The factory `parse` and `from_dict` know as ``name``; ``ValueError`` if none."""
     if name not in _FACTORIES:
@@ -189,7 +199,7 @@ class Schedule:
                 updates[name] = _map_children(value, lambda c: c.broadcast(batch_shape))
             else:
                 event = jnp.shape(value)[jnp.ndim(value) - event_ndim :]
-                updates[name] = jnp.broadcast_to(value, batch_shape + event)
+                updates[name] = _broadcast_leaf(value, batch_shape + event)
         return dataclasses.replace(self, **updates)
 
     def __len__(self) -> int:

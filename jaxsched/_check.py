@@ -65,6 +65,24 @@ def _float_dtype(dtype: np.dtype) -> np.dtype:
     return jax.dtypes.canonicalize_dtype(dtype)
 
 
+def host_or_traced(*values: Any) -> tuple[Any, list[Any]]:
+    """``(xp, values)``: NumPy and the values as NumPy arrays when every one is
+    concrete, else ``jax.numpy`` and the values as given.
+
+    Factories derive arguments from the converted ones (`as_float`'s arrays)
+    with ``xp``: on the host nothing compiles (a ``jnp`` operation compiles a
+    small program per new shape), and the result has their dtype.
+
+    >>> xp, (a, b) = host_or_traced(as_float("f", "a", 2.0), as_float("f", "b", 3.0))
+    >>> xp is np, (a * b).dtype == jax.dtypes.canonicalize_dtype(np.float64)
+    (True, True)
+    """
+    host = [concrete(v) for v in values]
+    if any(h is None for h in host):
+        return jnp, list(values)
+    return np, host
+
+
 def on_host(value: Any) -> np.ndarray | None:
     """``value`` as a NumPy array if it is plain host data (numbers, lists, NumPy)."""
     if isinstance(value, jax.Array):

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_float, concrete, require, require_increasing
+from jaxsched._check import as_float, concrete, on_host, require, require_increasing
 from jaxsched._math import done
 from jaxsched._steps import Steps
 
@@ -178,7 +178,8 @@ def switch(schedules: Sequence[Schedule], index: Any) -> Switch:
     """
     f = "switch"
     schedules = _schedules(f, "schedules", schedules)
-    index = jnp.asarray(index)
+    host = on_host(index)  # host data is checked and converted with NumPy: nothing compiles
+    index = host if host is not None and host.dtype.kind != "O" else jnp.asarray(index)
     if not jnp.issubdtype(index.dtype, jnp.integer):
         c = concrete(index)
         if c is not None and not np.array_equal(c, np.round(c)):
@@ -187,4 +188,6 @@ def switch(schedules: Sequence[Schedule], index: Any) -> Switch:
     require(
         f, "index", index, lambda i: (i >= 0) & (i < len(schedules)), f"in [0, {len(schedules)})"
     )
+    if isinstance(index, np.ndarray):
+        index = jax.device_put(index)
     return Switch(schedules=schedules, index=index)

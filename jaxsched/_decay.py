@@ -20,6 +20,7 @@ from jaxsched._check import (
     as_float,
     as_piecewise,
     concrete,
+    host_or_traced,
     require,
     require_increasing,
 )
@@ -308,9 +309,11 @@ def _optional_bound(factory: str, end_value: Any, decay_rate: jax.Array) -> jax.
     if end_value is None:
         return no_bound
     if isinstance(end_value, list | tuple) and any(v is None for v in end_value):
-        mask = jnp.asarray([v is None for v in end_value])
+        mask = np.asarray([v is None for v in end_value])
         filled = as_float(factory, "end_value", [0.0 if v is None else v for v in end_value])
-        return jnp.where(mask, no_bound, filled)
+        xp, (no_bound, filled) = host_or_traced(no_bound, filled)
+        bound = xp.where(mask, no_bound, filled)
+        return jax.device_put(bound) if xp is np else bound
     return as_float(factory, "end_value", end_value)
 
 

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
-from jaxsched._check import as_choice, as_float, require, require_pair
+from jaxsched._check import as_choice, as_float, host_or_traced, require, require_pair
 from jaxsched._math import accurate_rise, done, interpolate, left
 from jaxsched._steps import Steps
 
@@ -100,10 +100,11 @@ def wsd(
         lambda w, total: w < total,
         "warmup_steps must be < total_steps",
     )
+    _, (total, decay) = host_or_traced(total_steps, decay_steps)
     require_pair(
         f,
         ("warmup_steps", "decay_steps"),
-        (warmup_steps, total_steps - decay_steps),
+        (warmup_steps, total - decay),
         lambda w, decay_start: w <= decay_start,
         "warmup_steps + decay_steps must be <= total_steps",
     )

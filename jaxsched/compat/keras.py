@@ -21,7 +21,7 @@ import jax
 
 from jaxsched import _decay
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_float, as_piecewise, require_nondecreasing
+from jaxsched._check import as_float, as_piecewise, host_or_traced, require_nondecreasing
 from jaxsched._compose import Warmup, warmup
 from jaxsched._cosine import Cosine, CosineRestarts, cosine, cosine_restarts
 from jaxsched._steps import Steps
@@ -143,9 +143,11 @@ def CosineDecay(
     alpha = as_float(f, "alpha", alpha)
     if warmup_target is None:
         init = as_float(f, "initial_learning_rate", initial_learning_rate)
-        return cosine(init_value=init, decay_steps=decay_steps, end_value=alpha * init)
+        _, (a, i) = host_or_traced(alpha, init)
+        return cosine(init_value=init, decay_steps=decay_steps, end_value=a * i)
     target = as_float(f, "warmup_target", warmup_target)
-    decay = cosine(init_value=target, decay_steps=decay_steps, end_value=alpha * target)
+    _, (a, t) = host_or_traced(alpha, target)
+    decay = cosine(init_value=target, decay_steps=decay_steps, end_value=a * t)
     return warmup(decay, warmup_steps=warmup_steps, init_value=initial_learning_rate)
 
 
@@ -161,12 +163,13 @@ def CosineDecayRestarts(
     """``keras.optimizers.schedules.CosineDecayRestarts``: SGDR with ``end = alpha * lr``."""
     init = as_float("keras.CosineDecayRestarts", "initial_learning_rate", initial_learning_rate)
     alpha = as_float("keras.CosineDecayRestarts", "alpha", alpha)
+    _, (a, i) = host_or_traced(alpha, init)
     return cosine_restarts(
         init_value=init,
         first_decay_steps=first_decay_steps,
         t_mul=t_mul,
         m_mul=m_mul,
-        end_value=alpha * init,
+        end_value=a * i,
     )
 
 

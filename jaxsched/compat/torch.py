@@ -25,7 +25,7 @@ import numpy as np
 
 from jaxsched import _decay
 from jaxsched._base import Schedule, data, factory, register, static
-from jaxsched._check import as_bool, as_choice, as_float, concrete, require
+from jaxsched._check import as_bool, as_choice, as_float, concrete, host_or_traced, require
 from jaxsched._cosine import CosineRestarts, cosine_restarts
 from jaxsched._cycles import Cyclic, cyclic
 from jaxsched._math import (
@@ -116,8 +116,13 @@ def MultiStepLR(
     gamma = as_float("torch.MultiStepLR", "gamma", gamma)
     require("torch.MultiStepLR", "gamma", gamma, lambda x: x > 0, "> 0")
     lr = as_float("torch.MultiStepLR", "lr", lr)
-    passed = jnp.concatenate([jnp.zeros(1), jnp.cumsum(jnp.asarray(counts, gamma.dtype))])
-    return _decay.piecewise(boundaries=unique, values=scaled_power(lr, gamma, passed))
+    passed = np.concatenate([[0], np.cumsum(counts)]).astype(gamma.dtype)
+    xp, (rate, decay) = host_or_traced(lr, gamma)
+    if xp is np:  # in float64, far from overflow; rounded once, to lr's dtype, by piecewise
+        values = rate.astype(np.float64) * decay.astype(np.float64) ** passed
+    else:
+        values = scaled_power(lr, gamma, passed)
+    return _decay.piecewise(boundaries=unique, values=values)
 
 
 @speaks_as("torch.ExponentialLR", init_value="lr", decay_rate="gamma")
@@ -141,10 +146,11 @@ def PolynomialLR(
     # A traced or batched total_iters of 0 holds lr too: a decay from lr to lr.
     total_iters = as_float("torch.PolynomialLR", "total_iters", total_iters)
     lr = as_float("torch.PolynomialLR", "lr", lr)
+    xp, (total, rate) = host_or_traced(total_iters, lr)
     return _decay.poly(
         init_value=lr,
-        end_value=jnp.where(total_iters == 0, lr, 0.0),
-        decay_steps=jnp.where(total_iters == 0, 1.0, total_iters),
+        end_value=xp.where(total == 0, rate, xp.zeros_like(rate)),
+        decay_steps=xp.where(total == 0, xp.ones_like(total), total),
         power=power,
     )
 
@@ -172,11 +178,12 @@ def LinearLR(
     if _concrete_int("LinearLR", "total_iters", total_iters) == 0:
         return _decay.constant(lr * start_factor)
     total_iters = as_float(f, "total_iters", total_iters)
-    zero = total_iters == 0  # traced or batched: stays at start_factor
+    xp, (lr, start, end, total) = host_or_traced(lr, start_factor, end_factor, total_iters)
+    zero = total == 0  # traced or batched: stays at start_factor
     return _decay.linear(
-        lr * start_factor,
-        lr * jnp.where(zero, start_factor, end_factor),
-        decay_steps=jnp.where(zero, 1.0, total_iters),
+        lr * start,
+        lr * xp.where(zero, start, end),
+        decay_steps=xp.where(zero, xp.ones_like(total), total),
     )
 
 
@@ -197,9 +204,10 @@ def ConstantLR(
     if whole is not None and whole <= 0:
         return _decay.constant(lr * factor)
     total_iters = as_float(f, "total_iters", total_iters)
-    after = jnp.where(total_iters <= 0, lr * factor, lr)  # traced or batched 0: factor for good
-    values = jnp.stack(jnp.broadcast_arrays(lr * factor, after), axis=-1)
-    return _decay.piecewise(boundaries=jnp.expand_dims(total_iters, -1), values=values)
+    xp, (lr, factor, total) = host_or_traced(lr, factor, total_iters)
+    after = xp.where(total <= 0, lr * factor, lr)  # traced or batched 0: factor for good
+    values = xp.stack(xp.broadcast_arrays(lr * factor, after), axis=-1)
+    return _decay.piecewise(boundaries=xp.expand_dims(total, -1), values=values)
 
 
 @speaks_as(
@@ -374,6 +382,7 @@ def OneCycleLR(
         steps_per_epoch = as_float(f, "steps_per_epoch", steps_per_epoch)
         require(f, "epochs", epochs, lambda x: x > 0, "> 0")
         require(f, "steps_per_epoch", steps_per_epoch, lambda x: x > 0, "> 0")
+        _, (epochs, steps_per_epoch) = host_or_traced(epochs, steps_per_epoch)
         total_steps = epochs * steps_per_epoch
     total_steps = as_float(f, "total_steps", total_steps)
     pct_start = as_float(f, "pct_start", pct_start)
