@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_bool, as_choice, as_float, require, require_pair
-from jaxsched._math import interpolate, positive, scaled_power
+from jaxsched._math import accurate_rise, interpolate, one_minus_power, positive, scaled_power
 from jaxsched._steps import Steps
 
 __all__ = ["Cyclic", "OneCycle", "cyclic", "one_cycle"]
@@ -133,11 +133,21 @@ class Cyclic(Schedule):
         n, pos = steps.divmod(up + down)
         rising = pos <= up
         height = jnp.where(rising, pos / up, (up + down - pos) / positive(down))
-        if self.mode == "triangular2":
-            height = height / jnp.power(2.0, n)
-        elif self.mode == "exp_range":
-            height = scaled_power(height, self.gamma, steps.t)
-        return self.base_value + (self.peak_value - self.base_value) * height
+        # 1 - height and 1 - scale, computed directly: an inverted cycle (the
+        # base above the peak) goes from the peak, where base + (peak - base)
+        # would cancel.
+        below = jnp.where(rising, (up - pos) / up, (pos - up) / positive(down))
+        if self.mode == "triangular":
+            weight, unscaled = height, jnp.zeros_like(height)
+        elif self.mode == "triangular2":
+            weight, unscaled = height / jnp.power(2.0, n), -jnp.expm1(-n * jnp.log(2.0))
+        else:  # exp_range
+            weight = scaled_power(height, self.gamma, steps.t)
+            unscaled = one_minus_power(self.gamma, 1 - self.gamma, steps.t)
+        # 1 - height * scale = (1 - height) + height * (1 - scale); 0 where height is.
+        complement = below + jnp.where(height > 0, height * unscaled, 0.0)
+        value = self.base_value + (self.peak_value - self.base_value) * weight
+        return accurate_rise(self.peak_value, self.base_value, value, complement)
 
 
 @factory(Cyclic)

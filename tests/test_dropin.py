@@ -111,6 +111,8 @@ def test_grad_with_respect_to_a_hyperparameter(make, param):
         lambda a, b: js.rex(a, decay_steps=10, end_value=b),
         lambda a, b: js.cosine_restarts(a, 10, t_mul=2.0, m_mul=0.5, end_value=b),
         lambda a, b: ts.CosineAnnealingLR(a, T_max=10, eta_min=b),
+        lambda a, b: js.cyclic(a, b, 10, 5, mode="triangular2"),
+        lambda a, b: js.cyclic(a, b, 10, 5, mode="exp_range", gamma=0.99),
     ],
 )
 @pytest.mark.parametrize(("start", "end"), [(1.0, 0.0), (0.001, 1.0)])
