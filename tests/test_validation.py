@@ -112,6 +112,14 @@ BAD = [
     (lambda: ts.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=0), ["T_mult"]),
     (lambda: ts.CosineAnnealingLR(0.1, T_max=0), ["CosineAnnealingLR", "T_max"]),
     (lambda: ts.OneCycleLR(max_lr=0.1), ["OneCycleLR", "total_steps"]),
+    (  # PyTorch divides by the warmup's length, pct_start * total_steps - 1
+        lambda: ts.OneCycleLR(max_lr=0.1, total_steps=10, pct_start=0.1),
+        ["OneCycleLR", "pct_start=0.1", "total_steps=10", "0 steps"],
+    ),
+    (
+        lambda: ts.OneCycleLR(max_lr=0.1, epochs=2, steps_per_epoch=5, pct_start=0.1),
+        ["OneCycleLR", "pct_start * total_steps must not be 1"],
+    ),
     (
         lambda: ts.OneCycleLR(max_lr=0.1, total_steps=100, anneal_strategy="exp"),
         ["anneal_strategy"],

@@ -25,7 +25,15 @@ import numpy as np
 
 from jaxsched import _decay
 from jaxsched._base import Schedule, data, factory, register, static
-from jaxsched._check import as_bool, as_choice, as_float, concrete, host_or_traced, require
+from jaxsched._check import (
+    as_bool,
+    as_choice,
+    as_float,
+    concrete,
+    host_or_traced,
+    on_host,
+    require,
+)
 from jaxsched._cosine import CosineRestarts, cosine_restarts
 from jaxsched._cycles import Cyclic, cyclic
 from jaxsched._math import (
@@ -384,6 +392,7 @@ def OneCycleLR(
         require(f, "steps_per_epoch", steps_per_epoch, lambda x: x > 0, "> 0")
         _, (epochs, steps_per_epoch) = host_or_traced(epochs, steps_per_epoch)
         total_steps = epochs * steps_per_epoch
+    _require_a_first_phase(pct_start, total_steps)
     total_steps = as_float(f, "total_steps", total_steps)
     pct_start = as_float(f, "pct_start", pct_start)
     require(f, "total_steps", total_steps, lambda x: x > 0, "> 0")
@@ -401,6 +410,21 @@ def OneCycleLR(
         three_phase=as_bool(f, "three_phase", three_phase),
         anneal_strategy=as_choice(f, "anneal_strategy", anneal_strategy, ("cos", "linear")),
     )
+
+
+def _require_a_first_phase(pct_start: Any, total_steps: Any) -> None:
+    """PyTorch's first phase lasts ``pct_start * total_steps - 1`` steps, which it
+    divides by: it refuses (ZeroDivisionError) a product of exactly 1, as computed
+    in float64 from the arguments as given; so does this, with a ValueError."""
+    p, total = on_host(pct_start), on_host(total_steps)
+    if p is None or total is None or p.dtype.kind not in "biuf" or total.dtype.kind not in "biuf":
+        return
+    if np.any(p.astype(np.float64) * total.astype(np.float64) == 1):
+        raise ValueError(
+            f"torch.OneCycleLR: pct_start * total_steps must not be 1, got pct_start="
+            f"{p.tolist()} and total_steps={total.tolist()}: the warmup would last 0 steps, "
+            "which PyTorch refuses (it divides by that length)"
+        )
 
 
 for _name in (
