@@ -395,7 +395,6 @@ def build(family: str, draw, precise: bool = False) -> js.Schedule:
     ``t_mul`` for growing restarts. Values are drawn in either order: every family
     rises (and falls to a tiny value) accurately; see test_rising_keeps_start_digits.
     """
-    pair = ordered if precise else any_order
     if family == "constant":
         return js.constant(draw(VALUE0))
     if family == "step":

@@ -132,7 +132,10 @@ BAD = [
     (lambda: js.exponential(0.1, "3", 0.5), ["exponential", "decay_steps", "number"]),
     # ... in their own names, not those of the jaxsched factory they build on
     (lambda: ts.ExponentialLR(0.1, gamma=0), ["torch.ExponentialLR: gamma must be > 0"]),
-    (lambda: ts.LinearLR(0.1, total_iters=-1), ["torch.LinearLR: total_iters", "-1"]),
+    (  # a negative total_iters is PyTorch's too: lr * start_factor for good
+        lambda: ts.LinearLR(0.1, total_iters=math.inf),
+        ["torch.LinearLR: total_iters", "finite", "inf"],
+    ),
     (lambda: ts.MultiStepLR(0.1, [5, 3], gamma=-1), ["torch.MultiStepLR: gamma must be > 0"]),
     (lambda: ts.MultiStepLR(0.1, [3, 5], gamma=-1), ["torch.MultiStepLR: gamma must be > 0"]),
     (

@@ -146,19 +146,21 @@ def PolynomialLR(
 ) -> _decay.Poly | _decay.Constant:
     """``torch.optim.lr_scheduler.PolynomialLR``: ``lr * (1 - min(t, T) / T) ** power``.
 
-    With ``total_iters=0`` or ``power=0`` PyTorch never changes ``lr``; neither does this.
+    With ``total_iters <= 0`` or ``power=0`` PyTorch never changes ``lr``; neither does this.
     """
     _fresh("PolynomialLR", last_epoch)
-    if _concrete_int("PolynomialLR", "total_iters", total_iters) == 0 or _is_zero(power):
+    whole = _concrete_int("PolynomialLR", "total_iters", total_iters)
+    if (whole is not None and whole <= 0) or _is_zero(power):
         return _decay.constant(lr)
-    # A traced or batched total_iters of 0 holds lr too: a decay from lr to lr.
+    # A traced or batched total_iters <= 0 holds lr too: a decay from lr to lr.
     total_iters = as_float("torch.PolynomialLR", "total_iters", total_iters)
     lr = as_float("torch.PolynomialLR", "lr", lr)
     xp, (total, rate) = host_or_traced(total_iters, lr)
+    held = total <= 0
     return _decay.poly(
         init_value=lr,
-        end_value=xp.where(total == 0, rate, xp.zeros_like(rate)),
-        decay_steps=xp.where(total == 0, xp.ones_like(total), total),
+        end_value=xp.where(held, rate, xp.zeros_like(rate)),
+        decay_steps=xp.where(held, xp.ones_like(total), total),
         power=power,
     )
 
@@ -174,7 +176,7 @@ def LinearLR(
     """``torch.optim.lr_scheduler.LinearLR``: ``lr`` times a factor moving linearly
     from ``start_factor`` to ``end_factor`` over ``total_iters`` steps.
 
-    With ``total_iters=0`` PyTorch never leaves ``start_factor``; so does this.
+    With ``total_iters <= 0`` PyTorch never leaves ``start_factor``; so does this.
     """
     f = "torch.LinearLR"
     _fresh("LinearLR", last_epoch)
@@ -183,15 +185,16 @@ def LinearLR(
     require(f, "start_factor", start_factor, lambda x: (x > 0) & (x <= 1), "in (0, 1]")
     require(f, "end_factor", end_factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
     lr = as_float(f, "lr", lr)
-    if _concrete_int("LinearLR", "total_iters", total_iters) == 0:
-        return _decay.constant(lr * start_factor)
     total_iters = as_float(f, "total_iters", total_iters)
     xp, (lr, start, end, total) = host_or_traced(lr, start_factor, end_factor, total_iters)
-    zero = total == 0  # traced or batched: stays at start_factor
+    whole = _concrete_int("LinearLR", "total_iters", total_iters)
+    if whole is not None and whole <= 0:
+        return _decay.constant(lr * start)
+    held = total <= 0  # traced or batched: stays at start_factor
     return _decay.linear(
         lr * start,
-        lr * xp.where(zero, start, end),
-        decay_steps=xp.where(zero, xp.ones_like(total), total),
+        lr * xp.where(held, start, end),
+        decay_steps=xp.where(held, xp.ones_like(total), total),
     )
 
 
@@ -272,7 +275,7 @@ def CyclicLR(
         step_size_up=step_size_up,
         step_size_down=step_size_down,
         mode=mode,
-        gamma=gamma,
+        gamma=gamma if mode == "exp_range" else 1.0,  # PyTorch reads it in exp_range only
     )
 
 

@@ -163,6 +163,7 @@ def gen_polynomial(rng):
     case("PolynomialLR", 0.1, 15, tags=["default"])
     case("PolynomialLR", 0.1, 5, tags=["edge"], total_iters=0)  # never changes
     case("PolynomialLR", 0.1, 12, tags=["edge"], total_iters=4, power=0.0)
+    case("PolynomialLR", 0.1, 6, tags=["edge"], total_iters=-3, power=2.0)  # never changes
     for _ in range(12):
         ti = rng.randint(1, 60)
         case("PolynomialLR", rlr(rng), 3 * ti, total_iters=ti, power=rng.uniform(0.5, 3.0))
@@ -199,6 +200,30 @@ def gen_warm_restarts(rng):
 
 def gen_cyclic(rng):
     case("CyclicLR", 0.1, 400, tags=["default"], base_lr=0.001, max_lr=0.1, cycle_momentum=False)
+    # gamma is read in exp_range only; and the base may lie above the peak.
+    case(
+        "CyclicLR",
+        0.1,
+        20,
+        tags=["edge"],
+        base_lr=0.01,
+        max_lr=0.1,
+        step_size_up=3,
+        gamma=0.0,
+        cycle_momentum=False,
+    )
+    case(
+        "CyclicLR",
+        0.1,
+        30,
+        tags=["edge"],
+        base_lr=2.5,
+        max_lr=1e-6,
+        step_size_up=4,
+        mode="exp_range",
+        gamma=0.99,
+        cycle_momentum=False,
+    )
     case(
         "CyclicLR",
         0.1,
@@ -319,6 +344,7 @@ def gen_one_cycle(rng):
 def gen_linear(rng):
     case("LinearLR", 0.1, 15, tags=["default"])
     case("LinearLR", 0.1, 6, tags=["edge"], start_factor=0.5, total_iters=0)
+    case("LinearLR", 0.1, 6, tags=["edge"], start_factor=0.5, total_iters=-2)  # likewise
     case("LinearLR", 0.1, 9, start_factor=0.5, end_factor=0.0, total_iters=3)
     case("LinearLR", 0.1, 9, start_factor=0.4, end_factor=0.4, total_iters=3)
     for _ in range(12):
