@@ -131,7 +131,7 @@ BAD = [
     (lambda: ts.CosineAnnealingWarmRestarts(0.1, T_0="3"), ["T_0", "number", "'3'"]),
     (lambda: js.exponential(0.1, "3", 0.5), ["exponential", "decay_steps", "number"]),
     # ... in their own names, not those of the jaxsched factory they build on
-    (lambda: ts.ExponentialLR(0.1, gamma=0), ["torch.ExponentialLR: gamma must be > 0"]),
+    (lambda: ts.ExponentialLR(0.1, gamma=-1), ["torch.ExponentialLR: gamma must be > 0"]),
     (  # a negative total_iters is PyTorch's too: lr * start_factor for good
         lambda: ts.LinearLR(0.1, total_iters=math.inf),
         ["torch.LinearLR: total_iters", "finite", "inf"],

@@ -93,11 +93,28 @@ def _is_zero(value: Any) -> bool:
     return c is not None and c.ndim == 0 and float(c) == 0.0
 
 
+def _zero_from(name: str, lr: Any, step: Any) -> _decay.Piecewise | _decay.Constant:
+    """``lr`` before ``step`` and 0 from it on (``lr`` for good when ``step`` is None):
+    PyTorch's decays with ``gamma=0``, which the decay formulas refuse."""
+    lr = as_float(f"torch.{name}", "lr", lr)
+    if step is None:
+        return _decay.constant(lr)
+    xp, (rate,) = host_or_traced(lr)
+    values = xp.stack([rate, xp.zeros_like(rate)], axis=-1)
+    return _decay.piecewise(boundaries=[step], values=values)
+
+
 @speaks_as("torch.StepLR", init_value="lr", decay_rate="gamma")
-def StepLR(lr: Any, step_size: Any, gamma: Any = 0.1, last_epoch: int = -1) -> _decay.StepDecay:
+def StepLR(
+    lr: Any, step_size: Any, gamma: Any = 0.1, last_epoch: int = -1
+) -> _decay.StepDecay | _decay.Piecewise:
     """``torch.optim.lr_scheduler.StepLR``: ``lr * gamma ** (t // step_size)``."""
     _fresh("StepLR", last_epoch)
     _require_whole("StepLR", "step_size", step_size)
+    if _is_zero(gamma):
+        step_size = as_float("torch.StepLR", "step_size", step_size)
+        require("torch.StepLR", "step_size", step_size, lambda x: x > 0, "> 0")
+        return _zero_from("StepLR", lr, step_size)
     return _decay.step(init_value=lr, step_size=step_size, decay_rate=gamma)
 
 
@@ -117,6 +134,8 @@ def MultiStepLR(
     c = concrete(milestones) if not isinstance(milestones, list | tuple) else np.asarray(milestones)
     if c is not None and c.ndim == 1:
         c = c[c >= 0]
+        if _is_zero(gamma):
+            return _zero_from("MultiStepLR", lr, c.min() if c.size else None)
     if c is None or c.ndim != 1 or (c.size and np.all(np.diff(c) > 0)):
         boundaries = milestones if c is None or c.ndim != 1 else c
         return _decay.multistep(init_value=lr, boundaries=boundaries, decay_rate=gamma)
@@ -134,9 +153,13 @@ def MultiStepLR(
 
 
 @speaks_as("torch.ExponentialLR", init_value="lr", decay_rate="gamma")
-def ExponentialLR(lr: Any, gamma: Any, last_epoch: int = -1) -> _decay.Exponential:
+def ExponentialLR(
+    lr: Any, gamma: Any, last_epoch: int = -1
+) -> _decay.Exponential | _decay.Piecewise:
     """``torch.optim.lr_scheduler.ExponentialLR``: ``lr * gamma ** t``."""
     _fresh("ExponentialLR", last_epoch)
+    if _is_zero(gamma):
+        return _zero_from("ExponentialLR", lr, 1)
     return _decay.exponential(init_value=lr, decay_steps=1, decay_rate=gamma)
 
 

@@ -125,6 +125,7 @@ def gen_step(rng):
     case("StepLR", 0.1, 90, tags=["default"], step_size=30)
     case("StepLR", 0.05, 10, step_size=1, gamma=0.5)
     case("StepLR", 0.1, 12, step_size=3, gamma=1.0)
+    case("StepLR", 0.1, 8, tags=["edge"], step_size=3, gamma=0.0)  # 0 from step 3
     for _ in range(12):
         ss = rng.randint(1, 60)
         case("StepLR", rlr(rng), max(3 * ss, 10), step_size=ss, gamma=gamma01(rng))
@@ -134,6 +135,8 @@ def gen_multistep(rng):
     case("MultiStepLR", 0.1, 90, tags=["default"], milestones=[30, 80])
     # a milestone at 0, a repeated one, unsorted
     case("MultiStepLR", 0.1, 10, milestones=[0, 3, 3, 1], gamma=0.5)
+    case("MultiStepLR", 0.1, 8, tags=["edge"], milestones=[5, 2, 2, -1], gamma=0.0)
+    case("MultiStepLR", 0.1, 4, tags=["edge"], milestones=[-2], gamma=0.0)
     case("MultiStepLR", 0.1, 10, tags=["edge"], milestones=[], gamma=0.5)
     # a negative milestone is never reached by step() (the closed form would count it)
     case("MultiStepLR", 0.1, 10, tags=["edge"], milestones=[-2, 4], gamma=0.5)
@@ -154,6 +157,7 @@ def gen_multistep(rng):
 def gen_exponential(rng):
     case("ExponentialLR", 0.1, 60, tags=["default"], gamma=0.9)
     case("ExponentialLR", 0.1, 10, gamma=1.0)
+    case("ExponentialLR", 0.1, 5, tags=["edge"], gamma=0.0)
     for i in range(12):
         g = rng.uniform(1.0, 1.1) if i % 4 == 3 else rng.uniform(0.5, 1.0)
         case("ExponentialLR", rlr(rng), 3 * rng.randint(1, 60), gamma=g)
