@@ -102,16 +102,18 @@ class CosineRestarts(Schedule):
         pos = jnp.where(growing, pos_g, pos)
         rest = jnp.where(growing, rest_g, rest)
         length = jnp.where(growing, length_g, length)
-        height = scaled_power(self.init_value - self.end_value, self.m_mul, n)
+        init, end, m_mul = self.init_value, self.end_value, self.m_mul
+        height = scaled_power(init - end, m_mul, n)
         p = pos / length
-        value = self.end_value + height * cosine_fall_parts(p, rest / length)
-        # A rise (the end above the peaks) goes from the period's peak, computed
-        # without cancelling (init_value itself when m_mul is 1), by sin^2(pi p / 2).
-        peak = scaled_power(self.init_value, self.m_mul, n) + self.end_value * one_minus_power(
-            self.m_mul, 1 - self.m_mul, n
-        )
+        value = end + height * cosine_fall_parts(p, rest / length)
+        # A rise (to an end above the period's peak) goes from the peak by
+        # sin^2(pi p / 2). The peak is computed without cancelling: as
+        # init m^n + end (1 - m^n) when peaks do not grow (init_value itself when
+        # m_mul is 1), and as init_value in the first period.
+        shrinking = scaled_power(init, m_mul, n) + end * one_minus_power(m_mul, 1 - m_mul, n)
+        peak = jnp.where(m_mul <= 1, shrinking, jnp.where(n == 0, init, end + height))
         rise = peak - height * jnp.square(jnp.sin(0.5 * jnp.pi * p))
-        return jnp.where(jnp.abs(self.end_value) > jnp.abs(self.init_value), rise, value)
+        return jnp.where(jnp.abs(end) > jnp.abs(peak), rise, value)
 
 
 _INT_MAX = 2**31 - 1
@@ -208,7 +210,8 @@ def cosine_restarts(
       init_value: :math:`\eta_0`, the first peak.
       first_decay_steps: :math:`k > 0`, the first period's length.
       t_mul: :math:`m_t \ge 1`, how much longer each period is than the last.
-      m_mul: :math:`m_m > 0`, how much lower each peak is than the last.
+      m_mul: :math:`m_m \ge 0`, how much lower each peak is than the last (0: one
+        cosine, then ``end_value`` for good, as Keras computes it).
       end_value: :math:`\eta_1`, absolute.
 
     Example:
@@ -225,7 +228,7 @@ def cosine_restarts(
     end_value = as_float(f, "end_value", end_value)
     require(f, "first_decay_steps", first_decay_steps, lambda x: x > 0, "> 0")
     require(f, "t_mul", t_mul, lambda x: x >= 1, ">= 1")
-    require(f, "m_mul", m_mul, lambda x: x > 0, "> 0")
+    require(f, "m_mul", m_mul, lambda x: x >= 0, ">= 0")
     return CosineRestarts(
         init_value=init_value,
         first_decay_steps=first_decay_steps,

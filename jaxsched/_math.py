@@ -128,7 +128,8 @@ def one_minus_power(base: jax.Array, complement: jax.Array, exponent: jax.Array)
         jnp.log1p(-jnp.where(near_one, complement, 0.5)),
         jnp.log(jnp.where(near_one | (base <= 0), 1.0, base)),
     )
-    value = jnp.where(base > 0, -jnp.expm1(exponent * log_base), 1.0)
+    # A base of 0: 1 - 0 ** exponent, with 0 ** 0 = 1.
+    value = jnp.where(base > 0, -jnp.expm1(exponent * log_base), jnp.where(exponent == 0, 0.0, 1.0))
     return jnp.where(exponent == 1, complement, value)
 
 

@@ -242,6 +242,14 @@ HAND_PICKED = [
         "CosineDecayRestarts",
         {"initial_learning_rate": 1.0, "first_decay_steps": 13, "t_mul": 2.0, "alpha": 0.05},
     ),
+    (  # m_mul = 0: one cosine, then alpha * lr for good (0 ** 0 = 1)
+        "CosineDecayRestarts",
+        {"initial_learning_rate": 0.1, "first_decay_steps": 10, "m_mul": 0.0, "alpha": 0.1},
+    ),
+    (  # ... and rising to an alpha above 1
+        "CosineDecayRestarts",
+        {"initial_learning_rate": 0.1, "first_decay_steps": 10, "m_mul": 0.0, "alpha": 3.0},
+    ),
 ]
 
 

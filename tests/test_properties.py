@@ -231,8 +231,8 @@ def reference(s: js.Schedule, t: Fraction) -> float:
         n, pos, length = restart_period(t, fr(s, "first_decay_steps"), fr(s, "t_mul"))
         init, end, m = hp(s, "init_value"), hp(s, "end_value"), hp(s, "m_mul")
         height = (init - end) * m**n
-        if abs(end) > abs(init):  # a rise, from the period's peak: no cancelling
-            peak = init * m**n - end * math.expm1(n * math.log(m))
+        peak = init * m**n - end * math.expm1(n * math.log(m))
+        if abs(end) > abs(peak):  # a rise, from the period's peak: no cancelling
             return peak - height * cos_rise(pos / length)
         return end + height * cos_fall(pos / length)
     if kind == "torch.CosineAnnealingLR":
@@ -780,6 +780,21 @@ def test_rising_keeps_start_digits(family, start):
     steps = np.append(np.arange(80), [0.25, 0.5, 18.5, 36.75]).astype(np.float32)
     assert_close(evaluate(s, steps), reference_values(s, steps), steps, repr(s), rtol=1e-6)
     assert float(s(0)) == np.float32(start)
+
+
+@pytest.mark.parametrize("t_mul", [1.0, 2.0])
+def test_growing_peaks_below_a_higher_end(t_mul):
+    """Restarts whose peaks grow (m_mul > 1) away from an end above the start: each period
+    rises from its peak while the end is the larger, and falls to the end once the peak
+    has grown past it, each time from the nearer end (Keras's CosineDecayRestarts with
+    alpha > 1 and m_mul > 1 cancelled by 6% near period ends)."""
+    s = js.cosine_restarts(1e-3, 10, t_mul, 1.5, 2e-3)
+    # The first period, and the last steps of the next ones, which end near the end
+    # value (inside them the value crosses 0, where no relative accuracy is possible).
+    ends = 10 * (np.arange(1, 12) if t_mul == 1 else 2.0 ** np.arange(1, 12) - 1)
+    near_ends = (ends[:, None] - [0.01, 0.1, 0.5, 1.0]).ravel()
+    steps = np.concatenate([np.arange(0, 10, 0.25), near_ends]).astype(np.float32)
+    assert_close(evaluate(s, steps), reference_values(s, steps), steps, repr(s))
 
 
 @pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
