@@ -204,30 +204,12 @@ def gen_warm_restarts(rng):
 
 def gen_cyclic(rng):
     case("CyclicLR", 0.1, 400, tags=["default"], base_lr=0.001, max_lr=0.1, cycle_momentum=False)
-    # gamma is read in exp_range only; and the base may lie above the peak.
-    case(
-        "CyclicLR",
-        0.1,
-        20,
-        tags=["edge"],
-        base_lr=0.01,
-        max_lr=0.1,
-        step_size_up=3,
-        gamma=0.0,
-        cycle_momentum=False,
-    )
-    case(
-        "CyclicLR",
-        0.1,
-        30,
-        tags=["edge"],
-        base_lr=2.5,
-        max_lr=1e-6,
-        step_size_up=4,
-        mode="exp_range",
-        gamma=0.99,
-        cycle_momentum=False,
-    )
+    # gamma is read in exp_range only; an inverted exp_range cycle (base above peak)
+    for kwargs in (
+        {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 3, "gamma": 0.0},
+        {"base_lr": 2.5, "max_lr": 1e-6, "step_size_up": 4, "mode": "exp_range", "gamma": 0.99},
+    ):
+        case("CyclicLR", 0.1, 30, tags=["edge"], cycle_momentum=False, **kwargs)
     case(
         "CyclicLR",
         0.1,
