@@ -107,9 +107,9 @@ class CosineRestarts(Schedule):
         p = pos / length
         value = end + height * cosine_fall_parts(p, rest / length)
         # A rise (to an end above the period's peak) goes from the peak by
-        # sin^2(pi p / 2). The peak is computed without cancelling: as
-        # init m^n + end (1 - m^n) when peaks do not grow (init_value itself when
-        # m_mul is 1), and as init_value in the first period.
+        # sin^2(pi p / 2). The peak: init m^n + end (1 - m^n) when peaks do not
+        # grow (init_value itself when m_mul is 1: no cancelling), else init_value
+        # in the first period and end + height after it.
         shrinking = scaled_power(init, m_mul, n) + end * one_minus_power(m_mul, 1 - m_mul, n)
         peak = jnp.where(m_mul <= 1, shrinking, jnp.where(n == 0, init, end + height))
         rise = peak - height * jnp.square(jnp.sin(0.5 * jnp.pi * p))
