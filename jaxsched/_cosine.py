@@ -13,6 +13,7 @@ from jaxsched._math import (
     accurate_rise,
     cosine_fall,
     cosine_fall_parts,
+    cosine_rise,
     done,
     one_minus_power,
     positive,
@@ -42,7 +43,7 @@ class Cosine(Schedule):
             p <= 0.5, self.init_value - span * (1 - weight), self.end_value + span * weight
         )
         # A rise needs 1 - weight itself accurate: 1 - fall is sin^2(pi p / 2).
-        rise = one_minus_power(fall, jnp.square(jnp.sin(0.5 * jnp.pi * p)), self.exponent)
+        rise = one_minus_power(fall, cosine_rise(p), self.exponent)
         return accurate_rise(self.init_value, self.end_value, decay, rise)
 
 
@@ -112,7 +113,7 @@ class CosineRestarts(Schedule):
         # in the first period and end + height after it.
         shrinking = scaled_power(init, m_mul, n) + end * one_minus_power(m_mul, 1 - m_mul, n)
         peak = jnp.where(m_mul <= 1, shrinking, jnp.where(n == 0, init, end + height))
-        rise = peak - height * jnp.square(jnp.sin(0.5 * jnp.pi * p))
+        rise = peak - height * cosine_rise(p)
         return jnp.where(jnp.abs(end) > jnp.abs(peak), rise, value)
 
 

@@ -68,16 +68,25 @@ def cosine_fall_parts(p: jax.Array, q: jax.Array) -> jax.Array:
     phase keep full relative precision when ``q`` is computed directly.
     """
     first = jnp.square(jnp.cos(0.5 * jnp.pi * p))
-    second = jnp.square(jnp.sin(0.5 * jnp.pi * q))
-    return jnp.where(p <= 0.5, first, second)
+    return jnp.where(p <= 0.5, first, cosine_rise(q))
+
+
+def cosine_rise(p: jax.Array) -> jax.Array:
+    r"""``(1 - cos(pi p)) / 2`` as :math:`\sin^2(\pi p / 2)`: 0 up to 1 over a phase, with
+    full relative precision near ``p = 0`` (the subtraction would cancel there).
+
+    >>> p = jnp.float32(1e-4)  # exactly (pi p / 2)**2 = 2.4674e-08 to 5 digits
+    >>> f"{float(cosine_rise(p)):.4e}", f"{float((1 - jnp.cos(jnp.pi * p)) / 2):.4e}"
+    ('2.4674e-08', '2.9802e-08')
+    """
+    return jnp.square(jnp.sin(0.5 * jnp.pi * p))
 
 
 def cosine_parts(start: jax.Array, end: jax.Array, p: jax.Array, q: jax.Array) -> jax.Array:
     """``end + (start - end) (1 + cos(pi p)) / 2`` given ``p`` and ``q = 1 - p``, from the
     nearer end: ``start + (end - start) sin^2(pi p / 2)`` in the first half and
     ``end + (start - end) sin^2(pi q / 2)`` in the second, exact at both ends."""
-    rise = jnp.square(jnp.sin(0.5 * jnp.pi * p))
-    fall = jnp.square(jnp.sin(0.5 * jnp.pi * q))
+    rise, fall = cosine_rise(p), cosine_rise(q)
     return jnp.where(p <= 0.5, start + (end - start) * rise, end + (start - end) * fall)
 
 
@@ -111,7 +120,7 @@ def accurate_rise(
 
 
 def one_minus_power(base: jax.Array, complement: jax.Array, exponent: jax.Array) -> jax.Array:
-    """``1 - base ** exponent`` for ``base`` in [0, 1], given ``complement = 1 - base``.
+    """``1 - base ** exponent`` for ``base >= 0``, given ``complement = 1 - base``.
 
     Computed as ``-expm1(exponent * log(base))`` with ``log(base)`` as
     ``log1p(-complement)`` while ``complement <= 1/2``, so that it keeps its

@@ -40,6 +40,7 @@ from jaxsched._math import (
     accurate_rise,
     cosine_fall,
     cosine_parts,
+    cosine_rise,
     done,
     linear_parts,
     positive,
@@ -318,8 +319,7 @@ class _CosineAnnealing(Schedule):
         folded = jnp.minimum(pos, 2 * half - pos)
         value = self.eta_min + (self.lr - self.eta_min) * cosine_fall(folded, half)
         # An eta_min above lr: a rise from lr by sin^2(pi p / 2), which keeps lr's digits.
-        rise = jnp.square(jnp.sin(0.5 * jnp.pi * done(folded, half)))
-        return accurate_rise(self.lr, self.eta_min, value, rise)
+        return accurate_rise(self.lr, self.eta_min, value, cosine_rise(done(folded, half)))
 
 
 @factory(_CosineAnnealing, name="torch.CosineAnnealingLR")
