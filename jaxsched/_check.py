@@ -51,7 +51,7 @@ def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Ar
         raise ValueError(f"{factory}: {name} must be {kind}, got {value!r}")
     if isinstance(arr, np.ndarray):
         require(factory, name, arr, np.isfinite, "finite")
-        return jax.device_put(arr)
+        return on_device(arr)
     # A strong dtype: a weakly typed 1.0 and a strongly typed 3 would trace differently.
     arr = jax.lax.convert_element_type(arr, _float_dtype(arr.dtype))
     require(factory, name, arr, np.isfinite, "finite")
@@ -83,6 +83,20 @@ def host_or_traced(*values: Any) -> tuple[Any, list[Any]]:
     return np, host
 
 
+def plain_array(value: Any) -> np.ndarray | jax.Array:
+    """``value`` as an array: host data (numbers, lists, NumPy) as a NumPy array, to be
+    checked without compiling anything; anything else (JAX arrays, tracers, objects
+    with ``__jax_array__``) through ``jnp.asarray``."""
+    host = on_host(value)
+    return host if host is not None and host.dtype.kind != "O" else jnp.asarray(value)
+
+
+def on_device(arr: np.ndarray | jax.Array) -> jax.Array:
+    """``arr`` as a JAX array: a NumPy one copied over (``jnp.asarray`` would compile a
+    small program per new shape), a JAX array or tracer as it is."""
+    return jax.device_put(arr) if isinstance(arr, np.ndarray | np.generic) else arr
+
+
 def on_host(value: Any) -> np.ndarray | None:
     """``value`` as a NumPy array if it is plain host data (numbers, lists, NumPy)."""
     if isinstance(value, jax.Array):
@@ -95,14 +109,13 @@ def on_host(value: Any) -> np.ndarray | None:
 
 def as_bool(factory: str, name: str, value: Any) -> jax.Array:
     """A bool jnp array; concrete values must be booleans (or 0/1)."""
-    host = on_host(value)
-    arr = host if host is not None and host.dtype.kind != "O" else jnp.asarray(value)
+    arr = plain_array(value)
     if arr.dtype != jnp.bool_ or getattr(arr, "weak_type", False):
         c = concrete(arr)
         if c is not None and not np.isin(c, (0, 1)).all():
             raise ValueError(f"{factory}: {name} must be True or False, got {value!r}")
         arr = arr.astype(jnp.bool_)
-    return jax.device_put(arr) if isinstance(arr, np.ndarray) else arr
+    return on_device(arr)
 
 
 def as_choice(factory: str, name: str, value: Any, choices: Sequence[str]) -> str:

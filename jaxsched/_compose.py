@@ -11,7 +11,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_float, concrete, on_host, require, require_increasing
+from jaxsched._check import (
+    as_float,
+    concrete,
+    on_device,
+    plain_array,
+    require,
+    require_increasing,
+)
 from jaxsched._math import done
 from jaxsched._steps import Steps
 
@@ -178,8 +185,7 @@ def switch(schedules: Sequence[Schedule], index: Any) -> Switch:
     """
     f = "switch"
     schedules = _schedules(f, "schedules", schedules)
-    host = on_host(index)  # host data is checked and converted with NumPy: nothing compiles
-    index = host if host is not None and host.dtype.kind != "O" else jnp.asarray(index)
+    index = plain_array(index)  # host data is checked and converted with NumPy
     if not jnp.issubdtype(index.dtype, jnp.integer):
         c = concrete(index)
         if c is not None and not np.array_equal(c, np.round(c)):
@@ -188,6 +194,4 @@ def switch(schedules: Sequence[Schedule], index: Any) -> Switch:
     require(
         f, "index", index, lambda i: (i >= 0) & (i < len(schedules)), f"in [0, {len(schedules)})"
     )
-    if isinstance(index, np.ndarray):
-        index = jax.device_put(index)
-    return Switch(schedules=schedules, index=index)
+    return Switch(schedules=schedules, index=on_device(index))

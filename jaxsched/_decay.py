@@ -19,8 +19,8 @@ from jaxsched._check import (
     as_bool,
     as_float,
     as_piecewise,
-    concrete,
     host_or_traced,
+    on_device,
     require,
     require_increasing,
 )
@@ -301,19 +301,15 @@ def exponential(
 
 def _optional_bound(factory: str, end_value: Any, decay_rate: jax.Array) -> jax.Array:
     """``end_value`` with None (or None entries) replaced by the bound that never binds."""
-    rate = concrete(decay_rate)
-    if rate is None:  # traced
-        no_bound = jnp.where(decay_rate < 1, -jnp.inf, jnp.inf)
-    else:  # on the host, then copied over: nothing compiles
-        no_bound = jax.device_put(np.where(rate < 1, -np.inf, np.inf).astype(rate.dtype))
+    xp, (rate,) = host_or_traced(decay_rate)  # on the host when concrete: nothing compiles
+    no_bound = xp.where(rate < 1, -xp.inf, xp.inf).astype(rate.dtype)
     if end_value is None:
-        return no_bound
+        return on_device(no_bound)
     if isinstance(end_value, list | tuple) and any(v is None for v in end_value):
         mask = np.asarray([v is None for v in end_value])
         filled = as_float(factory, "end_value", [0.0 if v is None else v for v in end_value])
         xp, (no_bound, filled) = host_or_traced(no_bound, filled)
-        bound = xp.where(mask, no_bound, filled)
-        return jax.device_put(bound) if xp is np else bound
+        return on_device(xp.where(mask, no_bound, filled))
     return as_float(factory, "end_value", end_value)
 
 
