@@ -51,8 +51,9 @@ def _add_cpu_devices(p: argparse.ArgumentParser) -> None:
         "--cpu-devices",
         type=int,
         metavar="K",
-        help="on a CPU, shard the configurations over K JAX CPU devices (one per core trains "
-        "small models fastest; metrics equal a one-device run up to float rounding)",
+        help="on a CPU, shard the configurations over K JAX CPU devices (by default they "
+        "train on one device in a group per core, from threads; either way metrics equal a "
+        "one-group run up to float rounding)",
     )
 
 

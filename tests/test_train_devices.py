@@ -1,18 +1,23 @@
 """Several devices: the configuration axis is padded and sharded, and the metrics equal
-a single-device run (4 CPU devices forced in a subprocess)."""
+a single-device run (4 CPU devices forced in a subprocess). One CPU device: the
+configurations are split into a group per core, trained from threads of their own."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
+import threading
 
 import jax
 import numpy as np
+import pytest
 
 import jaxsched as js
-from jaxsched.train import Result, fit
-from jaxsched.train.devices import Placement
+from jaxsched.train import Result, devices, fit, trainer
+from jaxsched.train.checkpoint import Checkpointer
+from jaxsched.train.devices import Groups, Placement
 
 SWEEP = """
 import logging
@@ -33,7 +38,8 @@ assert len(jax.devices()) == 4, jax.devices()
 batch = {batch}
 placement = Placement(len(batch))
 assert placement.padded == 8
-placed = placement.shard(placement.pad(batch, axis=0), axis=0)
+assert placement.groups == 1  # several devices: sharded, not grouped
+(placed,) = placement.place(batch, axis=0)
 assert len(placed.init_value.sharding.device_set) == 4
 result = fit(batch, data="digits", steps=40, eval_every=20, batch_size=32, seeds=2, progress=False)
 result.to_json(sys.argv[1])
@@ -80,4 +86,80 @@ def test_placement_pads_by_repeating_the_last_configuration():
     padded = placement.pad(batch, axis=0)
     np.testing.assert_array_equal(padded.value, [1, 2, 3, 4, 4, 4])
     values = np.arange(12.0).reshape(2, 6)
-    np.testing.assert_array_equal(placement.to_host(values, axis=1), values[:, :4])
+    np.testing.assert_array_equal(placement.to_host(Groups([values]), axis=1), values[:, :4])
+
+
+def _cores(monkeypatch, n: int) -> None:
+    """Pretend this process may use ``n`` CPU cores."""
+    monkeypatch.setattr(devices, "usable_cores", lambda: n)
+
+
+def test_one_cpu_device_makes_a_group_per_usable_core(monkeypatch):
+    _cores(monkeypatch, 3)
+    assert [Placement(n).groups for n in (1, 2, 3, 5, 16)] == [1, 2, 3, 3, 3]
+    assert Placement(5).padded == 6
+    assert Placement(5, devices=jax.devices()[:1] * 2).groups == 1  # devices: sharded instead
+    with pytest.raises(ValueError, match="one device"):
+        Placement(4, devices=jax.devices()[:1] * 2, groups=2)
+
+
+def test_groups_train_from_threads_of_their_own_and_equal_one_group(monkeypatch):
+    batch = js.grid(js.cosine, init_value=[0.02, 0.05, 0.1, 0.2, 1e4], decay_steps=40)
+    kw = {"data": "digits", "steps": 40, "eval_every": 20, "batch_size": 24, "seeds": 2}
+    programs, threads = [], set()
+    build = trainer.build_program
+
+    def spying_build(*args):
+        program = build(*args)
+        programs.append(program)
+
+        def chunk(*chunk_args):
+            threads.add(threading.current_thread().name)
+            return program.chunk(*chunk_args)
+
+        return dataclasses.replace(program, chunk=chunk)
+
+    monkeypatch.setattr(trainer, "build_program", spying_build)
+    _cores(monkeypatch, 3)
+    grouped = fit(batch, progress=False, **kw)
+    assert len(threads) == 3 and all(t.startswith("jaxsched-group") for t in threads)
+    assert programs[0].chunk._cache_size() == 1  # one compile serves every group
+
+    _cores(monkeypatch, 1)
+    threads.clear()
+    single = fit(batch, progress=False, **kw)
+    assert threads == {threading.current_thread().name}
+    assert (single.diverged[:, 4] >= 0).all() and (single.diverged[:, :4] == -1).all()
+    np.testing.assert_array_equal(grouped.diverged, single.diverged)
+    for name, values in single.metrics.items():  # float32 rounding of 2 vs 5 configurations
+        np.testing.assert_allclose(grouped.metrics[name], values, rtol=1e-6, atol=1e-7)
+
+
+def test_a_checkpoint_resumes_under_other_groups(monkeypatch, tmp_path):
+    batch = js.grid(js.cosine, init_value=[0.02, 0.05, 0.1], decay_steps=60)
+    kw = {"data": "digits", "steps": 60, "eval_every": 20, "batch_size": 24, "progress": False}
+    whole = fit(batch, **kw)
+    save = Checkpointer.save
+
+    def save_then_stop(self, step, tree, last):
+        save(self, step, tree, last)
+        raise KeyboardInterrupt
+
+    _cores(monkeypatch, 3)
+    monkeypatch.setattr(Checkpointer, "save", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        fit(batch, checkpoint_dir=tmp_path, **kw)
+    monkeypatch.setattr(Checkpointer, "save", save)
+    restore, restored = Checkpointer.restore, []
+
+    def noting_restore(self, like):
+        out = restore(self, like)
+        restored.append(out[0])
+        return out
+
+    monkeypatch.setattr(Checkpointer, "restore", noting_restore)
+    _cores(monkeypatch, 2)
+    resumed = fit(batch, checkpoint_dir=tmp_path, **kw)
+    assert restored == [20]  # resumed after the first chunk, saved by three groups
+    for name, values in whole.metrics.items():
+        np.testing.assert_allclose(resumed.metrics[name], values, rtol=1e-6, atol=1e-7)

@@ -33,6 +33,7 @@ from jaxsched.train._compiler import compiler_options
 from jaxsched.train._io import array, plain, pyplot
 from jaxsched.train._limits import check_fits, check_seed, check_steps
 from jaxsched.train.data import Dataset, load
+from jaxsched.train.devices import Placement
 from jaxsched.train.loop import (
     OptimizerFactory,
     all_finite,
@@ -210,7 +211,9 @@ def lr_find(
     **Sweep**: ``n_rates`` runs at the constant rates
     :math:`\eta_i = \eta_{\min} (\eta_{\max}/\eta_{\min})^{i / (n - 1)}`, each
     ``steps`` steps long, all in one ``jit(vmap(lax.scan))`` program from the
-    same initial weights on the same batches. The curve is each run's mean
+    same initial weights on the same batches (spread, as `fit` spreads its
+    configurations, over the devices or the cores of one CPU: see
+    `jaxsched.train.devices`). The curve is each run's mean
     training loss over its last :math:`k = \lceil T / 10 \rceil` steps. A run
     diverged (NaN, ``diverged`` True) if its loss became non-finite or rose, at
     any step, above :math:`\kappa` times its starting loss: SGD at a huge rate
@@ -311,7 +314,7 @@ def lr_find(
     graphdef, states = initial_states(model, dataset.input_shape, dataset.n_classes, [seed])
     params = jax.tree_util.tree_map(lambda x: x[0], states)
     run = _train_run(graphdef, optimizer or default_optimizer)
-    data = (jnp.asarray(dataset.x_train), jnp.asarray(dataset.y_train))
+    data = (dataset.x_train, dataset.y_train)
     indices = batch_indices(seed, 0, steps, len(dataset.x_train), batch_size)
     options = compiler_options()
 
@@ -327,7 +330,11 @@ def lr_find(
         rates = np.geomspace(min_lr, max_lr, n_rates)
         schedules = jaxsched.constant(rates.astype(np.float32))
         sweep = jax.jit(jax.vmap(run, in_axes=(None, 0, None, None)), compiler_options=options)
-        raw = np.asarray(sweep(params, schedules, data, indices), dtype=np.float64)
+        # Spread over the devices, or over the cores of one CPU, as fit spreads configurations.
+        placement = Placement(n_rates)
+        shared = placement.replicate((params, data, indices))
+        losses = placement.run(sweep, shared[0], placement.place(schedules, axis=0), *shared[1:])
+        raw = placement.to_host(losses, axis=0).astype(np.float64)
         lr = np.asarray(schedules.value, dtype=np.float64)
         loss, diverged = _sweep_curve(raw, diverge_factor)
         suggested = _sweep_suggestion(lr, loss, raw)

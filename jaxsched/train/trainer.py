@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -18,7 +17,7 @@ from jaxsched.train import order
 from jaxsched.train._limits import check_fits, check_seed, check_steps
 from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
-from jaxsched.train.devices import Placement
+from jaxsched.train.devices import Groups, Placement
 from jaxsched.train.evaluation import EvalSet, eval_batch_size
 from jaxsched.train.loop import (
     OptimizerFactory,
@@ -79,8 +78,12 @@ def fit(
     Returns:
       A `Result` with metrics shaped ``[seed, config, eval]``.
 
-    With several devices the configurations are sharded over them (see
-    `jaxsched.train.devices`); the metrics equal a single-device run.
+    With several devices the configurations are sharded over them; on one CPU
+    device they are split into a group per core, each group's chunks called
+    from a thread of its own so that the cores train at once (see
+    `jaxsched.train.devices`). The metrics equal a one-group, one-device run up
+    to float32 rounding (programs over different numbers of configurations may
+    round differently).
 
     Example:
       >>> import jaxsched
@@ -108,7 +111,7 @@ def fit(
     batch = eval_batch_size(len(seeds) * n_configs, n_examples)
     evaluation = EvalSet.pack(list(splits.values()), batch)
     eval_arrays = placement.replicate((evaluation.x, evaluation.y, evaluation.member))
-    sharded = placement.shard(placement.pad(schedules, axis=0), axis=0)
+    placed = placement.place(schedules, axis=0)
     program = build_program(graphdef, optimizer, placement)
 
     n_train = len(dataset.x_train)
@@ -116,9 +119,13 @@ def fit(
     if not eval_steps or eval_steps[-1] != steps:
         eval_steps.append(steps)
     # The rate in force at each evaluation: the one of the step before it.
-    carry, lr = program.init(
-        placement.replicate(params), sharded, np.asarray(eval_steps, np.int32) - 1
+    started = placement.run(
+        program.init,
+        placement.replicate(params),
+        placed,
+        placement.replicate(np.asarray(eval_steps, np.int32) - 1),
     )
+    carry, lr = started.map(lambda out: out[0]), started.map(lambda out: out[1])
     shape = (len(seeds), n_configs, len(eval_steps))
     history = {m: np.full(shape, np.nan, np.float32) for m in METRICS}
     done = 0
@@ -140,7 +147,7 @@ def fit(
                 dataset.x_train[:batch_size],
                 dataset.y_train[:batch_size],
             ),
-            initial_state=[placement.to_host(x, axis=1) for x in jax.tree_util.tree_leaves(carry)],
+            initial_state=jax.tree_util.tree_leaves(placement.gather(carry, axis=1)),
             run=[steps, batch_size, seeds, eval_every],
             # The scheme's name, and the first batch of every seed: a NumPy whose
             # generator draws other permutations changes it too.
@@ -174,15 +181,20 @@ def fit(
                 indices = np.stack(
                     [order.batch_indices(s, start, n, n_train, batch_size) for s in seeds]
                 )
-                carry = program.chunk(
-                    carry, sharded, train, placement.replicate(indices), np.int32(start)
+                carry = placement.run(
+                    program.chunk,
+                    carry,
+                    placed,
+                    train,
+                    placement.replicate(indices),
+                    np.int32(start),
                 )
                 if start + n < end:
-                    loss_sum = loss_sum + placement.to_host(carry[3], axis=1)
+                    loss_sum = loss_sum + placement.to_host(carry.map(_loss_sum), axis=1)
                     bar.update(start + n)
-            totals = program.evaluate(carry[0], *eval_arrays)  # compiles while the chunk runs
+            totals = placement.run(program.evaluate, carry.map(_params), *eval_arrays)
             done = end
-            loss_sum = loss_sum + placement.to_host(carry[3], axis=1)
+            loss_sum = loss_sum + placement.to_host(carry.map(_loss_sum), axis=1)
             history["train_loss"][..., k] = loss_sum / length
             loss, acc = evaluation.means(placement.to_host(totals, axis=1))  # no val split: NaN
             for j, split in enumerate(splits):
@@ -197,7 +209,7 @@ def fit(
         if checkpointer is not None:
             checkpointer.close()
 
-    diverged = placement.to_host(carry[2], axis=1)
+    diverged = placement.to_host(carry.map(_diverged_at), axis=1)
     metrics = dict(history)
     for m in metrics:  # a diverged run has no metrics from the chunk it diverged in on
         metrics[m] = np.where(_dead_after(diverged, np.asarray(eval_steps)), np.nan, metrics[m])
@@ -211,16 +223,30 @@ def fit(
     )
 
 
-def _snapshot(carry, history: dict[str, np.ndarray], placement: Placement) -> dict:
-    """What a checkpoint holds: the carry without padding, and the metrics so far."""
-    leaves = [placement.to_host(x, axis=1) for x in jax.tree_util.tree_leaves(carry)]
+def _params(carry):
+    return carry[0]
+
+
+def _diverged_at(carry):
+    return carry[2]
+
+
+def _loss_sum(carry):
+    return carry[3]
+
+
+def _snapshot(carry: Groups, history: dict[str, np.ndarray], placement: Placement) -> dict:
+    """What a checkpoint holds: the carry joined on the host without padding (the
+    same whatever the devices or groups), and the metrics so far."""
+    leaves = jax.tree_util.tree_leaves(placement.gather(carry, axis=1))
     return {"carry": leaves, "history": history}
 
 
-def _unsnapshot(leaves, like, placement: Placement):
-    """A restored carry, padded and placed like ``like``."""
-    leaves = [placement.shard(placement.pad(jnp.asarray(x), axis=1), axis=1) for x in leaves]
-    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like), leaves)
+def _unsnapshot(leaves, like: Groups, placement: Placement) -> Groups:
+    """A restored carry, padded, grouped and placed like ``like``."""
+    host = [np.asarray(x) for x in leaves]
+    tree = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like[0]), host)
+    return placement.place(tree, axis=1)
 
 
 def _name(factory: Any) -> str:
