@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +31,17 @@ OptimizerFactory = Callable[[Schedule], optax.GradientTransformation]
 def default_optimizer(lr: Schedule) -> optax.GradientTransformation:
     """SGD with momentum 0.9: the optimizer of `fit` and `lr_find` unless told otherwise."""
     return optax.sgd(lr, momentum=0.9)
+
+
+class Carry(NamedTuple):
+    """What a training chunk takes and gives, for every ``[seed, config]`` run."""
+
+    params: Any
+    opt_state: Any
+    #: The step of the first non-finite loss, or -1.
+    diverged_at: jax.Array
+    #: The sum of the chunk's training losses.
+    loss_sum: jax.Array
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,11 +62,10 @@ def build_program(
     seeds' weights, and the learning rates ``[config, len(at)]`` at steps ``at``.
     ``chunk(carry, schedules, (x_train, y_train), indices, start)`` trains
     ``indices.shape[1]`` steps from step ``start``; ``indices`` is ``[seed,
-    step, example]`` (`jaxsched.train.order`). The carry is ``(params,
-    opt_state, diverged_at, loss_sum)``: ``diverged_at`` is the step of the
-    first non-finite loss (-1 if none; a chunk that ends with non-finite
-    weights but no such loss counts its last step) and ``loss_sum`` the sum
-    of the chunk's training losses. ``evaluate(params, x, y, member)`` takes an
+    step, example]`` (`jaxsched.train.order`). The carry is a `Carry`:
+    ``diverged_at`` is the step of the first non-finite loss (-1 if none; a
+    chunk that ends with non-finite weights but no such loss counts its last
+    step) and ``loss_sum`` the sum of the chunk's training losses. ``evaluate(params, x, y, member)`` takes an
     `jaxsched.train.evaluation.EvalSet`'s arrays and gives, per run, the sums
     ``[loss or number right, split]``. The data are arguments, not constants
     of the program, so a large data set does not slow its compilation.
@@ -64,7 +74,7 @@ def build_program(
 
     def init_one(params, schedule):
         opt = optimizer(schedule)
-        return params, opt.init(params), jnp.int32(-1), jnp.float32(0.0)
+        return Carry(params, opt.init(params), jnp.int32(-1), jnp.float32(0.0))
 
     def chunk_one(carry, schedule, data, indices, start):
         opt = optimizer(schedule)
@@ -91,7 +101,7 @@ def build_program(
         # left to show it: that step counts as the divergence.
         broken = (diverged_at < 0) & ~all_finite(params)
         diverged_at = jnp.where(broken, steps[-1], diverged_at)
-        return params, opt_state, diverged_at, loss_sum
+        return Carry(params, opt_state, diverged_at, loss_sum)
 
     def chunk_seed(carry, schedules, data, indices, start):
         # The configurations of a seed share its batches: the indices are not

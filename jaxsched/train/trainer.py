@@ -190,11 +190,11 @@ def fit(
                     np.int32(start),
                 )
                 if start + n < end:
-                    loss_sum = loss_sum + placement.to_host(carry.map(_loss_sum), axis=1)
+                    loss_sum = loss_sum + placement.to_host(carry.map(lambda c: c.loss_sum), axis=1)
                     bar.update(start + n)
-            totals = placement.run(program.evaluate, carry.map(_params), *eval_arrays)
+            totals = placement.run(program.evaluate, carry.map(lambda c: c.params), *eval_arrays)
             done = end
-            loss_sum = loss_sum + placement.to_host(carry.map(_loss_sum), axis=1)
+            loss_sum = loss_sum + placement.to_host(carry.map(lambda c: c.loss_sum), axis=1)
             history["train_loss"][..., k] = loss_sum / length
             loss, acc = evaluation.means(placement.to_host(totals, axis=1))  # no val split: NaN
             for j, split in enumerate(splits):
@@ -209,7 +209,7 @@ def fit(
         if checkpointer is not None:
             checkpointer.close()
 
-    diverged = placement.to_host(carry.map(_diverged_at), axis=1)
+    diverged = placement.to_host(carry.map(lambda c: c.diverged_at), axis=1)
     metrics = dict(history)
     for m in metrics:  # a diverged run has no metrics from the chunk it diverged in on
         metrics[m] = np.where(_dead_after(diverged, np.asarray(eval_steps)), np.nan, metrics[m])
@@ -221,18 +221,6 @@ def fit(
         configs=configs,
         seeds=seeds,
     )
-
-
-def _params(carry):
-    return carry[0]
-
-
-def _diverged_at(carry):
-    return carry[2]
-
-
-def _loss_sum(carry):
-    return carry[3]
 
 
 def _snapshot(carry: Groups, history: dict[str, np.ndarray], placement: Placement) -> dict:
