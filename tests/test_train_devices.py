@@ -4,7 +4,7 @@ configurations are split into a group per core, trained from threads of their ow
 
 from __future__ import annotations
 
-import dataclasses
+import logging
 import os
 import subprocess
 import sys
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import jaxsched as js
-from jaxsched.train import Result, devices, fit, trainer
+from jaxsched.train import Result, devices, fit
 from jaxsched.train.checkpoint import Checkpointer
 from jaxsched.train.devices import Groups, Placement
 
@@ -106,29 +106,35 @@ def test_one_cpu_device_makes_a_group_per_usable_core(monkeypatch):
 def test_groups_train_from_threads_of_their_own_and_equal_one_group(monkeypatch):
     batch = js.grid(js.cosine, init_value=[0.02, 0.05, 0.1, 0.2, 1e4], decay_steps=40)
     kw = {"data": "digits", "steps": 40, "eval_every": 20, "batch_size": 24, "seeds": 2}
-    programs, threads = [], set()
-    build = trainer.build_program
+    threads, compiles = set(), []
+    call = jax.stages.Compiled.__call__
 
-    def spying_build(*args):
-        program = build(*args)
-        programs.append(program)
+    def noting_call(self, *args):
+        threads.add(threading.current_thread().name)
+        return call(self, *args)
 
-        def chunk(*chunk_args):
-            threads.add(threading.current_thread().name)
-            return program.chunk(*chunk_args)
+    class Compiles(logging.Handler):
+        def emit(self, record):
+            compiles.append(record.getMessage())
 
-        return dataclasses.replace(program, chunk=chunk)
-
-    monkeypatch.setattr(trainer, "build_program", spying_build)
+    monkeypatch.setattr(jax.stages.Compiled, "__call__", noting_call)
+    handler = Compiles()
+    logging.getLogger("jax").addHandler(handler)
     _cores(monkeypatch, 3)
-    grouped = fit(batch, progress=False, **kw)
+    try:
+        with jax.log_compiles(True):
+            grouped = fit(batch, progress=False, **kw)
+    finally:
+        logging.getLogger("jax").removeHandler(handler)
     assert len(threads) == 3 and all(t.startswith("jaxsched-group") for t in threads)
-    assert programs[0].chunk._cache_size() == 1  # one compile serves every group
+    # Two chunks of one length: one compile serves every group and both chunks.
+    chunk = "Finished XLA compilation of jit(chunk_seed)"
+    assert len([m for m in compiles if m.startswith(chunk)]) == 1, compiles
 
     _cores(monkeypatch, 1)
     threads.clear()
     single = fit(batch, progress=False, **kw)
-    assert threads == {threading.current_thread().name}
+    assert not threads  # one group: the jitted functions, called from this thread
     assert (single.diverged[:, 4] >= 0).all() and (single.diverged[:, :4] == -1).all()
     np.testing.assert_array_equal(grouped.diverged, single.diverged)
     for name, values in single.metrics.items():  # float32 rounding of 2 vs 5 configurations

@@ -13,7 +13,7 @@ import pytest
 from conftest import x64_mode
 
 import jaxsched as js
-from jaxsched.train import MLP, Result, fit, load, loop, lr_find
+from jaxsched.train import MLP, Result, devices, fit, load, loop, lr_find
 
 DIGITS = load("digits")
 RUN = {"data": DIGITS, "steps": 60, "eval_every": 20, "batch_size": 32, "progress": False}
@@ -237,9 +237,12 @@ def test_best_of_a_sweep_where_everything_diverged_says_so():
         result.best()
 
 
-def test_fit_and_lr_find_run_with_x64_enabled_and_agree_with_float32():
+def test_fit_and_lr_find_run_with_x64_enabled_and_agree_with_float32(monkeypatch):
     # Users with jax_enable_x64 on: schedules then compute in float64, the model stays
-    # float32, and the step counters must keep their dtype through the scan.
+    # float32, and the step counters must keep their dtype through the scan. The
+    # setting holds for this thread only; two groups of configurations trained from
+    # threads of their own must follow it all the same.
+    monkeypatch.setattr(devices, "usable_cores", lambda: 2)
     batch = js.stack([js.constant(0.05), js.cosine(0.2, decay_steps=60)])
     plain = fit(batch, model=_small_mlp, **RUN)
     with x64_mode(True):
@@ -247,6 +250,7 @@ def test_fit_and_lr_find_run_with_x64_enabled_and_agree_with_float32():
             js.stack([js.constant(0.05), js.cosine(0.2, decay_steps=60)]), model=_small_mlp, **RUN
         )
         found = lr_find(data=DIGITS, method="sweep", n_rates=4, steps=20)
+    assert plain.lr.dtype == np.float32 and wide.lr.dtype == np.float64
     for name, values in plain.metrics.items():
         np.testing.assert_allclose(wide.metrics[name], values, rtol=1e-4, atol=1e-5)
     assert found.suggested > 0

@@ -123,16 +123,22 @@ class Placement:
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Groups:
         """``fn(*args)`` for every group: an argument that is `Groups` gives each call
-        its group's entry, any other is passed to all. Several groups call from
-        threads of their own, so that the device runs them at the same time."""
+        its group's entry, any other is passed to all. ``fn`` is a `jax.jit` function.
 
-        def call(g):
-            return fn(*(a[g] if isinstance(a, Groups) else a for a in args))
+        Several groups: ``fn`` is compiled here, in the calling thread, under its
+        JAX settings (``jax.enable_x64`` and the like hold per thread), and the
+        executable is called from a thread per group, so that the device runs the
+        groups at the same time.
+        """
+
+        def group_args(g):
+            return [a[g] if isinstance(a, Groups) else a for a in args]
 
         if self.groups == 1:
-            return Groups([call(0)])
+            return Groups([fn(*group_args(0))])
+        compiled = fn.lower(*group_args(0)).compile()  # cached: once per argument shapes
         with ThreadPoolExecutor(self.groups, thread_name_prefix="jaxsched-group") as pool:
-            return Groups(pool.map(call, range(self.groups)))
+            return Groups(pool.map(lambda g: compiled(*group_args(g)), range(self.groups)))
 
     def to_host(self, x: Groups, axis: int) -> np.ndarray:
         """The groups' arrays ``x`` joined along ``axis`` into one NumPy array,
