@@ -8,14 +8,16 @@ methods see the same batches (the order ``jaxsched.train.fit`` draws for seed
 0), so their final test losses must agree, which the script checks.
 
   (a) fit    ``jaxsched.train.fit(..., eval_every=S)``: one compiled program for all
-             configurations (one chunk of S steps, then one validation and test evaluation)
+             configurations (one chunk of S steps, then one validation and test evaluation);
+             on one CPU device, called for a group of configurations per core from threads
   (b) optax  what an optax user writes today: for each configuration a new
              ``optax.sgd(optax.exponential_decay(...))``, a jitted step, a Python loop
   (c) scan   for each configuration a new optimizer and a jitted ``lax.scan`` over
              the S steps, one configuration after another
   (d) torch  PyTorch's standard loop (``SGD`` + ``LambdaLR``), one configuration after another
   (e) vmap   hand-written raw JAX: ``jit(vmap(scan))`` over the configurations, with no
-             divergence checks; the reference for the overhead of ``fit``
+             divergence checks, one call; the reference for the overhead of ``fit`` on a
+             GPU (on a CPU fit's groups use more cores than its one call)
 
 Wall times include compilation: from the start of a method to its test losses on
 the host. Loading MNIST-1D, the initial weights and the batch order are prepared
@@ -30,8 +32,9 @@ Usage:
       [--torch-python /path/to/python] [--torch-threads K] [--cpu-devices K] [--json out.json]
 
 ``--cpu-devices K`` gives JAX K CPU devices (``jax_num_cpu_devices``), over
-which ``fit`` shards the configurations (one XLA program per device, each on
-its own core); the other methods run on one device, as their users' code does.
+which ``fit`` shards the configurations instead of grouping them (one XLA
+program per device, each on its own core); the other methods run on one
+device, as their users' code does.
 """
 
 from __future__ import annotations
@@ -447,15 +450,19 @@ def main(argv: list[str] | None = None) -> None:
         jax.config.update("jax_num_cpu_devices", args.cpu_devices)
 
     from jaxsched.train.data import load
+    from jaxsched.train.devices import Placement
 
     dataset = load("mnist1d")
     work = make_workload(dataset, args.configs, args.steps)
     jnp.zeros(()).block_until_ready()  # start the backend before any clock
     info = machine()
+    placement = Placement(args.configs)
+    info["fit_devices"], info["fit_groups"] = placement.n_devices, placement.groups
     load_before = os.getloadavg()[0]
     print(
         f"{args.configs} configs x {args.steps} steps, batch {BATCH_SIZE}, on {info['backend']} "
-        f"({info['cpu']}, {info['cpu_count']} cores); load average {load_before:.2f}"
+        f"({info['cpu']}, {info['cpu_count']} cores); fit on {placement.n_devices} device(s) "
+        f"in {placement.groups} group(s); load average {load_before:.2f}"
     )
 
     runners = {
