@@ -8,6 +8,9 @@ schedule's formulas clamp them into range instead.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,12 +28,16 @@ def concrete(x: Any) -> np.ndarray | None:
     return np.asarray(x)
 
 
-def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Array:
+def as_float(
+    factory: str, name: str, value: Any, event_ndim: int = 0, switch: bool = False
+) -> jax.Array:
     """A float jnp array; integers and bools take the default float dtype.
 
     Every concrete entry must be finite. Host data (numbers, lists, NumPy) is
     converted and checked with NumPy and then copied to the device: no
-    operation of JAX's runs, so nothing compiles.
+    operation of JAX's runs, so nothing compiles. ``switch``: the entries are
+    steps where a schedule switches, and a host number the dtype cannot hold
+    (``16777217`` in float32) is rounded with a warning, since the switch moves.
     """
     not_numbers = ValueError(
         f"{factory}: {name} must be a number or an array of numbers, got {value!r}"
@@ -51,6 +58,8 @@ def as_float(factory: str, name: str, value: Any, event_ndim: int = 0) -> jax.Ar
         raise ValueError(f"{factory}: {name} must be {kind}, got {value!r}")
     if isinstance(arr, np.ndarray):
         require(factory, name, arr, np.isfinite, "finite")
+        if switch:
+            _warn_if_rounded(factory, name, host, arr)
         return on_device(arr)
     # A strong dtype: a weakly typed 1.0 and a strongly typed 3 would trace differently.
     arr = jax.lax.convert_element_type(arr, _float_dtype(arr.dtype))
@@ -164,13 +173,43 @@ def require_increasing(factory: str, name: str, value: Any) -> None:
     _require_order(factory, name, value, strictly=True)
 
 
+def _warn_if_rounded(factory: str, name: str, given: np.ndarray, held: np.ndarray) -> None:
+    """Warn where ``held``, the dtype's rounding of the switch steps ``given``, switches
+    at another whole step (``t >= b`` first holds at ``ceil(b)``, ``t > b`` at
+    ``floor(b) + 1``); a fractional boundary rounded by a few ulps switches where it did.
+    """
+    exact, rounded = given.astype(np.float64), held.astype(np.float64)
+    moved = (np.ceil(rounded) != np.ceil(exact)) | (np.floor(rounded) != np.floor(exact))
+    if not moved.any():
+        return
+    idx = tuple(np.argwhere(moved)[0]) if moved.ndim else ()
+    where = f" at index {_index(idx)}" if idx else ""
+    warnings.warn(
+        f"{factory}: {name}{where} is {_num(given[idx])}, which {held.dtype} cannot hold: "
+        f"it is rounded to {_num(held[idx])}, and the schedule switches there instead "
+        f"(float32 holds every whole step up to 2**24; use jax.enable_x64 for float64)",
+        UserWarning,
+        stacklevel=_caller_outside_jaxsched(),
+    )
+
+
+def _caller_outside_jaxsched() -> int:
+    """The ``stacklevel`` of the nearest caller outside this package (for warnings
+    raised here, whichever factory called)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(2), 2  # the function that warns is level 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def as_piecewise(
     factory: str, boundaries: Any, values: Any, require_order: Callable[[str, str, Any], None]
 ) -> tuple[jax.Array, jax.Array]:
     """A piecewise-constant schedule's boundaries and values as float arrays: one more
     value than boundaries along the last axis, and boundaries that pass ``require_order``
     (`require_increasing` or `require_nondecreasing`)."""
-    boundaries = as_float(factory, "boundaries", boundaries, event_ndim=1)
+    boundaries = as_float(factory, "boundaries", boundaries, event_ndim=1, switch=True)
     values = as_float(factory, "values", values, event_ndim=1)
     require_order(factory, "boundaries", boundaries)
     if values.shape[-1] != boundaries.shape[-1] + 1:

@@ -125,7 +125,7 @@ def join(schedules: Sequence[Schedule], boundaries: Any) -> Join:
     """
     f = "join"
     schedules = _schedules(f, "schedules", schedules)
-    boundaries = as_float(f, "boundaries", boundaries, event_ndim=1)
+    boundaries = as_float(f, "boundaries", boundaries, event_ndim=1, switch=True)
     require_increasing(f, "boundaries", boundaries)
     if boundaries.shape[-1] != len(schedules) - 1:
         raise ValueError(

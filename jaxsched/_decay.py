@@ -172,7 +172,7 @@ def multistep(init_value: Any, boundaries: Any, decay_rate: Any) -> MultiStep:
     """
     f = "multistep"
     init_value = as_float(f, "init_value", init_value)
-    boundaries = as_float(f, "boundaries", boundaries, event_ndim=1)
+    boundaries = as_float(f, "boundaries", boundaries, event_ndim=1, switch=True)
     decay_rate = as_float(f, "decay_rate", decay_rate)
     require_increasing(f, "boundaries", boundaries)
     require(f, "decay_rate", decay_rate, _gt0, "> 0")

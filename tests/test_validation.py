@@ -7,11 +7,13 @@ import math
 import os
 import subprocess
 import sys
+import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import x64_mode
 
 import jaxsched as js
 from jaxsched.compat import keras as ks
@@ -205,6 +207,46 @@ def test_unknown_kind_in_from_dict():
         js.from_dict({"kind": "nope"})
     with pytest.raises(ValueError, match="kind"):
         js.from_dict({"init_value": 0.1})
+
+
+# Boundaries a float32 cannot hold: 2**24 + 1 and 2**25 + 1 round to 2**24 and 2**25
+# (float32 steps are 2 and 4 apart there).
+UNHELD = [  # (make a schedule with boundary b, the warning's words, fractional b accepted)
+    (lambda b: js.piecewise([10, b], [1.0, 2.0, 3.0]), "piecewise: boundaries at index 1", True),
+    (lambda b: ks.PiecewiseConstantDecay([b], [1.0, 2.0]), "keras.PiecewiseConstantDecay", True),
+    (lambda b: js.multistep(1.0, [b], 0.5), "multistep: boundaries at index 0", True),
+    (lambda b: ts.MultiStepLR(1.0, milestones=[b], gamma=0.5), "multistep: boundaries", False),
+    (lambda b: js.join([cos, cos], boundaries=[b]), "join: boundaries at index 0", True),
+]
+
+
+@pytest.mark.parametrize(("make", "words", "fractional"), UNHELD)
+def test_a_boundary_the_dtype_cannot_hold_is_rounded_with_a_warning(make, words, fractional):
+    held = [2**24, 2**25 + 4, 1e6]
+    unheld = [(2**24 + 1, "16777216"), (2**25 + 1, "33554432")]
+    if fractional:  # rounded in place: the switch stays between the same whole steps
+        held += [12.5, 158.17674123]
+        unheld += [(2**24 + 0.5, "16777216")]
+    for b in held:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            make(b)
+    for b, rounded in unheld:
+        with pytest.warns(UserWarning, match="cannot hold") as caught:
+            make(b)
+        (warning,) = caught
+        assert words in str(warning.message) and f"rounded to {rounded}" in str(warning.message)
+        assert warning.filename == __file__  # points at the caller, not at jaxsched
+
+
+def test_an_unheld_boundary_switches_where_it_says_in_float64():
+    with pytest.warns(UserWarning, match="16777217, which float32 cannot hold"):
+        rounded = js.piecewise([2**24 + 1], [1.0, 2.0])
+    assert float(rounded(2**24)) == 2.0  # float32: the switch moved a step earlier
+    with x64_mode(True), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exact = js.piecewise([2**24 + 1], [1.0, 2.0])
+        assert float(exact(2**24)) == 1.0 and float(exact(2**24 + 1)) == 2.0
 
 
 def test_traced_invalid_values_are_clamped_not_checked():

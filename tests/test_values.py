@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -397,7 +398,10 @@ def test_total_iters_of_zero_is_the_same_traced_batched_or_concrete(make):
 )
 def test_int64_arguments_do_not_wrap_around(call):
     # 2**32 + 5 must not become 5 in int32: not a single decay before step 2**31.
-    np.testing.assert_allclose(call()(jnp.int32(2**31 - 1)), 0.1, rtol=1e-6)
+    with warnings.catch_warnings():  # a milestone float32 rounds to 2**32 says so
+        warnings.filterwarnings("ignore", "multistep: boundaries .* cannot hold", UserWarning)
+        schedule = call()
+    np.testing.assert_allclose(schedule(jnp.int32(2**31 - 1)), 0.1, rtol=1e-6)
 
 
 def test_int64_steps_do_not_wrap_around():

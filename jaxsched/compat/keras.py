@@ -113,7 +113,9 @@ def PiecewiseConstantDecay(
     .. math:: \eta(t) = v_{\#\{i : t > b_i\}}
 
     Unlike `jaxsched.piecewise` (``step >= boundary``), the boundary step
-    itself keeps the earlier value, as in Keras, exactly at any int32 step.
+    itself keeps the earlier value, as in Keras, exactly at any int32 step for
+    a boundary the dtype holds (in float32, every whole step up to 2**24; a
+    boundary it cannot hold is rounded, with a warning).
     As in Keras, boundaries may be negative (passed from the start) or
     repeated (the value between them is never used); they must not decrease.
     """
