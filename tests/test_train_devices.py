@@ -4,6 +4,7 @@ configurations are split into a group per core, trained from threads of their ow
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -15,16 +16,17 @@ import numpy as np
 import pytest
 
 import jaxsched as js
-from jaxsched.train import Result, devices, fit
+from jaxsched.train import LRFindResult, Result, devices, fit, lr_find
 from jaxsched.train.checkpoint import Checkpointer
 from jaxsched.train.devices import Groups, Placement
 
 SWEEP = """
+import json
 import logging
 import sys
 import jax
 import jaxsched as js
-from jaxsched.train import fit
+from jaxsched.train import fit, lr_find
 from jaxsched.train.devices import Placement
 
 compiles = []
@@ -43,23 +45,29 @@ assert placement.groups == 1  # several devices: sharded, not grouped
 assert len(placed.init_value.sharding.device_set) == 4
 result = fit(batch, data="digits", steps=40, eval_every=20, batch_size=32, seeds=2, progress=False)
 result.to_json(sys.argv[1])
+with open(sys.argv[2], "w") as f:  # lr_find's sweep is sharded the same way
+    json.dump(lr_find(**{lr_find}).to_dict(), f)
 # Two chunks of one length: the second reuses the first's program (the carry
 # comes out of init placed as it comes out of a chunk).
 chunks = [m for m in compiles if m.startswith("Finished XLA compilation of jit(chunk_seed)")]
 assert len(chunks) == 1, chunks
 """
 BATCH = "js.grid(js.cosine, init_value=[0.02, 0.05, 0.1, 0.2, 1e4], decay_steps=40)"
+LR_FIND = {"data": "digits", "method": "sweep", "n_rates": 6, "steps": 30}
 
 
 def test_sharded_over_four_devices_equals_one_device(tmp_path):
     script, out = tmp_path / "sweep.py", tmp_path / "sharded.json"
-    script.write_text(SWEEP.format(batch=BATCH))
+    found_out = tmp_path / "lr_find.json"
+    script.write_text(SWEEP.format(batch=BATCH, lr_find=LR_FIND))
     env = {
         **os.environ,
         "JAX_PLATFORMS": "cpu",
         "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
     }
-    done = subprocess.run([sys.executable, str(script), str(out)], env=env, capture_output=True)
+    done = subprocess.run(
+        [sys.executable, str(script), str(out), str(found_out)], env=env, capture_output=True
+    )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     sharded = Result.from_json(out)
 
@@ -76,6 +84,10 @@ def test_sharded_over_four_devices_equals_one_device(tmp_path):
         )
     np.testing.assert_array_equal(sharded.diverged, single.diverged)
     assert sharded.configs == single.configs
+    found = LRFindResult.from_dict(json.loads(found_out.read_text()))
+    alone = lr_find(**LR_FIND)
+    np.testing.assert_allclose(found.raw_loss, alone.raw_loss, rtol=1e-5)
+    assert found.suggested == alone.suggested
 
 
 def test_placement_pads_by_repeating_the_last_configuration():
