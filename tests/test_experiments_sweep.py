@@ -186,10 +186,11 @@ def test_a_missing_file_and_an_output_that_is_a_file(tmp_path, capsys):
     assert capsys.readouterr().err.strip().endswith("nope.toml: no such file")
     blocker = tmp_path / "taken"
     blocker.write_text("")
-    path = _write(tmp_path, GOOD + f'[output]\ndir = "{blocker}"\n')
-    assert main(["sweep", str(path), "--no-plots"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "is a file" in err
+    for out in (blocker, blocker / "sub"):  # refused before training: nothing is lost
+        path = _write(tmp_path, GOOD + f'[output]\ndir = "{out}"\n')
+        assert main(["sweep", str(path), "--no-plots"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "cannot be made" in err and str(out) in err
 
 
 def test_the_file_the_error_cases_start_from_is_valid(tmp_path):

@@ -138,6 +138,42 @@ def _write(path, **arrays):
             },
             ["class indices"],
         ),
+        (
+            {
+                "x": np.zeros((4, 0)),
+                "y": np.array([0, 1, 0, 1]),
+                "x_test": np.zeros((2, 0)),
+                "y_test": np.array([0, 1]),
+            },
+            ["train x", "no features", "(4, 0)"],
+        ),
+        (
+            {
+                "x": np.zeros((4, 3)),
+                "y": np.zeros(4, int),
+                "x_test": np.zeros((2, 3)),
+                "y_test": np.zeros(2, int),
+            },
+            ["every label is 0", "at least 2 classes"],
+        ),
+        (
+            {
+                "x": np.zeros((4, 3)),
+                "y": np.array([0, 1, 10**7, 1]),
+                "x_test": np.zeros((2, 3)),
+                "y_test": np.array([0, 1]),
+            },
+            ["label 10000000", "10000001 outputs for 6 labelled examples", "map the labels"],
+        ),
+        (
+            {
+                "x": np.zeros((4, 3)) + 1j,
+                "y": np.array([0, 1, 0, 1]),
+                "x_test": np.zeros((2, 3)),
+                "y_test": np.array([0, 1]),
+            },
+            ["train x", "real numbers", "complex128"],
+        ),
     ],
 )
 def test_bad_npz_files_name_the_problem(tmp_path, arrays, words):
@@ -152,7 +188,11 @@ def test_bad_npz_files_name_the_problem(tmp_path, arrays, words):
     ("data", "words"),
     [
         ("mnist", ["unknown data 'mnist'", "mnist1d", "digits"]),
-        (Path("nope"), ["unknown data 'nope'"]),
+        (Path("nope"), ["'nope' is not a path to an .npz file"]),
+        (
+            Path("digits"),
+            ["'digits' is not a path to an .npz file", "named by strings", "'digits'"],
+        ),
         ("/no/such/file.npz", ["no such file"]),
     ],
 )
@@ -166,8 +206,12 @@ def test_bad_data_names(data, words):
 def test_not_an_npz(tmp_path):
     path = tmp_path / "text.npz"
     path.write_text("hello")
-    with pytest.raises(ValueError, match=r"not a readable \.npz"):
+    with pytest.raises(ValueError, match=r"not an \.npz archive; write one with np\.savez"):
         load(path)
+    np.save(tmp_path / "one.npy", np.zeros(3))  # an .npy renamed: np.load gives an array
+    (tmp_path / "one.npy").rename(tmp_path / "one.npz")
+    with pytest.raises(ValueError, match=r"not an \.npz archive"):
+        load(tmp_path / "one.npz")
     with pytest.raises(ValueError, match="val_fraction"):
         load("digits", val_fraction=1.0)
 

@@ -11,6 +11,7 @@ import numpy as np
 import optax
 import pytest
 from conftest import x64_mode
+from flax import nnx
 
 import jaxsched as js
 from jaxsched.train import MLP, Result, devices, fit, load, loop, lr_find
@@ -197,6 +198,11 @@ def test_result_exports(sweep, tmp_path):
         ({"schedules": 0.1}, ["batch of schedules"]),
         ({"data": "imagenet"}, ["unknown data"]),
         ({"model": "resnet"}, ["unknown model"]),
+        ({"model": MLP((64,), 10, nnx.Rngs(0))}, ["got a MLP instance", "pass the class"]),
+        ({"seeds": 2**40}, ["metrics history", "GiB"]),  # refused before a list of 2**40
+        ({"checkpoint_dir": ""}, ["checkpoint_dir must be a folder's path", "''"]),
+        ({"checkpoint_dir": __file__}, ["checkpoint_dir", "is a file"]),
+        ({"checkpoint_dir": f"{__file__}/sub"}, ["checkpoint_dir", "is a file"]),
     ],
 )
 def test_bad_input(kwargs, words):
@@ -281,7 +287,10 @@ def test_unknown_metrics_are_named_by_best_score_and_plot(sweep):
 def test_seeds_may_be_an_array_of_integers():
     from jaxsched.train.trainer import _seeds
 
-    assert _seeds(jnp.arange(2)) == [0, 1] and _seeds(np.array([3, 5])) == [3, 5]
+    counts = []
+    assert _seeds(jnp.arange(2), counts.append) == [0, 1]
+    assert _seeds(np.array([3, 5]), counts.append) == [3, 5]
+    assert counts == [2, 2]  # every count is checked (against the history's size)
 
 
 @pytest.mark.parametrize("model", [_small_mlp, "cnn"])

@@ -284,6 +284,7 @@ def test_plot_writes_a_png(ramp, sweep, tmp_path, monkeypatch):
         ({"smoothing": 1.0}, ["smoothing", "[0, 1)"]),
         ({"diverge_factor": 1.0}, ["diverge_factor", "> 1"]),
         ({"optimizer": 0.1}, ["optimizer", "function"]),
+        ({"optimizer": lambda lr: "adam"}, ["optimizer", "GradientTransformation", "a str"]),
         ({"data": "imagenet"}, ["unknown data"]),
         ({"model": "resnet"}, ["unknown model"]),
     ],

@@ -222,8 +222,12 @@ def run_sweep(
         from jaxsched.experiments.report import check_plotting
 
         check_plotting()
-    if spec.output.exists() and not spec.output.is_dir():
-        raise ValueError(f"{spec.path}: [output] dir {str(spec.output)!r} is a file")
+    try:  # now, not after the training
+        spec.output.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(
+            f"{spec.path}: [output] dir {str(spec.output)!r} cannot be made ({e.strerror})"
+        ) from None
     n = spec.schedules.batch_shape[0]
     n_seeds = spec.seeds if isinstance(spec.seeds, int) else len(spec.seeds)
     say(f"{spec.path}: {n} schedules x {n_seeds} seeds x {spec.steps} steps on {spec.data}")
@@ -239,7 +243,6 @@ def run_sweep(
         val_fraction=spec.val_fraction,
         progress=progress,
     )
-    spec.output.mkdir(parents=True, exist_ok=True)
     written = [spec.output / "result.json", spec.output / "result.csv", spec.output / "table.md"]
     result.to_json(written[0])
     result.to_csv(written[1])

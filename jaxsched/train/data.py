@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import numbers
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,11 @@ def load(data: str | Path, val_fraction: float = 0.1) -> Dataset:
     elif isinstance(data, str | Path) and str(data).endswith(".npz"):
         name = Path(data).stem
         x, y, x_test, y_test = _npz(Path(data))
+    elif isinstance(data, Path):
+        raise ValueError(
+            f"{str(data)!r} is not a path to an .npz file; the built-in data sets are named "
+            f"by strings: {', '.join(repr(b) for b in BUILTIN)}"
+        )
     else:
         raise ValueError(
             f"unknown data {str(data)!r}: use one of {', '.join(BUILTIN)} or a path to an .npz file "
@@ -142,6 +148,11 @@ def _digits() -> tuple[np.ndarray, ...]:
 def _npz(path: Path) -> tuple[np.ndarray, ...]:
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):  # np.load would read an .npy or a pickle instead
+        raise ValueError(
+            f"{path}: not an .npz archive; write one with np.savez(path, x=..., y=..., "
+            "x_test=..., y_test=...)"
+        )
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
@@ -162,7 +173,16 @@ def _check(name: str, x, y, x_test, y_test) -> tuple[np.ndarray, ...]:
             f"{name}: x examples have shape {x.shape[1:]} but x_test {x_test.shape[1:]}"
         )
     n_classes = int(max(y.max(), y_test.max())) + 1
-    absent = np.setdiff1d(np.arange(n_classes), np.concatenate([y, y_test]))
+    labels = np.concatenate([y, y_test])
+    if n_classes < 2:
+        raise ValueError(f"{name}: every label is 0; a classifier needs at least 2 classes")
+    if n_classes > len(labels):
+        raise ValueError(
+            f"{name}: labels are class indices, so label {n_classes - 1} would give the model "
+            f"{n_classes} outputs for {len(labels)} labelled examples; map the labels to "
+            "0, 1, 2, ... first"
+        )
+    absent = np.setdiff1d(np.arange(n_classes), labels)
     if absent.size:
         shown = ", ".join(map(str, absent[:5])) + (", ..." if absent.size > 5 else "")
         warnings.warn(
@@ -185,9 +205,11 @@ def _check_split(
         )
     if y.shape != (len(x),):
         raise ValueError(f"{name}: {split} y must have shape ({len(x)},), got {y.shape}")
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
-        raise ValueError(f"{name}: {split} x must be numeric, got dtype {x.dtype}")
-    if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_):
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_) or np.iscomplexobj(x):
+        raise ValueError(f"{name}: {split} x must be real numbers, got dtype {x.dtype}")
+    if x.size == 0 and len(x):
+        raise ValueError(f"{name}: {split} x examples have no features (shape {x.shape})")
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_) or np.iscomplexobj(y):
         raise ValueError(
             f"{name}: {split} y must hold class indices 0, 1, 2, ..., got dtype {y.dtype}; "
             "map the labels to integers first"

@@ -33,6 +33,20 @@ def default_optimizer(lr: Schedule) -> optax.GradientTransformation:
     return optax.sgd(lr, momentum=0.9)
 
 
+def check_optimizer(who: str, optimizer: Any, schedule: Schedule) -> None:
+    """Refuse an ``optimizer`` that is not a function of a schedule returning an
+    ``optax.GradientTransformation`` (called once with ``schedule``)."""
+    made = optimizer(schedule) if callable(optimizer) else None
+    if not isinstance(made, optax.GradientTransformation):
+        got = (
+            f"it returned a {type(made).__name__}" if callable(optimizer) else f"got {optimizer!r}"
+        )
+        raise ValueError(
+            f"{who}: optimizer must be a function of the learning rate returning an "
+            f"optax.GradientTransformation, e.g. lambda lr: optax.adam(lr); {got}"
+        )
+
+
 class Carry(NamedTuple):
     """What a training chunk takes and gives, for every ``[seed, config]`` run."""
 

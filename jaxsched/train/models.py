@@ -119,6 +119,12 @@ def build(
                 f"unknown model {model!r}: use one of {', '.join(BUILTIN)} or a function"
             )
         model = BUILTIN[model]
+    elif isinstance(model, nnx.Module):
+        raise ValueError(
+            f"model must be a name or a function returning an nnx.Module, got a "
+            f"{type(model).__name__} instance: pass the class, or a function "
+            "(input_shape, n_classes, rngs) -> module, so that every seed builds its own"
+        )
     elif not callable(model):
         raise ValueError(
             f"model must be a name or a function returning an nnx.Module, got {model!r}"

@@ -37,6 +37,7 @@ from jaxsched.train.devices import Placement
 from jaxsched.train.loop import (
     OptimizerFactory,
     all_finite,
+    check_optimizer,
     default_optimizer,
     select,
     training_loss,
@@ -298,11 +299,8 @@ def lr_find(
     diverge_factor = _number(f, "diverge_factor", diverge_factor)
     if diverge_factor <= 1.0:
         raise ValueError(f"{f}: diverge_factor must be > 1, got {diverge_factor!r}")
-    if optimizer is not None and not callable(optimizer):
-        raise ValueError(
-            f"{f}: optimizer must be a function lr -> optax.GradientTransformation, "
-            f"got {optimizer!r}"
-        )
+    if optimizer is not None:
+        check_optimizer(f, optimizer, jaxsched.constant(min_lr))
 
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
     dataset.check_batch_size(f, batch_size)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
-import optax
 
 from jaxsched._base import Schedule
 from jaxsched._spec import from_dict
@@ -22,6 +21,7 @@ from jaxsched.train.evaluation import EvalSet, eval_batch_size
 from jaxsched.train.loop import (
     OptimizerFactory,
     build_program,
+    check_optimizer,
     default_optimizer,
     step_program,
 )
@@ -96,10 +96,11 @@ def fit(
       True
     """
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
-    seeds = _seeds(seeds)
     configs = _check(schedules, optimizer, dataset, steps, batch_size, eval_every, checkpoint_every)
     n_configs = len(configs)
-    _check_history_size(len(seeds), n_configs, steps, eval_every)
+    _check_checkpoint_dir(checkpoint_dir)
+    # The history's size is checked before a count of seeds becomes a list.
+    seeds = _seeds(seeds, lambda n: _check_history_size(n, n_configs, steps, eval_every))
     optimizer = optimizer or default_optimizer
     placement = Placement(n_configs)
 
@@ -258,11 +259,13 @@ def _dead_after(diverged: np.ndarray, eval_steps: np.ndarray) -> np.ndarray:
     return (at >= 0) & (eval_steps[None, None, :] > at)
 
 
-def _seeds(seeds: int | Sequence[int]) -> list[int]:
-    """``seeds`` as a list of distinct integers: a count, or the seeds themselves."""
+def _seeds(seeds: int | Sequence[int], check_count: Callable[[int], None]) -> list[int]:
+    """``seeds`` as a list of distinct integers: a count, or the seeds themselves;
+    ``check_count`` refuses too many."""
     if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
         if seeds < 1:
             raise ValueError(f"fit: seeds must be >= 1, got {seeds}")
+        check_count(int(seeds))
         return list(range(int(seeds)))
     if isinstance(seeds, np.ndarray | jax.Array):
         seeds = np.asarray(seeds).tolist() if np.ndim(seeds) == 1 else seeds
@@ -276,7 +279,20 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
         raise ValueError(f"fit: seeds must be a non-empty list of distinct integers, got {seeds}")
     for seed in seeds:
         check_seed("fit", seed)
+    check_count(len(seeds))
     return seeds
+
+
+def _check_checkpoint_dir(checkpoint_dir: str | Path | None) -> None:
+    """Refuse a checkpoint folder that cannot be one, before anything compiles."""
+    if checkpoint_dir is None:
+        return
+    if not isinstance(checkpoint_dir, str | Path) or not str(checkpoint_dir):
+        raise ValueError(f"fit: checkpoint_dir must be a folder's path, got {checkpoint_dir!r}")
+    path = Path(checkpoint_dir)
+    for p in (path, *path.parents):
+        if p.exists() and not p.is_dir():
+            raise ValueError(f"fit: checkpoint_dir {str(path)!r}: {str(p)!r} is a file")
 
 
 def _check(
@@ -296,17 +312,7 @@ def _check(
             f"got batch shape {schedules.batch_shape}; use jaxsched.stack([schedule]) for one"
         )
     if optimizer is not None:
-        made = optimizer(_first(schedules)) if callable(optimizer) else None
-        if not isinstance(made, optax.GradientTransformation):
-            got = (
-                f"it returned a {type(made).__name__}"
-                if callable(optimizer)
-                else f"got {optimizer!r}"
-            )
-            raise ValueError(
-                "fit: optimizer must be a function of the learning rate returning an "
-                f"optax.GradientTransformation, e.g. lambda lr: optax.adam(lr); {got}"
-            )
+        check_optimizer("fit", optimizer, _first(schedules))
     counts = {
         "steps": steps,
         "batch_size": batch_size,
