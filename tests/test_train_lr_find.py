@@ -277,6 +277,7 @@ def test_plot_writes_a_png(ramp, sweep, tmp_path, monkeypatch):
         ({"seed": 2**63}, ["seed", "64-bit"]),
         ({"steps": 2**31 - 1}, ["batch order", "GiB", "fewer steps"]),
         ({"method": "sweep", "n_rates": 1}, ["n_rates", ">= 2"]),
+        ({"method": "sweep", "n_rates": 10**8}, ["n_rates=100000000", "GiB", "fewer n_rates"]),
         ({"method": "linear"}, ["method", "'ramp'", "'linear'"]),
         ({"batch_size": 0}, ["batch_size", ">= 1"]),
         ({"batch_size": 5000}, ["batch_size=5000", "training split"]),

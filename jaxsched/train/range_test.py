@@ -311,6 +311,13 @@ def lr_find(
     )
     graphdef, states = initial_states(model, dataset.input_shape, dataset.n_classes, [seed])
     params = jax.tree_util.tree_map(lambda x: x[0], states)
+    if method == "sweep":  # weights, gradients and two optimizer states per run, in float32
+        n_weights = sum(x.size for x in jax.tree_util.tree_leaves(params))
+        check_fits(
+            f"{f}: the weights, gradients and optimizer states of n_rates={n_rates} runs",
+            n_rates * n_weights * 4 * 4,
+            "use fewer n_rates",
+        )
     run = _train_run(graphdef, optimizer or default_optimizer)
     data = (dataset.x_train, dataset.y_train)
     indices = batch_indices(seed, 0, steps, len(dataset.x_train), batch_size)
