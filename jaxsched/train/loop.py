@@ -79,7 +79,8 @@ def build_program(
     step, example]`` (`jaxsched.train.order`). The carry is a `Carry`:
     ``diverged_at`` is the step of the first non-finite loss (-1 if none; a
     chunk that ends with non-finite weights but no such loss counts its last
-    step) and ``loss_sum`` the sum of the chunk's training losses. ``evaluate(params, x, y, member)`` takes an
+    step) and ``loss_sum`` the sum of the chunk's training losses.
+    ``evaluate(params, x, y, member)`` takes an
     `jaxsched.train.evaluation.EvalSet`'s arrays and gives, per run, the sums
     ``[loss or number right, split]``. The data are arguments, not constants
     of the program, so a large data set does not slow its compilation.
