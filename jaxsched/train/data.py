@@ -108,8 +108,7 @@ def load(data: str | Path, val_fraction: float = 0.1) -> Dataset:
             f"unknown data {str(data)!r}: use one of {', '.join(BUILTIN)} or a path to an .npz file "
             f"with arrays {', '.join(_NPZ_KEYS)}"
         )
-    x, y, x_test, y_test = _check(name, x, y, x_test, y_test)
-    n_classes = int(max(y.max(), y_test.max())) + 1
+    x, y, x_test, y_test, n_classes = _check(name, x, y, x_test, y_test)
     order = np.random.default_rng(_SPLIT_SEED).permutation(len(x))
     n_val = round(val_fraction * len(x))
     if n_val and len(x) - n_val < 1:
@@ -165,7 +164,10 @@ def _npz(path: Path) -> tuple[np.ndarray, ...]:
     return tuple(arrays[k] for k in _NPZ_KEYS)
 
 
-def _check(name: str, x, y, x_test, y_test) -> tuple[np.ndarray, ...]:
+def _check(
+    name: str, x, y, x_test, y_test
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """The arrays checked and cast, and the number of classes the labels imply."""
     x, y = _check_split(name, "train", x, y)
     x_test, y_test = _check_split(name, "test", x_test, y_test)
     if x.shape[1:] != x_test.shape[1:]:
@@ -191,7 +193,7 @@ def _check(name: str, x, y, x_test, y_test) -> tuple[np.ndarray, ...]:
             "map the labels to 0, 1, 2, ... if that is not meant",
             stacklevel=3,
         )
-    return x, y, x_test, y_test
+    return x, y, x_test, y_test, n_classes
 
 
 def _check_split(
