@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -268,8 +269,8 @@ def _floats(text: str, flag: str) -> list[float]:
             value = float(item)
         except ValueError:
             raise ValueError(f"{flag}: {item!r} is not a number") from None
-        if not value > 0:
-            raise ValueError(f"{flag}: rates must be > 0, got {item}")
+        if not 0 < value < math.inf:
+            raise ValueError(f"{flag}: rates must be finite and > 0, got {item}")
         out.append(value)
     return out
 

@@ -287,6 +287,8 @@ def test_compare_selects_on_validation_and_reports_test(tiny):
         (["--target", "70"], ["target", "(0, 1]", "70"]),
         (["--families", "rex,rex"], ["given twice"]),
         (["--rates", "0.1,abc"], ["--rates", "'abc'"]),
+        (["--rates", "inf"], ["--rates", "finite", "inf"]),
+        (["--rates", "0.1,nan"], ["--rates", "nan"]),
         (["--model", "resnet", "--steps", "10"], ["unknown model 'resnet'"]),
     ],
 )
