@@ -189,13 +189,14 @@ def _warn_if_rounded(factory: str, name: str, given: np.ndarray, held: np.ndarra
         f"it is rounded to {_num(held[idx])}, and the schedule switches there instead "
         f"(float32 holds every whole step up to 2**24; use jax.enable_x64 for float64)",
         UserWarning,
-        stacklevel=_caller_outside_jaxsched(),
+        stacklevel=outside_stacklevel(),
     )
 
 
-def _caller_outside_jaxsched() -> int:
-    """The ``stacklevel`` of the nearest caller outside this package (for warnings
-    raised here, whichever factory called)."""
+def outside_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the nearest caller outside this
+    package, however deep inside it the warning is raised. Call it in the
+    `warnings.warn` call itself."""
     package = os.path.dirname(os.path.abspath(__file__))
     frame, level = sys._getframe(2), 2  # the function that warns is level 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):

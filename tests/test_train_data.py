@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxsched.train import CNN, MLP, Dataset, build, load
+from jaxsched.train import CNN, MLP, Dataset, build, fit, load
 from jaxsched.train.models import _compiled_init, initial_states
 
 
@@ -303,6 +303,30 @@ def test_labels_that_skip_classes_are_warned_about(tmp_path):
         assert load(path).n_classes == 4
     bools = _write(tmp_path / "bools.npz", **arrays, y=np.array([True, False, True]), y_test=[1])
     assert sorted(load(bools, val_fraction=0).y_train.tolist()) == [0, 1, 1]
+
+
+def test_test_labels_missing_from_training_are_warned_about(tmp_path):
+    x = np.zeros((4, 2))
+    path = _write(tmp_path / "unseen.npz", x=x, y=[0, 1, 0, 1], x_test=x, y_test=[0, 2, 2, 1])
+    with pytest.warns(UserWarning, match=r"test labels 2 never appear.* 2 of the 4 test"):
+        assert load(path).n_classes == 3
+
+
+def test_unused_npz_arrays_are_warned_about(tmp_path):
+    x, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
+    path = _write(tmp_path / "val.npz", x=x, y=y, x_test=x, y_test=y, x_val=x, y_val=y)
+    with pytest.warns(UserWarning, match=r"arrays x_val, y_val are not used") as caught:
+        load(path)
+    assert len(caught) == 1
+
+
+def test_data_warnings_point_at_the_callers_line(tmp_path):
+    x = np.zeros((4, 2))
+    path = _write(tmp_path / "skips.npz", x=x, y=[0, 2, 0, 2], x_test=x, y_test=[0, 2, 2, 0])
+    with pytest.warns(UserWarning, match="never appear") as caught:
+        with pytest.raises(ValueError, match="schedules must be a batch"):
+            fit("cosine", data=path, steps=1)  # fit loads the data, then checks the rest
+    assert [Path(w.filename).name for w in caught] == [Path(__file__).name]
 
 
 def test_a_dataset_built_directly_is_checked_and_cast():

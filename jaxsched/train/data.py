@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jaxsched._check import outside_stacklevel
+
 __all__ = ["BUILTIN", "Dataset", "load"]
 
 BUILTIN = ("mnist1d", "digits")
@@ -161,6 +163,14 @@ def _npz(path: Path) -> tuple[np.ndarray, ...]:
     if missing:
         has = ", ".join(arrays) or "none"
         raise ValueError(f"{path}: missing arrays {', '.join(missing)} (has {has})")
+    unused = [k for k in arrays if k not in _NPZ_KEYS]
+    if unused:
+        warnings.warn(
+            f"{path}: the arrays {', '.join(unused)} are not used: only "
+            f"{', '.join(_NPZ_KEYS)} are read, and the validation split is carved from x, y "
+            "(val_fraction)",
+            stacklevel=outside_stacklevel(),
+        )
     return tuple(arrays[k] for k in _NPZ_KEYS)
 
 
@@ -186,14 +196,27 @@ def _check(
         )
     absent = np.setdiff1d(np.arange(n_classes), labels)
     if absent.size:
-        shown = ", ".join(map(str, absent[:5])) + (", ..." if absent.size > 5 else "")
         warnings.warn(
             f"{name}: labels are class indices, so the model has {n_classes} outputs, but "
-            f"{absent.size} of the classes 0 .. {n_classes - 1} never appear ({shown}); "
-            "map the labels to 0, 1, 2, ... if that is not meant",
-            stacklevel=3,
+            f"{absent.size} of the classes 0 .. {n_classes - 1} never appear "
+            f"({_first_few(absent)}); map the labels to 0, 1, 2, ... if that is not meant",
+            stacklevel=outside_stacklevel(),
+        )
+    untrained = np.setdiff1d(y_test, y)
+    if untrained.size:
+        n = int(np.isin(y_test, untrained).sum())
+        warnings.warn(
+            f"{name}: the test labels {_first_few(untrained)} never appear in the training "
+            f"labels, so the model cannot learn them: {n} of the {len(y_test)} test examples "
+            "will be misclassified whatever the schedule",
+            stacklevel=outside_stacklevel(),
         )
     return x, y, x_test, y_test, n_classes
+
+
+def _first_few(labels: np.ndarray) -> str:
+    """``"1, 2, 3, 4, 5, ..."``: the first five labels of a sorted array."""
+    return ", ".join(map(str, labels[:5])) + (", ..." if labels.size > 5 else "")
 
 
 def _check_split(

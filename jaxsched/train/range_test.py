@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxsched
+from jaxsched._check import outside_stacklevel
 from jaxsched.train._compiler import compiler_options
 from jaxsched.train._io import array, plain, pyplot
 from jaxsched.train._limits import check_fits, check_seed, check_steps
@@ -452,7 +453,7 @@ def _no_suggestion(method: str, low: float, high: float) -> float:
         f"{low:.3g} and {high:.3g}; no suggestion (nan). Widen the range (a lower min_lr, "
         f"a higher max_lr) or train longer (more steps)",
         RuntimeWarning,
-        stacklevel=4,  # the caller of lr_find
+        stacklevel=outside_stacklevel(),
     )
     return math.nan
 
