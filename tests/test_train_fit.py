@@ -200,6 +200,7 @@ def test_result_exports(sweep, tmp_path):
         ({"model": "resnet"}, ["unknown model"]),
         ({"model": MLP((64,), 10, nnx.Rngs(0))}, ["got a MLP instance", "pass the class"]),
         ({"seeds": 2**40}, ["metrics history", "GiB"]),  # refused before a list of 2**40
+        ({"seeds": 10**7}, ["weights, gradients and optimizer states", "10000000 seeds", "GiB"]),
         ({"checkpoint_dir": ""}, ["checkpoint_dir must be a folder's path", "''"]),
         ({"checkpoint_dir": __file__}, ["checkpoint_dir", "is a file"]),
         ({"checkpoint_dir": f"{__file__}/sub"}, ["checkpoint_dir", "is a file"]),

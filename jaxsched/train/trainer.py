@@ -25,7 +25,7 @@ from jaxsched.train.loop import (
     default_optimizer,
     step_program,
 )
-from jaxsched.train.models import ModelFactory, initial_states
+from jaxsched.train.models import ModelFactory, initial_states, weight_count
 from jaxsched.train.result import METRICS, Result
 
 __all__ = ["fit"]
@@ -101,6 +101,9 @@ def fit(
     _check_checkpoint_dir(checkpoint_dir)
     # The history's size is checked before a count of seeds becomes a list.
     seeds = _seeds(seeds, lambda n: _check_history_size(n, n_configs, steps, eval_every))
+    _check_training_size(
+        len(seeds), n_configs, weight_count(model, dataset.input_shape, dataset.n_classes)
+    )
     optimizer = optimizer or default_optimizer
     placement = Placement(n_configs)
 
@@ -341,6 +344,17 @@ def _check_history_size(n_seeds: int, n_configs: int, steps: int, eval_every: in
         f"fit: the metrics history ({' x '.join(map(str, shape))} float32)",
         int(np.prod(shape, dtype=np.float64)) * 4,
         f"raise eval_every (now {eval_every})",
+    )
+
+
+def _check_training_size(n_seeds: int, n_configs: int, n_weights: int) -> None:
+    """Refuse a sweep whose runs' weights, gradients and optimizer states (about four
+    float32 copies of the weights per run) would not fit in memory."""
+    check_fits(
+        f"fit: the weights, gradients and optimizer states of {n_seeds} seeds x "
+        f"{n_configs} configurations ({n_weights} weights each)",
+        n_seeds * n_configs * n_weights * 4 * 4,
+        "use fewer seeds or configurations, or run them in several fits",
     )
 
 
