@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import jax
@@ -19,6 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 
 Condition = Callable[[np.ndarray], np.ndarray]
+
+#: The compat constructor being called, as ``(label, {factory parameter: its name})``,
+#: set by `jaxsched.compat._names.speaks_as` so that warnings name it, as its errors do.
+speaker: ContextVar[tuple[str, dict[str, str]] | None] = ContextVar("speaker", default=None)
 
 
 def concrete(x: Any) -> np.ndarray | None:
@@ -184,6 +189,9 @@ def _warn_if_rounded(factory: str, name: str, given: np.ndarray, held: np.ndarra
         return
     idx = tuple(np.argwhere(moved)[0]) if moved.ndim else ()
     where = f" at index {_index(idx)}" if idx else ""
+    said = speaker.get()
+    if said is not None:  # a compat constructor may reorder its values: no index
+        factory, name, where = said[0], said[1].get(name, name), ""
     warnings.warn(
         f"{factory}: {name}{where} is {_num(given[idx])}, which {held.dtype} cannot hold: "
         f"it is rounded to {_num(held[idx])}, and the schedule switches there instead "

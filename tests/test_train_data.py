@@ -323,9 +323,12 @@ def test_unused_npz_arrays_are_warned_about(tmp_path):
 def test_data_warnings_point_at_the_callers_line(tmp_path):
     x = np.zeros((4, 2))
     path = _write(tmp_path / "skips.npz", x=x, y=[0, 2, 0, 2], x_test=x, y_test=[0, 2, 2, 0])
-    with pytest.warns(UserWarning, match="never appear") as caught:
-        with pytest.raises(ValueError, match="schedules must be a batch"):
-            fit("cosine", data=path, steps=1)  # fit loads the data, then checks the rest
+    # fit loads the data, then checks the rest
+    with (
+        pytest.warns(UserWarning, match="never appear") as caught,
+        pytest.raises(ValueError, match="schedules must be a batch"),
+    ):
+        fit("cosine", data=path, steps=1)
     assert [Path(w.filename).name for w in caught] == [Path(__file__).name]
 
 

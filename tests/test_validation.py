@@ -215,7 +215,8 @@ UNHELD = [  # (make a schedule with boundary b, the warning's words, fractional 
     (lambda b: js.piecewise([10, b], [1.0, 2.0, 3.0]), "piecewise: boundaries at index 1", True),
     (lambda b: ks.PiecewiseConstantDecay([b], [1.0, 2.0]), "keras.PiecewiseConstantDecay", True),
     (lambda b: js.multistep(1.0, [b], 0.5), "multistep: boundaries at index 0", True),
-    (lambda b: ts.MultiStepLR(1.0, milestones=[b], gamma=0.5), "multistep: boundaries", False),
+    (lambda b: ts.MultiStepLR(1.0, milestones=[b], gamma=0.5), "MultiStepLR: milestones", False),
+    (lambda b: ts.MultiStepLR(1.0, [9, b, 9], 0.5), "torch.MultiStepLR: milestones is", False),
     (lambda b: js.join([cos, cos], boundaries=[b]), "join: boundaries at index 0", True),
 ]
 

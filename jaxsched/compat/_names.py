@@ -4,7 +4,8 @@ A constructor such as ``torch.ExponentialLR`` builds its schedule with a
 jaxsched factory (`jaxsched.exponential`), whose errors name that factory and
 its parameters (``exponential: decay_rate must be > 0``). `speaks_as` rewrites
 them with the constructor's name and parameter names
-(``torch.ExponentialLR: gamma must be > 0``).
+(``torch.ExponentialLR: gamma must be > 0``), and has warnings raised inside
+name them too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import functools
 import re
 from collections.abc import Callable
 from typing import Any
+
+from jaxsched._check import speaker
 
 _FACTORY_MESSAGE = re.compile(r"(?P<factory>[a-z_]+): (?P<param>[A-Za-z_]+)(?P<rest>.*)", re.S)
 
@@ -34,6 +37,8 @@ def speaks_as(label: str, **names: str) -> Callable[[Callable[..., Any]], Callab
     def wrap(constructor: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(constructor)
         def speaking(*args: Any, **kwargs: Any) -> Any:
+            # Warnings are raised where they arise, so they read the outermost speaker.
+            token = speaker.set((label, names)) if speaker.get() is None else None
             try:
                 return constructor(*args, **kwargs)
             except ValueError as e:
@@ -42,6 +47,9 @@ def speaks_as(label: str, **names: str) -> Callable[[Callable[..., Any]], Callab
                     raise
                 param = names.get(match["param"], match["param"])
                 raise ValueError(f"{label}: {param}{match['rest']}") from None
+            finally:
+                if token is not None:
+                    speaker.reset(token)
 
         return speaking
 
