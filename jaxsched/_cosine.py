@@ -96,13 +96,14 @@ class CosineRestarts(Schedule):
         first = positive(self.first_decay_steps)
         n, pos = steps.divmod(first)  # periods of equal length
         rest, length = first - pos, first
-        growing = self.t_mul > 1
-        m = jnp.where(growing, self.t_mul, 2.0)
-        n_g, pos_g, rest_g, length_g = _growing_periods(steps, first, m)
-        n = jnp.where(growing, n_g, n)
-        pos = jnp.where(growing, pos_g, pos)
-        rest = jnp.where(growing, rest_g, rest)
-        length = jnp.where(growing, length_g, length)
+        # Periods that grow or shrink; a traced t_mul <= 0 acts as 1.
+        geometric = (self.t_mul > 0) & (self.t_mul != 1)
+        m = jnp.where(geometric, self.t_mul, 2.0)
+        n_g, pos_g, rest_g, length_g = _geometric_periods(steps, first, m)
+        n = jnp.where(geometric, n_g, n)
+        pos = jnp.where(geometric, pos_g, pos)
+        rest = jnp.where(geometric, rest_g, rest)
+        length = jnp.where(geometric, length_g, length)
         init, end, m_mul = self.init_value, self.end_value, self.m_mul
         height = scaled_power(init - end, m_mul, n)
         p = pos / length
@@ -120,36 +121,49 @@ class CosineRestarts(Schedule):
 _INT_MAX = 2**31 - 1
 
 
-def _growing_periods(steps: Steps, first: jax.Array, m: jax.Array):
+def _geometric_periods(steps: Steps, first: jax.Array, m: jax.Array):
     """(period index, position in it, steps left in it, its length) for periods
-    ``first * m**i``, ``m > 1``.
+    ``first * m**i``, ``m > 0``, ``m != 1``.
 
     Period ``i`` starts at ``first * (m**i - 1) / (m - 1)``. The log of that
     gives ``i`` up to rounding, corrected by one step each way. When ``first``
     and ``m`` are whole (restarts on whole steps) and the step is below 2**31,
     the period is found in saturating int32 arithmetic instead, exactly: a
     float32 step cannot tell 2**31 - 3 from a restart at 2**31 - 1.
+
+    Shrinking periods (``m < 1``) sum to ``first / (1 - m)`` steps; from there
+    on no period holds the step and every part is NaN, as in Keras.
     """
     t = steps.t
     whole_m = m == jnp.round(m)
 
-    def start(i: jax.Array) -> jax.Array:
-        # m**i - 1 is exact for a whole m; expm1 keeps the digits of an m close to 1.
-        grown = jnp.where(whole_m, jnp.power(m, i) - 1, jnp.expm1(i * jnp.log(m)))
-        return first * grown / (m - 1)
+    def start(i: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Period ``i``'s start, and whether ``m**i`` in it is exact."""
+        power, exact = _power_if_exact(m, i)
+        # expm1 keeps the digits of an m close to 1 where the power is not exact.
+        grown = jnp.where(
+            exact,
+            power - 1,  # exact for m > 1; rounded once at most for m < 1
+            jnp.where(whole_m, jnp.power(m, i) - 1, jnp.expm1(i * jnp.log(m))),
+        )
+        return jnp.where(i == 1, first, first * grown / (m - 1)), exact
 
-    # A start computed a few ulps above a restart at a whole step still counts.
-    slack = 8 * jnp.finfo(t.dtype).eps
+    eps = jnp.finfo(t.dtype).eps
 
     def reached(i: jax.Array) -> jax.Array:
-        begin = start(i)
-        return t >= begin - slack * begin
+        # An exact start is off by the division's rounding alone (two ulps, as XLA's
+        # division on a CPU is not always correctly rounded): within that it counts,
+        # so that a restart at a whole step is not missed. Any other start is taken
+        # as computed: a wider margin moved restarts a step early (at 11333 for one
+        # at 11333.0078; at first_decay_steps - 1 for a first period of 10**6).
+        begin, exact = start(i)
+        return t >= begin - jnp.where(exact, 2 * eps * begin, 0)
 
     i = jnp.floor(jnp.log1p(t / first * (m - 1)) / jnp.log(m))
     i = jnp.where(reached(i), i, i - 1)
     i = jnp.where(reached(i + 1), i + 1, i)
-    float_pos = jnp.maximum(t - start(i), 0)
-    float_rest = jnp.maximum(start(i + 1) - t, 0)
+    float_pos = jnp.maximum(t - start(i)[0], 0)
+    float_rest = jnp.maximum(start(i + 1)[0] - t, 0)
     float_length = first * jnp.power(m, i)
 
     exact = whole_m & (first == jnp.round(first)) & (steps.hi <= 2**31 - 2**16)
@@ -186,6 +200,32 @@ def _growing_periods(steps: Steps, first: jax.Array, m: jax.Array):
     )
 
 
+def _power_if_exact(m: jax.Array, i: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(m**i, exact)`` for a whole ``i``: the power by repeated squaring, which is
+    exact (every product held by the dtype) where ``0 <= i < 32`` and the odd part of
+    ``m``'s mantissa, to the power ``i``, fits the mantissa: for ``m = 1.5 = 3 / 2``
+    up to ``i = 15`` in float32; for a power of two always. Elsewhere ``exact`` is
+    False and the power is not to be used.
+
+    >>> power, exact = _power_if_exact(jnp.float32(1.5), jnp.float32(10))
+    >>> float(power), bool(exact)  # 3**10 / 2**10
+    (57.6650390625, True)
+    """
+    digits = jnp.finfo(m.dtype).nmant + 1
+    integer = jnp.int64 if digits > 32 else jnp.int32
+    mantissa = (jnp.frexp(m)[0] * 2.0**digits).astype(integer)  # m's digits, as an integer
+    odd = mantissa // (mantissa & -mantissa)  # without its factors of 2
+    small = m < 2**7  # m**16, the last square, stays finite
+    exact = small & (i >= 0) & (i < 32) & (i * jnp.log2(odd.astype(m.dtype)) < digits)
+    bits = jnp.where(exact, i, 0).astype(jnp.int32)
+    base = jnp.where(small, m, 1.0)
+    power = jnp.ones_like(m)
+    for b in range(5):
+        power = jnp.where((bits >> b) & 1, power * base, power)
+        base = base * base
+    return power, exact
+
+
 @factory(CosineRestarts)
 def cosine_restarts(
     init_value: Any,
@@ -210,7 +250,9 @@ def cosine_restarts(
     Args:
       init_value: :math:`\eta_0`, the first peak.
       first_decay_steps: :math:`k > 0`, the first period's length.
-      t_mul: :math:`m_t \ge 1`, how much longer each period is than the last.
+      t_mul: :math:`m_t > 0`, how much longer each period is than the last. Below 1
+        the periods shrink and sum to :math:`k / (1 - m_t)` steps; the schedule is
+        undefined from there on and gives NaN, as Keras's does.
       m_mul: :math:`m_m \ge 0`, how much lower each peak is than the last (0: one
         cosine, then ``end_value`` for good, as Keras computes it).
       end_value: :math:`\eta_1`, absolute.
@@ -228,7 +270,7 @@ def cosine_restarts(
     m_mul = as_float(f, "m_mul", m_mul)
     end_value = as_float(f, "end_value", end_value)
     require(f, "first_decay_steps", first_decay_steps, lambda x: x > 0, "> 0")
-    require(f, "t_mul", t_mul, lambda x: x >= 1, ">= 1")
+    require(f, "t_mul", t_mul, lambda x: x > 0, "> 0")
     require(f, "m_mul", m_mul, lambda x: x >= 0, ">= 0")
     return CosineRestarts(
         init_value=init_value,

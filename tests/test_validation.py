@@ -86,7 +86,7 @@ BAD = [
     (lambda: js.one_cycle(0.1, 100, pct_start=0.0), ["one_cycle", "pct_start", "(0, 1)"]),
     (lambda: js.one_cycle(0.1, 100, pct_start=1.0), ["one_cycle", "pct_start", "1"]),
     (lambda: js.one_cycle(0.1, 100, pct_start=1.5), ["one_cycle", "pct_start", "1.5"]),
-    (lambda: js.cosine_restarts(0.1, 10, t_mul=0.5), ["cosine_restarts", "t_mul", ">= 1", "0.5"]),
+    (lambda: js.cosine_restarts(0.1, 10, t_mul=0.0), ["cosine_restarts", "t_mul", "> 0", "0"]),
     # non-finite values
     (lambda: js.poly(float("nan"), 0.0, 10), ["poly", "init_value", "finite", "nan"]),
     (lambda: js.cosine(0.1, decay_steps=math.inf), ["cosine", "decay_steps", "finite", "inf"]),
