@@ -111,3 +111,20 @@ def test_rejects_what_torch_rejects_at_construction(case):
         return
     with pytest.raises(ValueError, match=case["class"]):
         _build(case)
+
+
+def test_exponential_lr_float32_does_not_compound_gammas_rounding():
+    """PyTorch multiplies by ``gamma`` in float64; a float32 ``gamma`` (``0.99`` is
+    ``0.9900000095``) compounds its rounding, ``3e-5`` after 3000 steps. ExponentialLR
+    stores the decay as a halving period instead: relative error ~1e-7 per e-fold."""
+    rng = np.random.default_rng(7)
+    steps = np.arange(0, 5001, 7)
+    for _ in range(40):
+        lr = float(10 ** rng.uniform(-4, 0))
+        gamma = float(rng.choice([rng.uniform(0.9, 1.0), rng.uniform(1.0, 1.001)]))
+        ours = np.asarray(lr_scheduler.ExponentialLR(lr, gamma=gamma)(steps.astype(np.int32)))
+        want = lr * gamma ** steps.astype(np.float64)
+        held = want > np.finfo(np.float32).tiny * 2**10  # away from float32's underflow
+        e_folds = np.abs(np.log(want[held] / lr))
+        err = np.abs(ours[held] / want[held] - 1)
+        assert np.all(err <= 2e-7 * (1 + e_folds)), (lr, gamma, err.max())
