@@ -128,3 +128,19 @@ def test_exponential_lr_float32_does_not_compound_gammas_rounding():
         e_folds = np.abs(np.log(want[held] / lr))
         err = np.abs(ours[held] / want[held] - 1)
         assert np.all(err <= 2e-7 * (1 + e_folds)), (lr, gamma, err.max())
+
+
+def test_inputs_pytorch_takes_as_it_does():
+    """Milestones as any iterable (PyTorch counts them), and a ``scale_mode`` that PyTorch
+    ignores without a ``scale_fn`` (each mode sets its own)."""
+    steps = np.arange(100)
+    listed = lr_scheduler.MultiStepLR(1.0, milestones=[30, 80], gamma=0.5)(steps)
+    for milestones in ({80, 30}, frozenset([30, 80]), range(30, 81, 50), iter([80, 30])):
+        got = lr_scheduler.MultiStepLR(1.0, milestones=milestones, gamma=0.5)(steps)
+        np.testing.assert_array_equal(got, listed)
+    for mode in ("triangular", "triangular2", "exp_range"):
+        kw = {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 7, "mode": mode, "gamma": 0.99}
+        plain = lr_scheduler.CyclicLR(**kw)(steps)
+        for scale_mode in ("cycle", "iterations"):
+            got = lr_scheduler.CyclicLR(**kw, scale_mode=scale_mode)(steps)
+            np.testing.assert_array_equal(got, plain)

@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import jax
@@ -128,9 +130,12 @@ def MultiStepLR(
     """``torch.optim.lr_scheduler.MultiStepLR``: ``lr * gamma ** #{m <= t}``.
 
     Like PyTorch, milestones may be unsorted and may repeat (a repeated
-    milestone applies ``gamma`` once per occurrence); negative ones never fire.
+    milestone applies ``gamma`` once per occurrence); negative ones never fire. Any
+    iterable of them is taken (a set, a range), as PyTorch counts them.
     """
     _fresh("MultiStepLR", last_epoch)
+    if isinstance(milestones, AbstractSet | range | Iterator):
+        milestones = list(milestones)
     _require_whole("MultiStepLR", "milestones", milestones, event_ndim=1)
     c = concrete(milestones) if not isinstance(milestones, list | tuple) else np.asarray(milestones)
     if c is not None and c.ndim == 1:
@@ -318,15 +323,15 @@ def CyclicLR(
     last_epoch: int = -1,
 ) -> Cyclic:
     """``torch.optim.lr_scheduler.CyclicLR``. PyTorch overwrites the optimizer's ``lr``
-    with ``base_lr``, so ``lr`` does not matter; custom ``scale_fn`` is not supported."""
+    with ``base_lr``, so ``lr`` does not matter; custom ``scale_fn`` is not supported.
+    ``scale_mode`` is ignored, as PyTorch ignores it without a ``scale_fn`` (each mode
+    sets its own)."""
     _fresh("CyclicLR", last_epoch)
     if base_lr is None or max_lr is None:
         raise ValueError("torch.CyclicLR: base_lr and max_lr are required")
     if scale_fn is not None:
         raise ValueError("torch.CyclicLR: a custom scale_fn is not supported; use mode")
     as_choice("torch.CyclicLR", "mode", mode, ("triangular", "triangular2", "exp_range"))
-    if scale_mode is not None and scale_mode != {"exp_range": "iterations"}.get(mode, "cycle"):
-        raise ValueError(f"torch.CyclicLR: scale_mode={scale_mode!r} is only used with scale_fn")
     return cyclic(
         base_value=base_lr,
         peak_value=max_lr,
