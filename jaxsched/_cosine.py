@@ -265,7 +265,7 @@ def cosine_restarts(
     """
     f = "cosine_restarts"
     init_value = as_float(f, "init_value", init_value)
-    first_decay_steps = as_float(f, "first_decay_steps", first_decay_steps)
+    first_decay_steps = as_float(f, "first_decay_steps", first_decay_steps, switch=True)
     t_mul = as_float(f, "t_mul", t_mul)
     m_mul = as_float(f, "m_mul", m_mul)
     end_value = as_float(f, "end_value", end_value)

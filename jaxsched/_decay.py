@@ -61,6 +61,17 @@ def _ge0(x):
     return x >= 0
 
 
+def _any_on(flag: Any) -> bool:
+    """Whether a concrete ``staircase`` or ``cycle`` is on anywhere: the period's
+    multiples are then steps where the schedule switches."""
+    if isinstance(flag, jax.core.Tracer):
+        return False
+    try:
+        return bool(np.any(np.asarray(flag, dtype=bool)))
+    except (TypeError, ValueError):  # not a flag at all: as_bool refuses it later
+        return False
+
+
 def _boundary_count(steps: Steps, boundaries: jax.Array) -> jax.Array:
     """How many boundaries the step has reached (``t >= b``), along the last axis."""
     split = Steps(steps.hi[..., None], steps.lo[..., None])
@@ -130,7 +141,7 @@ def step(init_value: Any, step_size: Any, decay_rate: Any) -> StepDecay:
     """
     f = "step"
     init_value = as_float(f, "init_value", init_value)
-    step_size = as_float(f, "step_size", step_size)
+    step_size = as_float(f, "step_size", step_size, switch=True)
     decay_rate = as_float(f, "decay_rate", decay_rate)
     require(f, "step_size", step_size, _gt0, "> 0")
     require(f, "decay_rate", decay_rate, _gt0, "> 0")
@@ -283,7 +294,7 @@ def exponential(
     """
     f = "exponential"
     init_value = as_float(f, "init_value", init_value)
-    decay_steps = as_float(f, "decay_steps", decay_steps)
+    decay_steps = as_float(f, "decay_steps", decay_steps, switch=_any_on(staircase))
     decay_rate = as_float(f, "decay_rate", decay_rate)
     begin = as_float(f, "begin", begin)
     require(f, "decay_steps", decay_steps, _gt0, "> 0")
@@ -358,7 +369,7 @@ def inverse_time(
     """
     f = "inverse_time"
     init_value = as_float(f, "init_value", init_value)
-    decay_steps = as_float(f, "decay_steps", decay_steps)
+    decay_steps = as_float(f, "decay_steps", decay_steps, switch=_any_on(staircase))
     decay_rate = as_float(f, "decay_rate", decay_rate)
     power = as_float(f, "power", power)
     require(f, "decay_steps", decay_steps, _gt0, "> 0")
@@ -446,7 +457,7 @@ def poly(
 def _poly(f: str, init_value, end_value, decay_steps, power, begin, cycle) -> Poly:
     init_value = as_float(f, "init_value", init_value)
     end_value = as_float(f, "end_value", end_value)
-    decay_steps = as_float(f, "decay_steps", decay_steps)
+    decay_steps = as_float(f, "decay_steps", decay_steps, switch=_any_on(cycle))
     power = as_float(f, "power", power)
     begin = as_float(f, "begin", begin)
     require(f, "decay_steps", decay_steps, _gt0, "> 0")

@@ -218,6 +218,16 @@ UNHELD = [  # (make a schedule with boundary b, the warning's words, fractional 
     (lambda b: ts.MultiStepLR(1.0, milestones=[b], gamma=0.5), "MultiStepLR: milestones", False),
     (lambda b: ts.MultiStepLR(1.0, [9, b, 9], 0.5), "torch.MultiStepLR: milestones is", False),
     (lambda b: js.join([cos, cos], boundaries=[b]), "join: boundaries at index 0", True),
+    # periods, whose multiples are switches
+    (lambda b: js.step(1.0, step_size=b, decay_rate=0.5), "step: step_size is", True),
+    (lambda b: js.exponential(1.0, b, 0.5, staircase=True), "exponential: decay_steps", True),
+    (lambda b: js.inverse_time(1.0, [10, b], 0.5, staircase=True), "decay_steps at index 1", True),
+    (lambda b: js.poly(1.0, 0.0, b, cycle=True), "poly: decay_steps", True),
+    (lambda b: js.cosine_restarts(1.0, b), "cosine_restarts: first_decay_steps", True),
+    (lambda b: ts.StepLR(1.0, step_size=b), "torch.StepLR: step_size is", False),
+    (lambda b: ts.ConstantLR(1.0, total_iters=b), "torch.ConstantLR: total_iters is", False),
+    (lambda b: ts.CosineAnnealingWarmRestarts(1.0, b), "CosineAnnealingWarmRestarts: T_0", False),
+    (lambda b: ks.ExponentialDecay(1.0, b, 0.5, staircase=True), "keras.ExponentialDecay", True),
 ]
 
 

@@ -277,7 +277,7 @@ def ConstantLR(
     whole = _concrete_int("ConstantLR", "total_iters", total_iters)
     if whole is not None and whole <= 0:
         return _decay.constant(lr * factor)
-    total_iters = as_float(f, "total_iters", total_iters)
+    total_iters = as_float(f, "total_iters", total_iters, switch=True)
     xp, (lr, factor, total) = host_or_traced(lr, factor, total_iters)
     after = xp.where(total <= 0, lr * factor, lr)  # traced or batched 0: factor for good
     values = xp.stack(xp.broadcast_arrays(lr * factor, after), axis=-1)
