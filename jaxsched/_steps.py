@@ -80,4 +80,29 @@ class Steps:
         carry = jnp.where(over, 1.0, jnp.where(under, -1.0, 0.0)).astype(rem.dtype)
         rem = (rem - carry * period) + err
         quot = jnp.round((self.hi - r_hi) / period) + jnp.round((self.lo - r_lo) / period) + carry
-        return quot, rem
+        return _rounded_quotient(quot, rem, period)
+
+
+def _rounded_quotient(
+    quot: jax.Array, rem: jax.Array, period: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """``(quot, rem)`` of an exact division, moved to the nearest multiple where the
+    quotient rounded to the dtype is a whole number, as Keras and optax compute it.
+
+    ``decay_steps=1.1`` is stored as ``1.10000002`` in float32: step 11 is then
+    ``9.9999998`` periods, which rounds to 10 (Keras and optax decay 10 times, as
+    meant), while the exact floor is 9. So a step within half a unit in the last
+    place of the quotient below (or above) a whole number of periods counts as that
+    number, with no remainder. This happens only where that half unit is under one
+    step and a quarter of a period (quotients below ``2**(digits - 2)``): a whole
+    period's multiples, ``1`` apart from any other whole step, stay exact at every
+    step up to ``2**31``.
+    """
+    digits = jnp.finfo(rem.dtype).nmant + 1
+    next_up = quot + 1
+    half_below = jnp.spacing(jnp.nextafter(next_up, 0)) / 2 * period  # steps
+    half_above = jnp.spacing(quot) / 2 * period
+    in_range = next_up < 2.0 ** (digits - 2)
+    up = in_range & (half_below < 1) & (period - rem <= half_below)
+    down = in_range & (half_above < 1) & (rem <= half_above)
+    return jnp.where(up, next_up, quot), jnp.where(up | down, 0, rem)

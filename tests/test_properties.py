@@ -158,11 +158,28 @@ def interp(a: float, b: float, p: Fraction, shape: str) -> float:
     raise ValueError(shape)
 
 
+def periods(t: Fraction, period: Fraction) -> tuple[int, Fraction]:
+    """``(n, t - n * period)``: whole periods in ``t``, the quotient rounded to float32
+    where that makes it whole (a step within half an ulp of the quotient of a multiple
+    is at it, as Keras and optax round ``t / period``), while half an ulp is under one
+    step and the quotient under ``2**22`` (README, Schedules)."""
+    n = math.floor(t / period)
+    rem = t - n * period
+    if n + 1 < 2**22:
+        below = Fraction(float(np.spacing(np.nextafter(np.float32(n + 1), 0)))) / 2 * period
+        above = Fraction(float(np.spacing(np.float32(n)))) / 2 * period
+        if below < 1 and period - rem <= below:
+            return n + 1, Fraction(0)
+        if above < 1 and rem <= above:
+            return n, Fraction(0)
+    return n, rem
+
+
 def restart_period(t: Fraction, first: Fraction, m: Fraction) -> tuple[int, Fraction, Fraction]:
     """(index, position in it, length) of the period holding ``t``; periods ``first * m**i``."""
     if m == 1:
-        n = math.floor(t / first)
-        return n, t - n * first, first
+        n, pos = periods(t, first)
+        return n, pos, first
 
     def start(i: int) -> Fraction:
         return first * (m**i - 1) / (m - 1)
@@ -183,7 +200,7 @@ def reference(s: js.Schedule, t: Fraction) -> float:
     if kind == "constant":
         return hp(s, "value")
     if kind == "step":
-        n = math.floor(t / fr(s, "step_size"))
+        n, _ = periods(t, fr(s, "step_size"))
         return scaled_powf(hp(s, "init_value"), hp(s, "decay_rate"), n)
     if kind == "multistep":
         n = sum(t >= Fraction(float(b)) for b in np.asarray(s.boundaries))
@@ -197,13 +214,13 @@ def reference(s: js.Schedule, t: Fraction) -> float:
             fr(s, "decay_steps"),
             hp(s, "decay_rate"),
         )
-        p = math.floor(tau / k) if bool(s.staircase) else float(tau / k)
+        p = periods(tau, k)[0] if bool(s.staircase) else float(tau / k)
         value = scaled_powf(hp(s, "init_value"), rate, p)
         end = hp(s, "end_value")
         return max(value, end) if rate < 1 else min(value, end)
     if kind == "inverse_time":
         k = fr(s, "decay_steps")
-        p = math.floor(t / k) if bool(s.staircase) else float(t / k)
+        p = periods(t, k)[0] if bool(s.staircase) else float(t / k)
         return hp(s, "init_value") / (1 + hp(s, "decay_rate") * p) ** hp(s, "power")
     if kind == "poly":
         tau, k = max(t - fr(s, "begin"), Fraction(0)), fr(s, "decay_steps")
@@ -212,7 +229,8 @@ def reference(s: js.Schedule, t: Fraction) -> float:
         elif tau == 0:
             q = Fraction(1)
         else:
-            c = math.ceil(tau / k)
+            n, rem = periods(tau, k)
+            c = n + (rem > 0)
             q = (c * k - tau) / (c * k)
         init, end, power = hp(s, "init_value"), hp(s, "end_value"), hp(s, "power")
         return toward(init, end, float(q) ** power, one_minus_powf(1 - q, power))
@@ -237,15 +255,14 @@ def reference(s: js.Schedule, t: Fraction) -> float:
         return end + height * cos_fall(pos / length)
     if kind == "torch.CosineAnnealingLR":
         T = fr(s, "T_max")
-        r = t - math.floor(t / (2 * T)) * 2 * T
+        _, r = periods(t, 2 * T)
         lr, low = hp(s, "lr"), hp(s, "eta_min")
         p = min(r, 2 * T - r) / T
         return toward(lr, low, cos_fall(p), cos_rise(p))
     if kind == "cyclic":
         up, down = fr(s, "step_size_up"), fr(s, "step_size_down")
         period = up + down
-        n = math.floor(t / period)
-        pos = t - n * period
+        n, pos = periods(t, period)
         h = float(pos / up if pos <= up else (period - pos) / down)
         scale = {
             "triangular": 1.0,

@@ -446,3 +446,18 @@ def test_values_that_only_convert_through_jax_array_are_taken():
             return jnp.array(0.25)
 
     assert float(js.constant(Rate())(3)) == 0.25
+
+
+def test_a_decimal_period_switches_where_its_multiples_are():
+    """``decay_steps=1.1`` is ``1.10000002`` in float32: step 11 is 9.9999998 periods,
+    which Keras and optax round to 10 (the exact floor is 9). A quotient within half an
+    ulp of a whole number counts as it, so decimal periods switch where they are meant."""
+    expo = ks.ExponentialDecay(1.0, decay_steps=1.1, decay_rate=0.5, staircase=True)
+    assert [float(expo(t)) for t in (10, 11)] == [0.5**9, 0.5**10]
+    inv = ks.InverseTimeDecay(1.0, decay_steps=36.04, decay_rate=1.0, staircase=True)
+    np.testing.assert_allclose([float(inv(t)) for t in (900, 901)], [1 / 25, 1 / 26])
+    assert float(js.step(1.0, step_size=0.1, decay_rate=0.5)(1)) == 0.5**10
+    # with cycle, step 11 ends the tenth cycle (the end value) instead of starting an 11th
+    assert float(js.poly(1.0, 0.25, decay_steps=1.1, cycle=True)(11)) == 0.25
+    cos = js.cosine_restarts(1.0, first_decay_steps=1.1, t_mul=1.0)
+    assert float(cos(11)) == 1.0  # a restart, not the end of a period
