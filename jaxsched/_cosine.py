@@ -152,12 +152,14 @@ def _geometric_periods(steps: Steps, first: jax.Array, m: jax.Array):
 
     def reached(i: jax.Array) -> jax.Array:
         # An exact start is off by the division's rounding alone (two ulps, as XLA's
-        # division on a CPU is not always correctly rounded): within that it counts,
-        # so that a restart at a whole step is not missed. Any other start is taken
-        # as computed: a wider margin moved restarts a step early (at 11333 for one
-        # at 11333.0078; at first_decay_steps - 1 for a first period of 10**6).
+        # division on a CPU is not always correctly rounded): within that, but less
+        # than half a step, it counts, so that a restart at a whole step is not
+        # missed. Any other start is taken as computed, the first (first itself)
+        # included: a wider margin moved restarts a step early (at 11333 for one at
+        # 11333.0078; at first_decay_steps - 1 for a first period of 10**6).
         begin, exact = start(i)
-        return t >= begin - jnp.where(exact, 2 * eps * begin, 0)
+        margin = jnp.minimum(2 * eps * begin, 0.5)
+        return t >= begin - jnp.where(exact & (i != 1), margin, 0)
 
     i = jnp.floor(jnp.log1p(t / first * (m - 1)) / jnp.log(m))
     i = jnp.where(reached(i), i, i - 1)
