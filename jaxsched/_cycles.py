@@ -126,6 +126,7 @@ class Cyclic(Schedule):
     step_size_up: jax.Array = data()
     step_size_down: jax.Array = data()
     gamma: jax.Array = data()
+    gamma_steps: jax.Array = data()
     mode: str = static(default="triangular")
 
     def _value(self, steps: Steps) -> jax.Array:
@@ -142,8 +143,9 @@ class Cyclic(Schedule):
         elif self.mode == "triangular2":
             weight, unscaled = height / jnp.power(2.0, n), -jnp.expm1(-n * jnp.log(2.0))
         else:  # exp_range
-            weight = scaled_power(height, self.gamma, steps.t)
-            unscaled = one_minus_power(self.gamma, 1 - self.gamma, steps.t)
+            p = steps.t / positive(self.gamma_steps)
+            weight = scaled_power(height, self.gamma, p)
+            unscaled = one_minus_power(self.gamma, 1 - self.gamma, p)
         # 1 - height * scale = (1 - height) + height * (1 - scale); 0 where height is.
         complement = below + jnp.where(height > 0, height * unscaled, 0.0)
         value = self.base_value + (self.peak_value - self.base_value) * weight
@@ -158,6 +160,7 @@ def cyclic(
     step_size_down: Any = None,
     mode: str = "triangular",
     gamma: Any = 1.0,
+    gamma_steps: Any = 1.0,
 ) -> Cyclic:
     r"""Cyclical learning rate: triangles between ``base_value`` and ``peak_value``.
 
@@ -168,7 +171,7 @@ def cyclic(
     .. math::
         \eta(t) = \eta_b + (\eta_{max} - \eta_b)\, h \, s, \quad
         s = \begin{cases} 1 & \text{triangular} \\ 2^{-n} & \text{triangular2} \\
-        \gamma^{t} & \text{exp\_range} \end{cases}
+        \gamma^{t / k_\gamma} & \text{exp\_range} \end{cases}
 
     Smith, *Cyclical Learning Rates for Training Neural Networks* (2017);
     PyTorch's ``CyclicLR``.
@@ -185,6 +188,10 @@ def cyclic(
       step_size_down: :math:`d \ge 0`; None means ``step_size_up``; 0 gives a sawtooth.
       mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
       gamma: :math:`\gamma > 0`, for ``"exp_range"``.
+      gamma_steps: :math:`k_\gamma > 0`, the steps over which ``gamma`` applies once
+        (PyTorch: 1). `jaxsched.compat.torch.CyclicLR` uses it to store a ``gamma``
+        that float32 does not hold as ``(gamma ** k, k)``, so that its rounding does
+        not compound over the steps.
 
     Example:
       >>> import jaxsched
@@ -200,14 +207,17 @@ def cyclic(
         step_size_down = step_size_up
     step_size_down = as_float(f, "step_size_down", step_size_down)
     gamma = as_float(f, "gamma", gamma)
+    gamma_steps = as_float(f, "gamma_steps", gamma_steps)
     require(f, "step_size_up", step_size_up, lambda x: x > 0, "> 0")
     require(f, "step_size_down", step_size_down, lambda x: x >= 0, ">= 0")
     require(f, "gamma", gamma, lambda x: x > 0, "> 0")
+    require(f, "gamma_steps", gamma_steps, lambda x: x > 0, "> 0")
     return Cyclic(
         base_value=base_value,
         peak_value=peak_value,
         step_size_up=step_size_up,
         step_size_down=step_size_down,
         gamma=gamma,
+        gamma_steps=gamma_steps,
         mode=as_choice(f, "mode", mode, CYCLIC_MODES),
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import x64_mode
 
 from jaxsched.compat import torch as lr_scheduler
 
@@ -144,3 +145,24 @@ def test_inputs_pytorch_takes_as_it_does():
         for scale_mode in ("cycle", "iterations"):
             got = lr_scheduler.CyclicLR(**kw, scale_mode=scale_mode)(steps)
             np.testing.assert_array_equal(got, plain)
+
+
+def test_cyclic_lr_exp_range_float32_does_not_compound_gammas_rounding():
+    """As ExponentialLR: ``gamma ** t`` with a float32 ``gamma`` drifts (5e-5 after 3000
+    steps); CyclicLR stores ``gamma`` as ``(gamma ** k, k)`` computed in float64."""
+    rng = np.random.default_rng(8)
+    steps = np.arange(0, 5001, 7)
+    for _ in range(20):
+        kw = {
+            "base_lr": float(10 ** rng.uniform(-4, -2)),
+            "max_lr": float(10 ** rng.uniform(-2, 0)),
+            "step_size_up": int(rng.integers(1, 500)),
+            "mode": "exp_range",
+            "gamma": float(rng.uniform(0.9995, 1.0)),
+        }
+        ours = np.asarray(lr_scheduler.CyclicLR(**kw)(steps.astype(np.int32)))
+        with x64_mode(True):
+            want = np.asarray(lr_scheduler.CyclicLR(**kw)(steps))  # float64 throughout
+        np.testing.assert_allclose(ours, want, rtol=2e-6, err_msg=str(kw))
+        schedule = lr_scheduler.CyclicLR(**kw)
+        assert schedule.to_dict()["gamma_steps"] > 1  # stored as a halving period

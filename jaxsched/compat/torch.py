@@ -181,18 +181,20 @@ def ExponentialLR(
     _fresh("ExponentialLR", last_epoch)
     if _is_zero(gamma):
         return _zero_from("ExponentialLR", lr, 1)
-    decay_steps, decay_rate = _halving_period(gamma)
+    decay_steps, decay_rate = _halving_period("torch.ExponentialLR", gamma)
     return _decay.exponential(init_value=lr, decay_steps=decay_steps, decay_rate=decay_rate)
 
 
-def _halving_period(gamma: Any) -> tuple[Any, Any]:
+def _halving_period(label: str, gamma: Any) -> tuple[Any, Any]:
     """``(k, gamma ** k)`` with ``gamma ** k`` about 1/2 or 2, where ``gamma`` is given
-    on the host and its dtype does not hold it; ``(1, gamma)`` elsewhere."""
+    on the host and its dtype does not hold it; ``(1, gamma)`` elsewhere. PyTorch
+    computes ``gamma ** t`` in float64: stored so, a float32 rate's rounding counts
+    ``t / k`` times instead of ``t`` times."""
     given = concrete(gamma)
     if given is None or given.dtype.kind not in "iuf":
         return 1, gamma
     given = given.astype(np.float64)
-    held = np.asarray(as_float("torch.ExponentialLR", "gamma", gamma))
+    held = np.asarray(as_float(label, "gamma", gamma))
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.abs(np.log(2.0) / np.log(given))
         plain = (held == given) | ~np.isfinite(k) | ~(given > 0)  # 1, and refusals, as given
@@ -332,13 +334,18 @@ def CyclicLR(
     if scale_fn is not None:
         raise ValueError("torch.CyclicLR: a custom scale_fn is not supported; use mode")
     as_choice("torch.CyclicLR", "mode", mode, ("triangular", "triangular2", "exp_range"))
+    # PyTorch reads gamma in exp_range only, and computes gamma ** t in float64.
+    gamma_steps, rate = (
+        _halving_period("torch.CyclicLR", gamma) if mode == "exp_range" else (1, 1.0)
+    )
     return cyclic(
         base_value=base_lr,
         peak_value=max_lr,
         step_size_up=step_size_up,
         step_size_down=step_size_down,
         mode=mode,
-        gamma=gamma if mode == "exp_range" else 1.0,  # PyTorch reads it in exp_range only
+        gamma=rate,
+        gamma_steps=gamma_steps,
     )
 
 
