@@ -109,6 +109,7 @@ BAD = [
     (lambda: js.switch([cos], index=3), ["switch", "index", "3"]),
     # compat constructors check what their references check
     (lambda: ts.LinearLR(0.1, start_factor=0.0), ["LinearLR", "start_factor"]),
+    (lambda: ts.LinearLR(0.1, total_iters=10.5), ["LinearLR: total_iters", "whole", "got 10.5"]),
     (lambda: ts.ConstantLR(0.1, factor=1.5), ["ConstantLR", "factor", "1.5"]),
     (lambda: ts.CosineAnnealingWarmRestarts(0.1, T_0=0), ["CosineAnnealingWarmRestarts", "T_0"]),
     (lambda: ts.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=0), ["T_mult"]),

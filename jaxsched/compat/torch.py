@@ -250,9 +250,9 @@ def LinearLR(
     require(f, "start_factor", start_factor, lambda x: (x > 0) & (x <= 1), "in (0, 1]")
     require(f, "end_factor", end_factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
     lr = as_float(f, "lr", lr)
+    whole = _concrete_int("LinearLR", "total_iters", total_iters)
     total_iters = as_float(f, "total_iters", total_iters)
     xp, (lr, start, end, total) = host_or_traced(lr, start_factor, end_factor, total_iters)
-    whole = _concrete_int("LinearLR", "total_iters", total_iters)
     if whole is not None and whole <= 0:
         return _decay.constant(lr * start)
     held = total <= 0  # traced or batched: stays at start_factor
