@@ -19,6 +19,7 @@ from jaxsched._check import (
     as_bool,
     as_float,
     as_piecewise,
+    concrete,
     host_or_traced,
     on_device,
     require,
@@ -61,15 +62,11 @@ def _ge0(x):
     return x >= 0
 
 
-def _any_on(flag: Any) -> bool:
-    """Whether a concrete ``staircase`` or ``cycle`` is on anywhere: the period's
-    multiples are then steps where the schedule switches."""
-    if isinstance(flag, jax.core.Tracer):
-        return False
-    try:
-        return bool(np.any(np.asarray(flag, dtype=bool)))
-    except (TypeError, ValueError):  # not a flag at all: as_bool refuses it later
-        return False
+def _any_on(flag: jax.Array) -> bool:
+    """Whether a concrete ``staircase`` or ``cycle`` (from `as_bool`) is on anywhere:
+    the period's multiples are then steps where the schedule switches."""
+    on = concrete(flag)
+    return on is not None and bool(on.any())
 
 
 def _boundary_count(steps: Steps, boundaries: jax.Array) -> jax.Array:
@@ -293,6 +290,7 @@ def exponential(
       [1.0, 0.5, 0.25]
     """
     f = "exponential"
+    staircase = as_bool(f, "staircase", staircase)
     init_value = as_float(f, "init_value", init_value)
     decay_steps = as_float(f, "decay_steps", decay_steps, switch=_any_on(staircase))
     decay_rate = as_float(f, "decay_rate", decay_rate)
@@ -304,7 +302,7 @@ def exponential(
         init_value=init_value,
         decay_steps=decay_steps,
         decay_rate=decay_rate,
-        staircase=as_bool(f, "staircase", staircase),
+        staircase=staircase,
         begin=begin,
         end_value=_optional_bound(f, end_value, decay_rate),
     )
@@ -368,6 +366,7 @@ def inverse_time(
       [1.0, 0.5, 0.25]
     """
     f = "inverse_time"
+    staircase = as_bool(f, "staircase", staircase)
     init_value = as_float(f, "init_value", init_value)
     decay_steps = as_float(f, "decay_steps", decay_steps, switch=_any_on(staircase))
     decay_rate = as_float(f, "decay_rate", decay_rate)
@@ -379,7 +378,7 @@ def inverse_time(
         init_value=init_value,
         decay_steps=decay_steps,
         decay_rate=decay_rate,
-        staircase=as_bool(f, "staircase", staircase),
+        staircase=staircase,
         power=power,
     )
 
@@ -455,6 +454,7 @@ def poly(
 
 
 def _poly(f: str, init_value, end_value, decay_steps, power, begin, cycle) -> Poly:
+    cycle = as_bool(f, "cycle", cycle)
     init_value = as_float(f, "init_value", init_value)
     end_value = as_float(f, "end_value", end_value)
     decay_steps = as_float(f, "decay_steps", decay_steps, switch=_any_on(cycle))
@@ -469,7 +469,7 @@ def _poly(f: str, init_value, end_value, decay_steps, power, begin, cycle) -> Po
         decay_steps=decay_steps,
         power=power,
         begin=begin,
-        cycle=as_bool(f, "cycle", cycle),
+        cycle=cycle,
     )
 
 
