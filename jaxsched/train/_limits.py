@@ -47,6 +47,23 @@ def check_fits(what: str, size: int, hint: str) -> None:
         )
 
 
+def check_runs_fit(who: str, runs: str, n_runs: int, n_weights: int, hint: str) -> None:
+    """Refuse ``n_runs`` trained at once whose weights, gradients and optimizer states
+    (about four float32 copies of the ``n_weights`` weights per run) would not fit in
+    a quarter of the memory; ``runs`` says what they are in the message.
+
+    >>> check_runs_fit("fit", "10**9 runs", 10**9, 15210, "use fewer runs")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: fit: the weights, gradients and optimizer states of 10**9 runs would take ...
+    """
+    check_fits(
+        f"{who}: the weights, gradients and optimizer states of {runs}",
+        n_runs * n_weights * 4 * 4,
+        hint,
+    )
+
+
 def memory_bytes() -> int:
     """The machine's physical memory (16 GiB where the OS does not say)."""
     try:

@@ -32,7 +32,7 @@ import jaxsched
 from jaxsched._check import outside_stacklevel
 from jaxsched.train._compiler import compiler_options
 from jaxsched.train._io import array, plain, pyplot
-from jaxsched.train._limits import check_fits, check_seed, check_steps
+from jaxsched.train._limits import check_fits, check_runs_fit, check_seed, check_steps
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Placement
 from jaxsched.train.loop import (
@@ -312,13 +312,9 @@ def lr_find(
     )
     graphdef, states = initial_states(model, dataset.input_shape, dataset.n_classes, [seed])
     params = jax.tree_util.tree_map(lambda x: x[0], states)
-    if method == "sweep":  # weights, gradients and two optimizer states per run, in float32
+    if method == "sweep":
         n_weights = sum(x.size for x in jax.tree_util.tree_leaves(params))
-        check_fits(
-            f"{f}: the weights, gradients and optimizer states of n_rates={n_rates} runs",
-            n_rates * n_weights * 4 * 4,
-            "use fewer n_rates",
-        )
+        check_runs_fit(f, f"n_rates={n_rates} runs", n_rates, n_weights, "use fewer n_rates")
     run = _train_run(graphdef, optimizer or default_optimizer)
     data = (dataset.x_train, dataset.y_train)
     indices = batch_indices(seed, 0, steps, len(dataset.x_train), batch_size)

@@ -13,7 +13,7 @@ import numpy as np
 from jaxsched._base import Schedule
 from jaxsched._spec import from_dict
 from jaxsched.train import order
-from jaxsched.train._limits import check_fits, check_seed, check_steps
+from jaxsched.train._limits import check_fits, check_runs_fit, check_seed, check_steps
 from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Groups, Placement
@@ -101,8 +101,13 @@ def fit(
     _check_checkpoint_dir(checkpoint_dir)
     # The history's size is checked before a count of seeds becomes a list.
     seeds = _seeds(seeds, lambda n: _check_history_size(n, n_configs, steps, eval_every))
-    _check_training_size(
-        len(seeds), n_configs, weight_count(model, dataset.input_shape, dataset.n_classes)
+    n_weights = weight_count(model, dataset.input_shape, dataset.n_classes)
+    check_runs_fit(
+        "fit",
+        f"{len(seeds)} seeds x {n_configs} configurations ({n_weights} weights each)",
+        len(seeds) * n_configs,
+        n_weights,
+        "use fewer seeds or configurations, or run them in several fits",
     )
     optimizer = optimizer or default_optimizer
     placement = Placement(n_configs)
@@ -344,17 +349,6 @@ def _check_history_size(n_seeds: int, n_configs: int, steps: int, eval_every: in
         f"fit: the metrics history ({' x '.join(map(str, shape))} float32)",
         int(np.prod(shape, dtype=np.float64)) * 4,
         f"raise eval_every (now {eval_every})",
-    )
-
-
-def _check_training_size(n_seeds: int, n_configs: int, n_weights: int) -> None:
-    """Refuse a sweep whose runs' weights, gradients and optimizer states (about four
-    float32 copies of the weights per run) would not fit in memory."""
-    check_fits(
-        f"fit: the weights, gradients and optimizer states of {n_seeds} seeds x "
-        f"{n_configs} configurations ({n_weights} weights each)",
-        n_seeds * n_configs * n_weights * 4 * 4,
-        "use fewer seeds or configurations, or run them in several fits",
     )
 
 
