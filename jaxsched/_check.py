@@ -36,9 +36,10 @@ def concrete(x: Any) -> np.ndarray | None:
 def as_float(
     factory: str, name: str, value: Any, event_ndim: int = 0, switch: bool = False
 ) -> jax.Array:
-    """A float jnp array; integers and bools take the default float dtype.
+    """A float jnp array; integers take the default float dtype.
 
-    Every concrete entry must be finite. Host data (numbers, lists, NumPy) is
+    Every concrete entry must be finite, and a boolean is no number: ``True`` where a
+    step count or a rate goes is a mistake, not 1 (traced booleans are converted). Host data (numbers, lists, NumPy) is
     converted and checked with NumPy and then copied to the device: no
     operation of JAX's runs, so nothing compiles. ``switch``: the entries are
     steps where a schedule switches, and a host number the dtype cannot hold
@@ -48,7 +49,7 @@ def as_float(
         f"{factory}: {name} must be a number or an array of numbers, got {value!r}"
     )
     host = on_host(value)  # None for arrays and for lists holding tracers
-    if host is not None and host.dtype.kind in "SUV":
+    if host is not None and host.dtype.kind in "SUVb":
         raise not_numbers
     if host is not None and host.dtype.kind != "O":  # objects (__jax_array__): to jnp
         # Through float64: an int64 beyond int32 must not wrap (2**32 + 5 -> 5).
@@ -58,6 +59,8 @@ def as_float(
             arr = jnp.asarray(value)
         except (TypeError, ValueError):
             raise not_numbers from None
+        if arr.dtype == jnp.bool_ and concrete(arr) is not None:
+            raise not_numbers
     if arr.ndim < event_ndim:
         kind = "a sequence of numbers" if event_ndim == 1 else f"an array of rank {event_ndim}"
         raise ValueError(f"{factory}: {name} must be {kind}, got {value!r}")

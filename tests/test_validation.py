@@ -133,6 +133,10 @@ BAD = [
     (lambda: ts.MultiStepLR(0.1, milestones=[3, 7.5]), ["MultiStepLR", "milestones", "7.5"]),
     (lambda: ts.CosineAnnealingWarmRestarts(0.1, T_0="3"), ["T_0", "number", "'3'"]),
     (lambda: js.exponential(0.1, "3", 0.5), ["exponential", "decay_steps", "number"]),
+    # a boolean is no number: True where a count or a rate goes is a mistake, not 1
+    (lambda: js.cosine(0.1, decay_steps=True), ["cosine", "decay_steps", "number", "True"]),
+    (lambda: js.piecewise([10], np.array([True, False])), ["piecewise", "values", "number"]),
+    (lambda: js.constant(jnp.array(False)), ["constant", "value", "number"]),
     # ... in their own names, not those of the jaxsched factory they build on
     (lambda: ts.ExponentialLR(0.1, gamma=-1), ["torch.ExponentialLR: gamma must be > 0"]),
     (  # a negative total_iters is PyTorch's too: lr * start_factor for good
