@@ -154,6 +154,14 @@ decay_steps = 100
         ),
         (lambda t: t.replace("decay_steps = 100", "decay_steps = -5"), ["decay_steps", "-5"]),
         (lambda t: t.replace("decay_steps = 100\n", ""), ["cosine needs decay_steps"]),
+        (
+            lambda t: t.replace("decay_steps = 100", "decay_steps = true"),
+            ["decay_steps must be a number", "True"],
+        ),
+        (
+            lambda t: t.replace("decay_steps = 100", "decay_steps = [[100, 200]]"),
+            ["decay_steps = [[100, 200]] nests lists too deep", "one grid axis"],
+        ),
         (lambda t: t.replace('"cosine"', '"cosin"'), ["family 'cosin'"]),
         (lambda t: t.replace('"cosine"', '"warmup"'), ["family 'warmup'", "spec"]),
         (

@@ -371,6 +371,11 @@ def _schedules(err: _Errors, table: dict, where: str) -> list[Schedule]:
             )
         if not _plain_value(value):
             err(f"{where}: {key} must be a number, boolean, string or list of them, got {value!r}")
+        if _depth(value) > event_ndim(factory, key) + 1:
+            err(
+                f"{where}: {key} = {value!r} nests lists too deep: a list is one grid axis "
+                f"(a list of lists only where one value is a list, as boundaries)"
+            )
     missing = [
         name
         for name, p in signature.parameters.items()
