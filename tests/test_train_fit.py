@@ -194,6 +194,10 @@ def test_result_exports(sweep, tmp_path):
             {"optimizer": lambda lr: lr},
             ["optimizer must be a function", "it returned a Constant"],
         ),
+        (  # its update needs the loss as well: said in jaxsched's words, not optax's TypeError
+            {"optimizer": lambda lr: optax.lbfgs(lr)},
+            ["optimizer: its update needs more than (grads, state, params)", "'value_fn'"],
+        ),
         ({"schedules": js.constant(0.1)}, ["one leading batch axis", "stack"]),
         ({"schedules": 0.1}, ["batch of schedules"]),
         ({"data": "imagenet"}, ["unknown data"]),

@@ -314,3 +314,11 @@ def test_cpu_compiler_options_change_no_number(monkeypatch, method):
     default = lr_find(**args)
     assert asked
     np.testing.assert_array_equal(default.raw_loss, tuned.raw_loss)
+
+
+def test_an_optimizer_whose_update_needs_the_loss_is_refused_in_plain_words():
+    def plateau(lr):
+        return optax.chain(optax.sgd(lr), optax.contrib.reduce_on_plateau())
+
+    with pytest.raises(ValueError, match=r"^optimizer: its update needs more .*'value'"):
+        lr_find(data=DIGITS, steps=20, optimizer=plateau)

@@ -189,7 +189,16 @@ def update(opt: optax.GradientTransformation, loss_fn, params, opt_state, x, y):
     """One training step: ``(loss, params, opt_state)`` after one update of ``opt`` on
     the gradient of ``loss_fn(params, x, y)``; `fit`, `lr_find` and checkpoints share it."""
     loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
-    updates, opt_state = opt.update(grads, opt_state, params)
+    try:
+        updates, opt_state = opt.update(grads, opt_state, params)
+    except TypeError as e:
+        if "required keyword-only argument" not in str(e):
+            raise
+        # optax.lbfgs wants value, grad and value_fn; reduce_on_plateau wants value.
+        raise ValueError(
+            f"optimizer: its update needs more than (grads, state, params): {e}; "
+            f"fit and lr_find cannot give that, so use a first-order optimizer such as optax.adam"
+        ) from None
     return loss, optax.apply_updates(params, updates), opt_state
 
 

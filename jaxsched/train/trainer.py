@@ -61,7 +61,7 @@ def fit(
       optimizer: ``optimizer(schedule) -> optax.GradientTransformation``, called
         with each configuration's (traced) schedule; default SGD with momentum 0.9.
         Its ``update`` gets ``(grads, state, params)``: transformations that
-        need more (``optax.lbfgs``'s ``value``, ``grad``, ``value_fn``) do not fit.
+        need more (``optax.lbfgs``'s ``value``, ``grad``, ``value_fn``) are refused.
       steps: training steps per run.
       batch_size: examples per step.
       seeds: how many seeds (0, 1, ...) or the seeds themselves. A seed sets the
