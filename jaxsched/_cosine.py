@@ -17,6 +17,7 @@ from jaxsched._math import (
     done,
     one_minus_power,
     positive,
+    safe_power,
     scaled_power,
 )
 from jaxsched._steps import Steps
@@ -36,7 +37,7 @@ class Cosine(Schedule):
     def _value(self, steps: Steps) -> jax.Array:
         p = done(steps.t, self.decay_steps)
         fall = cosine_fall(steps.t, self.decay_steps)
-        weight = jnp.power(fall, self.exponent)
+        weight = safe_power(fall, self.exponent)
         # A decay from the nearer end, so that schedule(0) is init_value to the last bit.
         span = self.init_value - self.end_value
         decay = jnp.where(

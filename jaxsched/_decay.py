@@ -31,6 +31,7 @@ from jaxsched._math import (
     left,
     one_minus_power,
     positive,
+    safe_power,
     scaled_power,
 )
 from jaxsched._steps import Steps
@@ -410,7 +411,7 @@ class Poly(Schedule):
         cycle_done = jnp.where(rem > 0, s.t / (decay_steps * cycles), jnp.where(at_start, 0.0, 1.0))
         q = jnp.where(self.cycle, cycle_left, left(s.t, decay_steps))
         p = jnp.where(self.cycle, cycle_done, done(s.t, decay_steps))
-        value = (self.init_value - self.end_value) * jnp.power(q, self.power) + self.end_value
+        value = (self.init_value - self.end_value) * safe_power(q, self.power) + self.end_value
         return accurate_rise(
             self.init_value, self.end_value, value, one_minus_power(q, p, self.power)
         )

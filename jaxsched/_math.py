@@ -35,13 +35,55 @@ def scaled_power(scale: jax.Array, base: jax.Array, exponent: jax.Array) -> jax.
     return jnp.where(scale == 0, scale, value)
 
 
+def per_length(x: jax.Array, length: jax.Array) -> jax.Array:
+    """``x / length``; for a ``length`` of 0 or less (an empty phase, as
+    ``warmup_steps=0``), the limit of a very short phase: ``+-inf``, or 0 for ``x = 0``.
+
+    Its gradients stay finite there: dividing by a length clamped to a tiny
+    positive number gives the same values, but gradients of ``1 / tiny**2`` that
+    overflow, and NaN once a ``clip`` multiplies them by 0.
+
+    >>> float(per_length(jnp.float32(3.0), jnp.float32(0.0)))
+    inf
+    >>> float(jax.grad(lambda w: jnp.clip(per_length(3.0, w), 0.0, 1.0))(0.0))
+    0.0
+    """
+    some = length > 0
+    quotient = x / jnp.where(some, length, 1.0)
+    limit = jnp.where(x > 0, jnp.inf, jnp.where(x < 0, -jnp.inf, 0.0))
+    return jnp.where(some, quotient, limit)
+
+
+def safe_power(base: jax.Array, exponent: jax.Array) -> jax.Array:
+    """``base ** exponent`` for ``base >= 0``, whose gradients stay finite where ``base`` is 0.
+
+    A phase's part left or done is clipped to 0 past the phase's end, and
+    ``d base**e / d base = e base**(e - 1)`` is infinite there for ``e < 1``
+    (``d / de`` is ``base**e log(base)``, NaN): the clip's zero gradient times
+    either is NaN. At a base of 0 the value is ``0 ** exponent``, held constant.
+
+    >>> float(jax.grad(lambda t: safe_power(jnp.clip(1.0 - t, 0.0, 1.0), 0.5))(2.0))
+    0.0
+    """
+    some = base > 0
+    inside = jnp.power(jnp.where(some, base, 1.0), exponent)
+    return jnp.where(some, inside, jax.lax.stop_gradient(jnp.power(base, exponent)))
+
+
+def safe_sqrt(x: jax.Array) -> jax.Array:
+    """``sqrt(x)`` for ``x >= 0``, with a gradient of 0 at ``x = 0`` (where the
+    clipped part of a phase is 0) instead of an infinite one."""
+    some = x > 0
+    return jnp.where(some, jnp.sqrt(jnp.where(some, x, 1.0)), 0.0)
+
+
 def done(t: jax.Array, length: jax.Array) -> jax.Array:
     """The part of a phase of ``length`` steps done at ``t``: ``clip(t / length, 0, 1)``.
 
-    A traced length of 0 or less acts as the limit of a very short phase:
+    A length of 0 or less acts as the limit of a very short phase:
     nothing is done at ``t = 0`` and everything from any ``t > 0``.
     """
-    return jnp.clip(t / positive(length), 0.0, 1.0)
+    return jnp.clip(per_length(t, length), 0.0, 1.0)
 
 
 def left(t: jax.Array, length: jax.Array) -> jax.Array:
@@ -51,8 +93,7 @@ def left(t: jax.Array, length: jax.Array) -> jax.Array:
     ``length - t`` is exact for integer steps. At ``t <= 0`` it is exactly 1: XLA's
     vectorised CPU division can round ``length / length`` one ulp below 1.
     """
-    length = positive(length)
-    return jnp.where(t <= 0, 1.0, jnp.clip((length - t) / length, 0.0, 1.0))
+    return jnp.where(t <= 0, 1.0, jnp.clip(per_length(length - t, length), 0.0, 1.0))
 
 
 def cosine_fall(t: jax.Array, length: jax.Array) -> jax.Array:
@@ -162,14 +203,15 @@ def interpolate(
     where ``(stop - begin) - (t - begin)`` would round twice, a whole step at 2**24.
     A traced phase of length 0 or less acts as the limit of a very short phase.
     """
-    length = positive(stop - begin)
-    p = jnp.clip((t - begin) / length, 0.0, 1.0)
-    q = jnp.where(t <= begin, 1.0, jnp.clip((stop - t) / length, 0.0, 1.0))
+    length = stop - begin
+    p = jnp.clip(per_length(t - begin, length), 0.0, 1.0)
+    q = jnp.where(t <= begin, 1.0, jnp.clip(per_length(stop - t, length), 0.0, 1.0))
     if shape == "linear":
         return linear_parts(start, end, p, q)
     if shape == "cos":
         return cosine_parts(start, end, p, q)
     if shape == "1-sqrt":  # 1 - sqrt(p) = q / (1 + sqrt(p)): no cancellation near the end
-        value = end + (start - end) * (q / (1.0 + jnp.sqrt(p)))
-        return accurate_rise(start, end, value, jnp.sqrt(p))
+        root = safe_sqrt(p)
+        value = end + (start - end) * (q / (1.0 + root))
+        return accurate_rise(start, end, value, root)
     raise ValueError(f"unknown shape {shape!r}")

@@ -194,3 +194,52 @@ def test_vmapped_sweep_of_64_learning_rates_in_one_compile():
     curves = jax.jit(jax.vmap(lambda s: s(jnp.arange(1000))))(rates)
     assert curves.shape == (64, 1000)
     np.testing.assert_allclose(curves[:, 100], 1.0, rtol=1e-6)
+
+
+def _grads_in_every_float_leaf_and_the_step(batch: js.Schedule, steps: jax.Array):
+    """``[config, step]`` gradients of ``batch[config](step)`` in each float leaf and in the step."""
+    leaves, tree = jax.tree_util.tree_flatten(batch)
+    is_float = [jnp.issubdtype(leaf.dtype, jnp.floating) for leaf in leaves]
+
+    def value(floats, others, t):
+        floats, others = iter(floats), iter(others)
+        rebuilt = [next(floats) if f else next(others) for f in is_float]
+        return jax.tree_util.tree_unflatten(tree, rebuilt)(t)
+
+    one = jax.vmap(jax.grad(value, argnums=(0, 2)), in_axes=(None, None, 0))  # over steps
+    floats = [leaf for leaf, f in zip(leaves, is_float, strict=True) if f]
+    others = [leaf for leaf, f in zip(leaves, is_float, strict=True) if not f]
+    return jax.jit(jax.vmap(one, in_axes=(0, 0, None)))(floats, others, steps)
+
+
+EMPTY_PHASES = [  # a phase of length 0 is valid here: its hyperparameters stay differentiable
+    js.warmup(js.cosine(0.1, decay_steps=100), warmup_steps=0),
+    js.wsd(0.1, 150, 0, 30),
+    js.inverse_sqrt(0.1, 0),
+    ks.CosineDecay(0.1, 50, alpha=0.1, warmup_target=0.5, warmup_steps=0),
+    ts.LinearLR(0.1, start_factor=0.1, total_iters=0),
+    ts.PolynomialLR(0.1, total_iters=0, power=0.5),
+]
+
+
+@pytest.mark.parametrize("name", [n for n in SWEEPS if n != "switch"])
+def test_gradients_in_every_hyperparameter_and_the_step_are_finite_in_every_phase(name):
+    """Before, inside and after every phase, at its ends and between integer steps, for
+    every value the table sweeps (powers below 1 and 1-sqrt decays included, whose
+    derivative is infinite where a clipped part is 0): the branch or clip a value
+    does not take sends no NaN into any gradient."""
+    fn, base, sweeps = SWEEPS[name]
+    batch = js.stack([fn(**{**base, p: v}) for p, values in sweeps.items() for v in values])
+    steps = jnp.concatenate([jnp.arange(0.0, 260.0), jnp.arange(0.25, 60.0, 0.5)])
+    by_leaf, by_step = _grads_in_every_float_leaf_and_the_step(batch, steps)
+    for grads in [*by_leaf, by_step]:
+        bad = np.argwhere(~np.isfinite(np.asarray(grads)))
+        assert bad.size == 0, f"{name}: {bad[:3]} (config, step index)"
+
+
+def test_gradients_are_finite_with_a_phase_of_length_zero():
+    steps = jnp.arange(0.0, 160.0, 0.5)
+    for schedule in EMPTY_PHASES:
+        by_leaf, by_step = _grads_in_every_float_leaf_and_the_step(js.stack([schedule]), steps)
+        for grads in [*by_leaf, by_step]:
+            assert np.isfinite(np.asarray(grads)).all(), schedule
