@@ -35,8 +35,8 @@ class Cosine(Schedule):
     exponent: jax.Array = data()
 
     def _value(self, steps: Steps) -> jax.Array:
-        p = done(steps.t, self.decay_steps)
-        fall = cosine_fall(steps.t, self.decay_steps)
+        p = done(steps, self.decay_steps)
+        fall = cosine_fall(steps, self.decay_steps)
         weight = safe_power(fall, self.exponent)
         # A decay from the nearer end, so that schedule(0) is init_value to the last bit.
         span = self.init_value - self.end_value

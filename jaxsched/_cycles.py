@@ -36,12 +36,12 @@ class OneCycle(Schedule):
         final = initial / self.final_div_factor
         rise = jnp.clip(self.pct_start, 0.0, 1.0) * total
         shape = self.anneal
-        up = interpolate(initial, self.peak_value, t, 0.0, rise, shape)
+        up = interpolate(initial, self.peak_value, steps, 0.0, rise, shape)
         # Two phases: peak -> final over [rise, total].
-        two = interpolate(self.peak_value, final, t, rise, total, shape)
+        two = interpolate(self.peak_value, final, steps, rise, total, shape)
         # Three phases: peak -> initial over [rise, 2 rise], then initial -> final.
-        back = interpolate(self.peak_value, initial, t, rise, 2 * rise, shape)
-        tail = interpolate(initial, final, t, 2 * rise, total, shape)
+        back = interpolate(self.peak_value, initial, steps, rise, 2 * rise, shape)
+        tail = interpolate(initial, final, steps, 2 * rise, total, shape)
         three = jnp.where(t < 2 * rise, back, tail)
         return jnp.where(t < rise, up, jnp.where(self.three_phase, three, two))
 

@@ -409,8 +409,8 @@ class Poly(Schedule):
             rem > 0, (decay_steps - rem) / (decay_steps * cycles), jnp.where(at_start, 1.0, 0.0)
         )
         cycle_done = jnp.where(rem > 0, s.t / (decay_steps * cycles), jnp.where(at_start, 0.0, 1.0))
-        q = jnp.where(self.cycle, cycle_left, left(s.t, decay_steps))
-        p = jnp.where(self.cycle, cycle_done, done(s.t, decay_steps))
+        q = jnp.where(self.cycle, cycle_left, left(s, decay_steps))
+        p = jnp.where(self.cycle, cycle_done, done(s, decay_steps))
         value = (self.init_value - self.end_value) * safe_power(q, self.power) + self.end_value
         return accurate_rise(
             self.init_value, self.end_value, value, one_minus_power(q, p, self.power)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxsched._steps import Steps
+
 
 def positive(x: jax.Array) -> jax.Array:
     """``x`` clamped to the smallest positive normal number of its dtype.
@@ -77,26 +79,31 @@ def safe_sqrt(x: jax.Array) -> jax.Array:
     return jnp.where(some, jnp.sqrt(jnp.where(some, x, 1.0)), 0.0)
 
 
-def done(t: jax.Array, length: jax.Array) -> jax.Array:
+def done(t: jax.Array | Steps, length: jax.Array) -> jax.Array:
     """The part of a phase of ``length`` steps done at ``t``: ``clip(t / length, 0, 1)``.
 
     A length of 0 or less acts as the limit of a very short phase:
     nothing is done at ``t = 0`` and everything from any ``t > 0``.
     """
+    t = t.t if isinstance(t, Steps) else t
     return jnp.clip(per_length(t, length), 0.0, 1.0)
 
 
-def left(t: jax.Array, length: jax.Array) -> jax.Array:
+def left(t: jax.Array | Steps, length: jax.Array) -> jax.Array:
     """The part still to go, ``clip((length - t) / length, 0, 1)``, computed directly.
 
     ``1 - done(t, length)`` loses every digit of a small remainder in float32;
-    ``length - t`` is exact for integer steps. At ``t <= 0`` it is exactly 1: XLA's
-    vectorised CPU division can round ``length / length`` one ulp below 1.
+    ``length - t`` is exact for integer steps, and for any step below ``2**31``
+    when ``t`` is a `Steps` (the rounded step is not: a phase of ``2**30`` steps
+    would be 28% off 100 steps before its end). At ``t <= 0`` it is exactly 1:
+    XLA's vectorised CPU division can round ``length / length`` one ulp below 1.
     """
-    return jnp.where(t <= 0, 1.0, jnp.clip(per_length(length - t, length), 0.0, 1.0))
+    to_go = t.until(length) if isinstance(t, Steps) else length - t
+    t = t.t if isinstance(t, Steps) else t
+    return jnp.where(t <= 0, 1.0, jnp.clip(per_length(to_go, length), 0.0, 1.0))
 
 
-def cosine_fall(t: jax.Array, length: jax.Array) -> jax.Array:
+def cosine_fall(t: jax.Array | Steps, length: jax.Array) -> jax.Array:
     r"""``(1 + cos(pi p)) / 2`` with ``p = clip(t / length, 0, 1)``: 1 down to 0 over a phase."""
     return cosine_fall_parts(done(t, length), left(t, length))
 
@@ -186,7 +193,7 @@ def one_minus_power(base: jax.Array, complement: jax.Array, exponent: jax.Array)
 def interpolate(
     start: jax.Array,
     end: jax.Array,
-    t: jax.Array,
+    t: jax.Array | Steps,
     begin: jax.Array,
     stop: jax.Array,
     shape: str,
@@ -201,11 +208,14 @@ def interpolate(
     computed from their own end: with integer steps the one near ``stop`` is
     exact even when ``begin`` is fractional (one-cycle's ``pct_start * total``),
     where ``(stop - begin) - (t - begin)`` would round twice, a whole step at 2**24.
+    With ``t`` a `Steps`, both are exact for every step below ``2**31`` (see `left`).
     A traced phase of length 0 or less acts as the limit of a very short phase.
     """
     length = stop - begin
-    p = jnp.clip(per_length(t - begin, length), 0.0, 1.0)
-    q = jnp.where(t <= begin, 1.0, jnp.clip(per_length(stop - t, length), 0.0, 1.0))
+    elapsed = t.minus(begin) if isinstance(t, Steps) else t - begin
+    to_go = t.until(stop) if isinstance(t, Steps) else stop - t
+    p = jnp.clip(per_length(elapsed, length), 0.0, 1.0)
+    q = jnp.where(elapsed <= 0, 1.0, jnp.clip(per_length(to_go, length), 0.0, 1.0))
     if shape == "linear":
         return linear_parts(start, end, p, q)
     if shape == "cos":

@@ -35,7 +35,7 @@ class WSD(Schedule):
         decay = interpolate(
             self.peak_value,
             self.end_value,
-            t,
+            steps,
             decay_start,
             self.total_steps,
             DECAY_SHAPES[self.decay_shape],
@@ -170,10 +170,10 @@ class Rex(Schedule):
     end_value: jax.Array = data()
 
     def _value(self, steps: Steps) -> jax.Array:
-        q = left(steps.t, self.decay_steps)
+        q = left(steps, self.decay_steps)
         value = self.end_value + (self.init_value - self.end_value) * q / (0.5 + 0.5 * q)
         # 1 - q / (1/2 + q/2) = p / (1 + q), with p = 1 - q computed directly.
-        rise = done(steps.t, self.decay_steps) / (1.0 + q)
+        rise = done(steps, self.decay_steps) / (1.0 + q)
         return accurate_rise(self.init_value, self.end_value, value, rise)
 
 

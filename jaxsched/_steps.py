@@ -55,6 +55,18 @@ class Steps:
         """``step > boundary``, exactly (see `reached`)."""
         return (self.hi - boundary) + self.lo > 0
 
+    def minus(self, start: jax.Array) -> jax.Array:
+        """``step - start``: exact where the two are close (see `reached`), else one rounding.
+
+        The rounded `t` minus ``start`` is off by up to 128 steps near ``2**31`` in
+        float32: all of a phase's progress when it is long and nearly over.
+        """
+        return (self.hi - start) + self.lo
+
+    def until(self, end: jax.Array) -> jax.Array:
+        """``end - step``, the steps left before ``end``: exact where the two are close."""
+        return (end - self.hi) - self.lo
+
     def since(self, offset: jax.Array) -> Steps:
         """Steps elapsed since ``offset``, clamped at 0."""
         lo = self.lo - offset

@@ -323,6 +323,46 @@ def test_one_cycle_last_steps_at_2_to_the_24(three_phase, anneal):
     np.testing.assert_allclose(np.asarray(s(steps), np.float64), want, rtol=1e-6)
 
 
+LONG = 2**30
+FINAL = float(np.float32(1e-4))
+NEAR_THE_END = np.array([LONG - 3 * 2**20 + 5, LONG - 65537, LONG - 100, LONG - 1], np.int32)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "want"),
+    [
+        (js.poly(1.0, 0.0, LONG, power=2.0), lambda q: q**2),
+        (js.linear(1.0, 0.0, LONG), lambda q: q),
+        (js.rex(1.0, LONG), lambda q: q / (0.5 + 0.5 * q)),
+        (js.cosine(1.0, LONG), lambda q: np.sin(0.5 * np.pi * q) ** 2),
+        (js.wsd(1.0, LONG, 10, LONG // 2, decay_shape="linear"), lambda q: 2 * q),
+        (
+            js.one_cycle(1.0, LONG, 0.25, div_factor=1.0, final_div_factor=1e4, anneal="linear"),
+            lambda q: FINAL + (1 - FINAL) * q / 0.75,
+        ),
+        (ts.PolynomialLR(1.0, total_iters=LONG, power=0.5), np.sqrt),
+        (ts.LinearLR(1.0, start_factor=1.0, end_factor=0.0, total_iters=LONG), lambda q: q),
+        (  # PyTorch's last phase ends at T - 1
+            ts.OneCycleLR(
+                max_lr=1.0,
+                total_steps=LONG,
+                pct_start=0.25,
+                div_factor=1.0,
+                final_div_factor=1e4,
+                anneal_strategy="linear",
+            ),
+            lambda q: FINAL + (1 - FINAL) * (q - 1 / LONG) / 0.75,
+        ),
+    ],
+)
+def test_phases_longer_than_float32_holds_keep_their_digits_to_the_end(schedule, want):
+    """The steps left, not the step, decide a value near a phase's end: they are
+    computed from the step's exact parts (a float32 step near 2**30 is 64 steps off,
+    which made a decay of 2**30 steps 28% off 100 steps before its end)."""
+    q = (LONG - NEAR_THE_END.astype(np.float64)) / LONG
+    np.testing.assert_allclose(np.asarray(schedule(NEAR_THE_END), np.float64), want(q), rtol=1e-5)
+
+
 def test_wsd_1_sqrt_cooldown_near_its_end():
     # 1 - sqrt(p) is computed as q / (1 + sqrt(p)), q = steps left / decay_steps, exactly.
     s = js.wsd(1.0, total_steps=2**24, warmup_steps=10, decay_steps=2**23)

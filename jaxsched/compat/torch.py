@@ -401,28 +401,36 @@ class _OneCycle(Schedule):
 
     def _value(self, steps: Steps) -> jax.Array:
         # PyTorch raises past total_steps; the value at total_steps is held.
-        t = jnp.minimum(steps.t, self.total_steps)
+        past = steps.passed(self.total_steps)
+        t = Steps(jnp.where(past, self.total_steps, steps.hi), jnp.where(past, 0, steps.lo))
         initial = self.max_lr / self.div_factor
         final = initial / self.final_div_factor
-        end1 = self.pct_start * self.total_steps - 1
-        end2 = 2 * self.pct_start * self.total_steps - 2
-        last = self.total_steps - 1
-        rise = self._phase(t, 0.0, end1, initial, self.max_lr)
+        # Phase ends as (a multiple of T, steps before it), subtracted from the step in
+        # that order: pT - 1 rounds by up to 64 steps in float32 past 2**30.
+        end1 = (self.pct_start * self.total_steps, 1.0)
+        end2 = (2 * self.pct_start * self.total_steps, 2.0)
+        last = (self.total_steps, 1.0)
+        rise = self._phase(t, (0.0, 0.0), end1, initial, self.max_lr)
         two = self._phase(t, end1, last, self.max_lr, final)
         back = self._phase(t, end1, end2, self.max_lr, initial)
         tail = self._phase(t, end2, last, initial, final)
-        three = jnp.where(t <= end2, back, tail)
-        return jnp.where(t <= end1, rise, jnp.where(self.three_phase, three, two))
+        three = jnp.where(_until(t, end2) >= 0, back, tail)
+        return jnp.where(_until(t, end1) >= 0, rise, jnp.where(self.three_phase, three, two))
 
-    def _phase(self, t, start_step, end_step, start, end) -> jax.Array:
+    def _phase(self, t: Steps, start_step, end_step, start, end) -> jax.Array:
         """PyTorch's annealing between two steps, unclipped (it extrapolates to T)."""
-        length = end_step - start_step
+        length = (end_step[0] - start_step[0]) - (end_step[1] - start_step[1])
         safe = jnp.where(length == 0, 1.0, length)
-        p = jnp.where(length == 0, 1.0, (t - start_step) / safe)
-        q = jnp.where(length == 0, 0.0, (end_step - t) / safe)
+        p = jnp.where(length == 0, 1.0, -_until(t, start_step) / safe)
+        q = jnp.where(length == 0, 0.0, _until(t, end_step) / safe)
         if self.anneal_strategy == "linear":
             return linear_parts(start, end, p, q)
         return cosine_parts(start, end, p, q)
+
+
+def _until(t: Steps, end: tuple[jax.Array, jax.Array]) -> jax.Array:
+    """The steps from ``t`` to ``end[0] - end[1]``, exact where the two are close."""
+    return t.until(end[0]) - end[1]
 
 
 @factory(_OneCycle, name="torch.OneCycleLR")
