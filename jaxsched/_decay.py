@@ -112,24 +112,29 @@ class StepDecay(Schedule):
     init_value: jax.Array = data()
     step_size: jax.Array = data()
     decay_rate: jax.Array = data()
+    decays_per_rate: jax.Array = data()
 
     def _value(self, steps: Steps) -> jax.Array:
         n, _ = steps.divmod(positive(self.step_size))
-        return scaled_power(self.init_value, self.decay_rate, n)
+        return scaled_power(self.init_value, self.decay_rate, n / positive(self.decays_per_rate))
 
 
 @factory(StepDecay)
-def step(init_value: Any, step_size: Any, decay_rate: Any) -> StepDecay:
+def step(init_value: Any, step_size: Any, decay_rate: Any, decays_per_rate: Any = 1.0) -> StepDecay:
     r"""Step decay: the rate is multiplied by ``decay_rate`` every ``step_size`` steps.
 
-    .. math:: \eta(t) = \eta_0 \, \gamma^{\lfloor t / s \rfloor}
+    .. math:: \eta(t) = \eta_0 \, \gamma^{\lfloor t / s \rfloor / k}
 
-    PyTorch's ``StepLR`` (``gamma`` is ``decay_rate``).
+    with :math:`k = 1` unless ``decays_per_rate`` says otherwise. PyTorch's
+    ``StepLR`` (``gamma`` is ``decay_rate``).
 
     Args:
       init_value: :math:`\eta_0`, the rate for the first ``step_size`` steps.
       step_size: :math:`s > 0`, steps between decays.
-      decay_rate: :math:`\gamma > 0`, the factor applied at each decay.
+      decay_rate: :math:`\gamma > 0`, the factor applied at each decay (with :math:`k = 1`).
+      decays_per_rate: :math:`k > 0`, the decays over which ``decay_rate`` applies once.
+        `jaxsched.compat.torch.StepLR` uses it to store a ``gamma`` that float32 does
+        not hold as ``(gamma ** k, k)``, so that its rounding does not compound.
 
     Example:
       >>> import jaxsched
@@ -141,9 +146,16 @@ def step(init_value: Any, step_size: Any, decay_rate: Any) -> StepDecay:
     init_value = as_float(f, "init_value", init_value)
     step_size = as_float(f, "step_size", step_size, switch=True)
     decay_rate = as_float(f, "decay_rate", decay_rate)
+    decays_per_rate = as_float(f, "decays_per_rate", decays_per_rate)
     require(f, "step_size", step_size, _gt0, "> 0")
     require(f, "decay_rate", decay_rate, _gt0, "> 0")
-    return StepDecay(init_value=init_value, step_size=step_size, decay_rate=decay_rate)
+    require(f, "decays_per_rate", decays_per_rate, _gt0, "> 0")
+    return StepDecay(
+        init_value=init_value,
+        step_size=step_size,
+        decay_rate=decay_rate,
+        decays_per_rate=decays_per_rate,
+    )
 
 
 # ---------------------------------------------------------------------- multistep

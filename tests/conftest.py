@@ -51,7 +51,12 @@ SWEEPS = {
     "step": (
         js.step,
         {"init_value": 0.1, "step_size": 30, "decay_rate": 0.5},
-        {"init_value": [0.1, 1.0], "step_size": [7, 30, 45.5], "decay_rate": [0.1, 0.5, 0.9]},
+        {
+            "init_value": [0.1, 1.0],
+            "step_size": [7, 30, 45.5],
+            "decay_rate": [0.1, 0.5, 0.9],
+            "decays_per_rate": [1.0, 2.5],
+        },
     ),
     "multistep": (
         js.multistep,

@@ -166,3 +166,44 @@ def test_cyclic_lr_exp_range_float32_does_not_compound_gammas_rounding():
         np.testing.assert_allclose(ours, want, rtol=2e-6, err_msg=str(kw))
         schedule = lr_scheduler.CyclicLR(**kw)
         assert schedule.to_dict()["gamma_steps"] > 1  # stored as a halving period
+
+
+def test_step_lr_float32_does_not_compound_gammas_rounding():
+    """As ExponentialLR: ``gamma ** (t // step_size)`` with a float32 ``gamma`` drifts
+    (``StepLR(step_size=1, gamma=0.99)`` was 2.9e-5 off at step 3000)."""
+    rng = np.random.default_rng(9)
+    steps = np.arange(0, 5001, 7)
+    for _ in range(30):
+        lr, step_size = float(10 ** rng.uniform(-4, 0)), int(rng.integers(1, 5))
+        gamma = float(rng.uniform(0.9, 1.0))
+        ours = np.asarray(lr_scheduler.StepLR(lr, step_size, gamma)(steps.astype(np.int32)))
+        want = lr * gamma ** (steps // step_size).astype(np.float64)
+        held = want > np.finfo(np.float32).tiny * 2**10
+        e_folds = np.abs(np.log(want[held] / lr))
+        err = np.abs(ours[held] / want[held] - 1)
+        assert np.all(err <= 2e-7 * (1 + e_folds)), (lr, step_size, gamma, err.max())
+
+
+@pytest.mark.parametrize(
+    ("make", "values"),
+    [  # the constructors' own paths: unsorted, repeated or no milestones, zero lengths
+        (lambda v: lr_scheduler.MultiStepLR(v, milestones=[5, 2, 2], gamma=0.5), [0.1, 0.2, 0.3]),
+        (lambda v: lr_scheduler.MultiStepLR(0.1, [7, 2, 2, -1], gamma=v), [0.5, 0.25, 0.1, 0.9]),
+        (lambda v: lr_scheduler.MultiStepLR(v, milestones=[], gamma=0.5), [0.1, 0.2]),
+        (lambda v: lr_scheduler.StepLR(0.1, step_size=3, gamma=v), [0.5, 0.99, 0.3]),
+        (lambda v: lr_scheduler.PolynomialLR(0.1, total_iters=0, power=v), [1.0, 2.0]),
+        (lambda v: lr_scheduler.PolynomialLR(0.1, total_iters=v, power=0.0), [3, 5]),
+        (lambda v: lr_scheduler.PolynomialLR(v, total_iters=-2), [0.1, 0.3]),
+        (
+            lambda v: lr_scheduler.LinearLR(0.1, start_factor=0.5, end_factor=v, total_iters=0),
+            [0.5, 1.0, 0.1],
+        ),
+        (lambda v: lr_scheduler.ConstantLR(0.1, factor=0.5, total_iters=v), [2, -1, 0, 5]),
+    ],
+)
+def test_a_batch_of_one_hyperparameter_equals_a_loop_over_it(make, values):
+    steps = np.arange(12)
+    batch = make(np.asarray(values))
+    assert batch.batch_shape == (len(values),)
+    want = np.stack([np.asarray(make(v)(steps)) for v in values])
+    np.testing.assert_allclose(np.asarray(batch(steps[:, None])).T, want, rtol=1e-6)

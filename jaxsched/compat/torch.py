@@ -96,6 +96,14 @@ def _is_zero(value: Any) -> bool:
     return c is not None and c.ndim == 0 and float(c) == 0.0
 
 
+def _held(name: str, value: Any, *others: Any) -> _decay.Constant:
+    """``value`` for good, batched as ``value`` and ``others`` (the hyperparameters
+    that do not act) broadcast together: a batch stays a batch of its size."""
+    shapes = [np.shape(as_float(f"torch.{name}", "lr", v)) for v in (value, *others)]
+    xp, (held,) = host_or_traced(as_float(f"torch.{name}", "lr", value))
+    return _decay.constant(xp.broadcast_to(held, np.broadcast_shapes(*shapes)))
+
+
 def _zero_from(name: str, lr: Any, step: Any) -> _decay.Piecewise | _decay.Constant:
     """``lr`` before ``step`` and 0 from it on (``lr`` for good when ``step`` is None):
     PyTorch's decays with ``gamma=0``, which the decay formulas refuse."""
@@ -111,14 +119,19 @@ def _zero_from(name: str, lr: Any, step: Any) -> _decay.Piecewise | _decay.Const
 def StepLR(
     lr: Any, step_size: Any, gamma: Any = 0.1, last_epoch: int = -1
 ) -> _decay.StepDecay | _decay.Piecewise:
-    """``torch.optim.lr_scheduler.StepLR``: ``lr * gamma ** (t // step_size)``."""
+    """``torch.optim.lr_scheduler.StepLR``: ``lr * gamma ** (t // step_size)``.
+
+    As in `ExponentialLR`, a ``gamma`` that float32 does not hold is stored as
+    ``(gamma ** k, k)`` so that its rounding does not compound over the decays.
+    """
     _fresh("StepLR", last_epoch)
     _require_whole("StepLR", "step_size", step_size)
     if _is_zero(gamma):
         step_size = as_float("torch.StepLR", "step_size", step_size)
         require("torch.StepLR", "step_size", step_size, lambda x: x > 0, "> 0")
         return _zero_from("StepLR", lr, step_size)
-    return _decay.step(init_value=lr, step_size=step_size, decay_rate=gamma)
+    k, rate = _halving_period("torch.StepLR", gamma)
+    return _decay.step(init_value=lr, step_size=step_size, decay_rate=rate, decays_per_rate=k)
 
 
 @speaks_as(
@@ -142,7 +155,7 @@ def MultiStepLR(
         c = c[c >= 0]
         if _is_zero(gamma):
             return _zero_from("MultiStepLR", lr, c.min() if c.size else None)
-    if c is None or c.ndim != 1 or (c.size and np.all(np.diff(c) > 0)):
+    if c is None or c.ndim != 1 or np.all(np.diff(c) > 0):
         boundaries = milestones if c is None or c.ndim != 1 else c
         return _decay.multistep(init_value=lr, boundaries=boundaries, decay_rate=gamma)
     unique, counts = np.unique(c, return_counts=True)
@@ -151,10 +164,11 @@ def MultiStepLR(
     lr = as_float("torch.MultiStepLR", "lr", lr)
     passed = np.concatenate([[0], np.cumsum(counts)]).astype(gamma.dtype)
     xp, (rate, decay) = host_or_traced(lr, gamma)
+    rate, decay = rate[..., None], decay[..., None]  # a batch's axes before the values'
     if xp is np:  # in float64, far from overflow; rounded once, to lr's dtype, by piecewise
         values = rate.astype(np.float64) * decay.astype(np.float64) ** passed
     else:
-        values = scaled_power(lr, gamma, passed)
+        values = scaled_power(rate, decay, passed)
     return _decay.piecewise(boundaries=unique, values=values)
 
 
@@ -216,7 +230,7 @@ def PolynomialLR(
     _fresh("PolynomialLR", last_epoch)
     whole = _concrete_int("PolynomialLR", "total_iters", total_iters)
     if (whole is not None and whole <= 0) or _is_zero(power):
-        return _decay.constant(lr)
+        return _held("PolynomialLR", lr, total_iters, power)
     # A traced or batched total_iters <= 0 holds lr too: a decay from lr to lr.
     total_iters = as_float("torch.PolynomialLR", "total_iters", total_iters)
     lr = as_float("torch.PolynomialLR", "lr", lr)
@@ -254,7 +268,7 @@ def LinearLR(
     total_iters = as_float(f, "total_iters", total_iters)
     xp, (lr, start, end, total) = host_or_traced(lr, start_factor, end_factor, total_iters)
     if whole is not None and whole <= 0:
-        return _decay.constant(lr * start)
+        return _held("LinearLR", lr * start, end)
     held = total <= 0  # traced or batched: stays at start_factor
     return _decay.linear(
         lr * start,
@@ -281,9 +295,10 @@ def ConstantLR(
         return _decay.constant(lr * factor)
     total_iters = as_float(f, "total_iters", total_iters, switch=True)
     xp, (lr, factor, total) = host_or_traced(lr, factor, total_iters)
-    after = xp.where(total <= 0, lr * factor, lr)  # traced or batched 0: factor for good
+    after = xp.where(total <= 0, lr * factor, lr)  # traced or batched <= 0: factor for good
     values = xp.stack(xp.broadcast_arrays(lr * factor, after), axis=-1)
-    return _decay.piecewise(boundaries=xp.expand_dims(total, -1), values=values)
+    boundaries = xp.expand_dims(xp.maximum(total, 0), -1)
+    return _decay.piecewise(boundaries=boundaries, values=values)
 
 
 @speaks_as(
