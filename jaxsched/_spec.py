@@ -76,6 +76,8 @@ def _evaluate(node: ast.AST, spec: str) -> Any:
         for kw in node.keywords:
             if kw.arg is None:
                 raise ValueError(f"parse: '**' is not allowed in {spec!r}")
+            if kw.arg in kwargs:  # Python refuses this too; ast.parse does not
+                raise ValueError(f"parse: {name}: {kw.arg} is given twice in {spec!r}")
             kwargs[kw.arg] = _evaluate(kw.value, spec)
         try:
             return build(*args, **kwargs)

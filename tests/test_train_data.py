@@ -300,7 +300,7 @@ def test_labels_that_skip_classes_are_warned_about(tmp_path):
     arrays = {"x": np.zeros((3, 2)), "x_test": np.zeros((1, 2))}
     path = _write(tmp_path / "skips.npz", **arrays, y=np.array([1, 2, 3]), y_test=np.array([3]))
     with pytest.warns(UserWarning, match=r"4 outputs, but 1 of the classes 0 .. 3 never appear"):
-        assert load(path).n_classes == 4
+        assert load(path, val_fraction=0).n_classes == 4
     bools = _write(tmp_path / "bools.npz", **arrays, y=np.array([True, False, True]), y_test=[1])
     assert sorted(load(bools, val_fraction=0).y_train.tolist()) == [0, 1, 1]
 
@@ -309,14 +309,14 @@ def test_test_labels_missing_from_training_are_warned_about(tmp_path):
     x = np.zeros((4, 2))
     path = _write(tmp_path / "unseen.npz", x=x, y=[0, 1, 0, 1], x_test=x, y_test=[0, 2, 2, 1])
     with pytest.warns(UserWarning, match=r"test labels 2 never appear.* 2 of the 4 test"):
-        assert load(path).n_classes == 3
+        assert load(path, val_fraction=0).n_classes == 3
 
 
 def test_unused_npz_arrays_are_warned_about(tmp_path):
     x, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
     path = _write(tmp_path / "val.npz", x=x, y=y, x_test=x, y_test=y, x_val=x, y_val=y)
     with pytest.warns(UserWarning, match=r"arrays x_val, y_val are not used") as caught:
-        load(path)
+        load(path, val_fraction=0)
     assert len(caught) == 1
 
 
@@ -328,7 +328,7 @@ def test_data_warnings_point_at_the_callers_line(tmp_path):
         pytest.warns(UserWarning, match="never appear") as caught,
         pytest.raises(ValueError, match="schedules must be a batch"),
     ):
-        fit("cosine", data=path, steps=1)
+        fit("cosine", data=path, steps=1, val_fraction=0)
     assert [Path(w.filename).name for w in caught] == [Path(__file__).name]
 
 
@@ -348,3 +348,12 @@ def test_a_dataset_built_directly_is_checked_and_cast():
 def test_bad_val_fractions(fraction):
     with pytest.raises(ValueError, match=r"val_fraction must be in \[0, 1\)"):
         load("digits", fraction)
+
+
+def test_a_validation_split_too_small_to_hold_an_example_is_refused():
+    # Ranked on validation, it read as "every configuration diverged".
+    with pytest.raises(
+        ValueError, match=r"digits: val_fraction=0.0003 of \d+ training examples holds no example"
+    ):
+        load("digits", 0.0003)
+    assert len(load("digits", 0.0).y_val) == 0  # no validation at all: asked for

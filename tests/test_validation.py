@@ -200,6 +200,7 @@ def test_pair_errors_name_both_values():
         "poly(",  # not valid syntax
         "os.system('true')",
         "poly(init_value=0.1, end_value=0.0, decay_steps=-10)",  # a bad value
+        "cosine(init_value=0.1, decay_steps=100, init_value=0.2)",  # given twice
     ],
 )
 def test_bad_spec_strings(spec):

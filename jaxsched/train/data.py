@@ -115,6 +115,11 @@ def load(data: str | Path, val_fraction: float = 0.1) -> Dataset:
     n_val = round(val_fraction * len(x))
     if n_val and len(x) - n_val < 1:
         raise ValueError(f"{name}: val_fraction={val_fraction} leaves no training examples")
+    if val_fraction > 0 and not n_val:  # validation metrics would all be NaN
+        raise ValueError(
+            f"{name}: val_fraction={val_fraction} of {len(x)} training examples holds no "
+            f"example; raise it, or train without validation with val_fraction=0"
+        )
     val, train = order[:n_val], order[n_val:]
     return Dataset(name, x[train], y[train], x[val], y[val], x_test, y_test, n_classes)
 
