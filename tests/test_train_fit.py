@@ -198,6 +198,15 @@ def test_result_exports(sweep, tmp_path):
             {"optimizer": lambda lr: optax.lbfgs(lr)},
             ["optimizer: its update needs more than (grads, state, params)", "'value_fn'"],
         ),
+        (  # every configuration would train alike, under the rates the result reports
+            {"optimizer": lambda lr: optax.sgd(0.05, momentum=0.9)},
+            ["optimizer ignores the learning rate it is given"],
+        ),
+        ({"optimizer": lambda lr: optax.sgd(float(lr(0)))}, ["fit: optimizer", "traced"]),
+        (
+            {"optimizer": lambda lr: optax.MultiSteps(optax.sgd(lr), 2)},
+            ["returned a MultiSteps", ".gradient_transformation()"],
+        ),
         ({"schedules": js.constant(0.1)}, ["one leading batch axis", "stack"]),
         ({"schedules": 0.1}, ["batch of schedules"]),
         ({"data": "imagenet"}, ["unknown data"]),

@@ -286,6 +286,7 @@ def test_plot_writes_a_png(ramp, sweep, tmp_path, monkeypatch):
         ({"diverge_factor": 1.0}, ["diverge_factor", "> 1"]),
         ({"optimizer": 0.1}, ["optimizer", "function"]),
         ({"optimizer": lambda lr: "adam"}, ["optimizer", "GradientTransformation", "a str"]),
+        ({"optimizer": lambda lr: optax.adam(1e-3)}, ["optimizer ignores the learning rate"]),
         ({"data": "imagenet"}, ["unknown data"]),
         ({"model": "resnet"}, ["unknown model"]),
     ],

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import optax
 from flax import nnx
@@ -35,16 +36,56 @@ def default_optimizer(lr: Schedule) -> optax.GradientTransformation:
 
 def check_optimizer(who: str, optimizer: Any, schedule: Schedule) -> None:
     """Refuse an ``optimizer`` that is not a function of a schedule returning an
-    ``optax.GradientTransformation`` (called once with ``schedule``)."""
-    made = optimizer(schedule) if callable(optimizer) else None
-    if not isinstance(made, optax.GradientTransformation):
-        got = (
-            f"it returned a {type(made).__name__}" if callable(optimizer) else f"got {optimizer!r}"
-        )
+    ``optax.GradientTransformation`` (called once with ``schedule``), or whose
+    updates do not depend on the schedule: every configuration would train alike,
+    while the result reported their different rates."""
+    if isinstance(optimizer, optax.GradientTransformation):
+        got = f"got an optax {type(optimizer).__name__} itself"
+    elif not callable(optimizer):
+        got = f"got {optimizer!r}"
+    else:
+        made = optimizer(schedule)
+        if isinstance(made, optax.GradientTransformation):
+            if not _updates_use(who, optimizer, schedule):
+                raise ValueError(
+                    f"{who}: optimizer ignores the learning rate it is given (its updates do "
+                    f"not depend on the schedule): build it from it, e.g. lambda lr: optax.sgd(lr)"
+                )
+            return
+        got = f"it returned a {type(made).__name__}"
+        if isinstance(made, optax.MultiSteps):
+            got += " (use its .gradient_transformation())"
+    raise ValueError(
+        f"{who}: optimizer must be a function of the learning rate returning an "
+        f"optax.GradientTransformation, e.g. lambda lr: optax.adam(lr); {got}"
+    )
+
+
+def _updates_use(who: str, optimizer: OptimizerFactory, schedule: Schedule) -> bool:
+    """Whether an update (and its new state) of ``optimizer(schedule)`` on a small
+    parameter tree depends on any leaf of ``schedule``, read off the traced program.
+    True where it cannot be traced so: the training program will say what is wrong."""
+    leaves, tree = jax.tree_util.tree_flatten(schedule)
+
+    def one_update(leaves):
+        opt = optimizer(jax.tree_util.tree_unflatten(tree, leaves))
+        params = {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}
+        return opt.update(params, opt.init(params), params)
+
+    try:
+        program = jax.make_jaxpr(one_update)(leaves).jaxpr
+    except jax.errors.ConcretizationTypeError:
         raise ValueError(
-            f"{who}: optimizer must be a function of the learning rate returning an "
-            f"optax.GradientTransformation, e.g. lambda lr: optax.adam(lr); {got}"
-        )
+            f"{who}: optimizer: the schedule it is given is traced (a batch is trained in one "
+            f"program), so it cannot become a Python number (float(lr(0))); pass it to optax"
+        ) from None
+    except Exception:
+        return True
+    reached = set(program.invars)
+    for eqn in program.eqns:
+        if any(not isinstance(v, jax.extend.core.Literal) and v in reached for v in eqn.invars):
+            reached.update(eqn.outvars)
+    return any(not isinstance(v, jax.extend.core.Literal) and v in reached for v in program.outvars)
 
 
 class Carry(NamedTuple):
