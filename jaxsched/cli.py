@@ -226,10 +226,13 @@ def _compare(args: argparse.Namespace) -> int:
                 raise ValueError(f"--data must be mnist1d, digits or an .npz file, got {data!r}")
             if not Path(data).is_file():
                 raise ValueError(f"--data {data}: no such file")
-        name = f"{data if data in DATASETS else Path(data).stem}-{model}"
+        builtin = data in DATASETS
+        name = f"{data if builtin else Path(data).stem}-{model}"
+        standard = {task: acc for task, _, _, acc in STANDARD_TASKS}
+        if not builtin and name in standard:  # mine/digits.npz is not scikit-learn's digits
+            name = f"{Path(data).name}-{model}"
         steps = args.steps or budget.steps.get(name, budget.steps["other"])
-        paper = {task: acc for task, _, _, acc in STANDARD_TASKS}.get(name)
-        tasks = [Task(name, data, model, steps, args.batch_size, paper)]
+        tasks = [Task(name, data, model, steps, args.batch_size, standard.get(name))]
     check_settings(optimizers, families, args.seeds, args.target, args.target_fraction)
     if not args.no_plots:
         report.check_plotting()

@@ -319,6 +319,13 @@ def test_compare_on_a_users_npz(tmp_path, capsys):
     assert not list((tmp_path / "mine").glob("*.png"))
     rows = list(csv.DictReader((tmp_path / "mine" / "summary.csv").open()))
     assert len(rows) == 1 and float(rows[0]["test_acc"]) > 0.9  # well separated clusters
+    # A file named like a built-in data set is still the user's: not its label or paper.
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "mine.npz").rename(tmp_path / "sub" / "digits.npz")
+    argv[2], argv[-2] = str(tmp_path / "sub" / "digits.npz"), "named"
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "### digits.npz-mlp · Adam" in out and "digits, MLP" not in out
 
 
 def test_the_experiments_script_is_the_compare_command():
