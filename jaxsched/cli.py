@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import jaxsched
+from jaxsched._output import image_formats, output_file, writable_folder
 from jaxsched._preview import text_chart
 
 
@@ -101,6 +102,8 @@ def _plot(args: argparse.Namespace) -> int:
     if args.steps < 1:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
     schedules = [jaxsched.parse(spec) for spec in args.specs]
+    if args.output is not None:
+        output_file(args.output, "-o", image_formats())
     steps = np.arange(args.steps)
     curves = [np.asarray(s(steps)) for s in schedules]
     for spec, curve in zip(args.specs, curves, strict=True):
@@ -121,8 +124,6 @@ def _write_png(path: Path, labels: list[str], steps: np.ndarray, curves: list[np
         import matplotlib.pyplot as plt
     except ImportError:
         raise ValueError("-o needs matplotlib: pip install 'jaxsched[experiments]'") from None
-    if not path.parent.exists():
-        raise ValueError(f"-o: the folder {path.parent} does not exist")
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     for label, curve in zip(labels, curves, strict=True):
         ax.plot(steps, curve, label=label if len(label) <= 70 else label[:67] + "...")
@@ -238,7 +239,7 @@ def _compare(args: argparse.Namespace) -> int:
         report.check_plotting()
     name = args.name or time.strftime("compare-%Y%m%d-%H%M%S")
     folder = args.results_dir / name
-    folder.mkdir(parents=True, exist_ok=True)  # fail now, not after the training
+    writable_folder(folder, "--results-dir/--name: the folder")  # now, not after the training
     study = run_study(
         tasks,
         optimizers,
@@ -356,11 +357,11 @@ def _lr_find(args: argparse.Namespace) -> int:
         raise ValueError(f"--method must be ramp or sweep, got {args.method!r}")
     opt = optimizer(args.optimizer)
     data = args.data if args.data in DATASETS else Path(args.data)
-    for flag, path in (("-o", args.output), ("--json", args.json)):
-        if path is not None and not path.parent.exists():
-            raise ValueError(f"{flag}: the folder {path.parent} does not exist")
+    # A missing matplotlib or an unwritable output is an error now, not after the test.
     if args.output is not None:
-        pyplot()  # a missing matplotlib is an error now, not after the test
+        output_file(args.output, "-o", image_formats())
+    if args.json is not None:
+        output_file(args.json, "--json")
     result = lr_find(
         data=data,
         model=args.model,
@@ -378,6 +379,11 @@ def _lr_find(args: argparse.Namespace) -> int:
     print(text_chart(result.loss, axis=f"lr {result.lr[0]:.3g} .. {result.lr[-1]:.3g} (log)"))
     if stopped.size:
         print(f"diverged from lr {stopped[0]:.3g}")
+    found = np.isfinite(result.suggested)
+    if found:
+        print(f"suggested learning rate: {result.suggested:.3g}")
+    else:
+        print("no suggestion: the loss never fell (try a lower --min-lr or more --steps)")
     if args.output is not None:
         fig = result.plot(args.output)
         pyplot().close(fig)
@@ -385,11 +391,7 @@ def _lr_find(args: argparse.Namespace) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(result.to_dict(), allow_nan=False))
         print(f"wrote {args.json}")
-    if not np.isfinite(result.suggested):
-        print("no suggestion: the loss never fell (try a lower --min-lr or more --steps)")
-        return 1
-    print(f"suggested learning rate: {result.suggested:.3g}")
-    return 0
+    return 0 if found else 1
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ def test_plot_writes_a_png(tmp_path):
         (["plot", "cosine(0.1, decay_steps=x)"], ["literal"]),
         (["plot", SPEC, "--steps", "0"], ["--steps"]),
         (["plot", SPEC, "-o", "/no/such/folder/lr.png"], ["/no/such/folder"]),
+        (["plot", SPEC, "-o", "lr.txt"], ["-o 'lr.txt'", ".png, .pdf, .svg"]),
+        (["plot", SPEC, "-o", "/"], ["-o '/' is a folder"]),
     ],
 )
 def test_errors_are_one_line_without_traceback(argv, words, capsys):
@@ -101,6 +103,10 @@ def test_lr_find_takes_the_optimizer_by_name(capsys):
         (["--min-lr", "1", "--max-lr", "0.5"], ["max_lr", "0.5"]),
         (["--steps", "0"], ["steps", "0"]),
         (["-o", "/no/such/folder/lr.png"], ["/no/such/folder"]),
+        # refused before the test, which the old checks let run and then lost
+        (["-o", "curve.txt"], ["-o 'curve.txt'", ".png"]),
+        (["--json", "/"], ["--json '/' is a folder"]),
+        (["--json", "/proc/1/lr.json"], ["--json: the folder '/proc/1' is not writable"]),
     ],
 )
 def test_lr_find_errors_are_one_line(argv, words, capsys):

@@ -340,3 +340,14 @@ def test_the_experiments_script_is_the_compare_command():
         result.stderr.strip()
         == "jaxsched compare: error: --budget must be one of small, default, full, got 'nope'"
     )
+
+
+def test_a_results_folder_that_cannot_be_written_is_refused_before_training(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for results_dir, words in ((blocker, "cannot be made"), ("/proc/1", "cannot be made")):
+        argv = ["compare", "--results-dir", str(results_dir), "--name", "run", "--data", "digits"]
+        assert main([*argv, "--families", "constant", "--seeds", "1", "--no-plots"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("jaxsched compare: error: --results-dir/--name: the folder"), err
+        assert words in err and "trained" not in err

@@ -217,6 +217,9 @@ def test_result_exports(sweep, tmp_path):
         ({"checkpoint_dir": ""}, ["checkpoint_dir must be a folder's path", "''"]),
         ({"checkpoint_dir": __file__}, ["checkpoint_dir", "is a file"]),
         ({"checkpoint_dir": f"{__file__}/sub"}, ["checkpoint_dir", "is a file"]),
+        # refused now, not after the first chunk when orbax saves
+        ({"checkpoint_dir": "/proc/jaxsched-ckpt"}, ["checkpoint_dir", "cannot be made"]),
+        ({"checkpoint_dir": "/proc/1"}, ["checkpoint_dir '/proc/1' is not writable"]),
     ],
 )
 def test_bad_input(kwargs, words):

@@ -42,6 +42,7 @@ import numpy as np
 import jaxsched
 from jaxsched._base import Schedule, event_ndim, factory_named
 from jaxsched._batch import _depth
+from jaxsched._output import writable_folder
 from jaxsched.experiments.tasks import OPTIMIZERS, optimizer
 from jaxsched.train import Result, fit
 from jaxsched.train._io import pyplot
@@ -222,12 +223,7 @@ def run_sweep(
         from jaxsched.experiments.report import check_plotting
 
         check_plotting()
-    try:  # now, not after the training
-        spec.output.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ValueError(
-            f"{spec.path}: [output] dir {str(spec.output)!r} cannot be made ({e.strerror})"
-        ) from None
+    writable_folder(spec.output, f"{spec.path}: [output] dir")  # now, not after the training
     n = spec.schedules.batch_shape[0]
     n_seeds = spec.seeds if isinstance(spec.seeds, int) else len(spec.seeds)
     say(f"{spec.path}: {n} schedules x {n_seeds} seeds x {spec.steps} steps on {spec.data}")

@@ -11,6 +11,7 @@ import jax
 import numpy as np
 
 from jaxsched._base import Schedule
+from jaxsched._output import writable_folder
 from jaxsched._spec import from_dict
 from jaxsched.train import order
 from jaxsched.train._limits import check_fits, check_runs_fit, check_seed, check_steps
@@ -301,6 +302,7 @@ def _check_checkpoint_dir(checkpoint_dir: str | Path | None) -> None:
     for p in (path, *path.parents):
         if p.exists() and not p.is_dir():
             raise ValueError(f"fit: checkpoint_dir {str(path)!r}: {str(p)!r} is a file")
+    writable_folder(path, "fit: checkpoint_dir")  # now, not at the first save
 
 
 def _check(
