@@ -48,7 +48,7 @@ class Warmup(Schedule):
         target = self.schedule._value(zero)
         ramp = self.init_value + (target - self.init_value) * done(t, self.warmup_steps)
         after = self.schedule._value(steps.since(self.warmup_steps))
-        return jnp.where(t < self.warmup_steps, ramp, after)
+        return jnp.where(steps.reached(self.warmup_steps), after, ramp)
 
 
 @factory(Warmup)
@@ -77,7 +77,7 @@ def warmup(schedule: Schedule, warmup_steps: Any, init_value: Any = 0.0) -> Warm
     f = "warmup"
     if not isinstance(schedule, Schedule):
         raise ValueError(f"{f}: schedule must be a schedule, got {schedule!r}")
-    warmup_steps = as_float(f, "warmup_steps", warmup_steps)
+    warmup_steps = as_float(f, "warmup_steps", warmup_steps, switch=True)
     require(f, "warmup_steps", warmup_steps, lambda x: x >= 0, ">= 0")
     return Warmup(
         schedule=schedule,
@@ -94,11 +94,10 @@ class Join(Schedule):
     boundaries: jax.Array = data(event_ndim=1)
 
     def _value(self, steps: Steps) -> jax.Array:
-        t = steps.t
         value = self.schedules[0]._value(steps)
         for i, s in enumerate(self.schedules[1:]):
             b = self.boundaries[..., i]
-            value = jnp.where(t >= b, s._value(steps.since(b)), value)
+            value = jnp.where(steps.reached(b), s._value(steps.since(b)), value)
         return value
 
 

@@ -68,10 +68,12 @@ class Steps:
         return (end - self.hi) - self.lo
 
     def since(self, offset: jax.Array) -> Steps:
-        """Steps elapsed since ``offset``, clamped at 0."""
-        lo = self.lo - offset
-        before = self.hi + lo <= 0
-        return Steps(jnp.where(before, 0, self.hi), jnp.where(before, 0, lo))
+        """Steps elapsed since ``offset``, clamped at 0: exact, for any ``offset`` the
+        dtype holds (split as the step is, each part subtracted from its own)."""
+        offset_hi = jnp.floor(offset / _SPLIT) * _SPLIT
+        hi, lo = self.hi - offset_hi, self.lo - (offset - offset_hi)
+        before = hi + lo <= 0
+        return Steps(jnp.where(before, 0, hi), jnp.where(before, 0, lo))
 
     def divmod(self, period: jax.Array) -> tuple[jax.Array, jax.Array]:
         """``(floor(step / period), step mod period)`` for ``period > 0``.

@@ -224,6 +224,10 @@ UNHELD = [  # (make a schedule with boundary b, the warning's words, fractional 
     (lambda b: ts.MultiStepLR(1.0, milestones=[b], gamma=0.5), "MultiStepLR: milestones", False),
     (lambda b: ts.MultiStepLR(1.0, [9, b, 9], 0.5), "torch.MultiStepLR: milestones is", False),
     (lambda b: js.join([cos, cos], boundaries=[b]), "join: boundaries at index 0", True),
+    # offsets, where a schedule starts
+    (lambda b: js.warmup(cos, warmup_steps=b), "warmup: warmup_steps is", True),
+    (lambda b: js.exponential(1.0, 10, 0.5, begin=b), "exponential: begin is", True),
+    (lambda b: js.poly(1.0, 0.0, 10, begin=b), "poly: begin is", True),
     # periods, whose multiples are switches
     (lambda b: js.step(1.0, step_size=b, decay_rate=0.5), "step: step_size is", True),
     (lambda b: js.exponential(1.0, b, 0.5, staircase=True), "exponential: decay_steps", True),

@@ -363,6 +363,25 @@ def test_phases_longer_than_float32_holds_keep_their_digits_to_the_end(schedule,
     np.testing.assert_allclose(np.asarray(schedule(NEAR_THE_END), np.float64), want(q), rtol=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("schedule", "step", "want"),
+    [
+        (js.join([js.constant(1.0), js.constant(2.0)], boundaries=[2**30]), 2**30 - 1, 1.0),
+        (js.join([js.constant(1.0), js.constant(2.0)], boundaries=[2**24 + 4]), 2**24 + 3, 1.0),
+        (js.join([js.constant(1.0), js.linear(0.0, 1000.0, 1000)], [2**30]), 2**30 + 10, 10.0),
+        (js.exponential(1.0, 1.0, 0.5, begin=2**30), 2**30 + 3, 0.125),
+        (js.poly(1.0, 0.0, 1000, begin=2**30), 2**30 + 10, 0.99),
+        (js.warmup(js.linear(1.0, 0.0, 1000), 2**30), 2**30 + 10, 0.99),
+        (js.warmup(js.linear(1.0, 0.0, 1000), 2**30), 2**30 - 64, 1.0 - 2**-24),
+    ],
+)
+def test_offsets_and_switches_above_2_to_the_24_are_exact(schedule, step, want):
+    """`join`'s boundaries, `begin` and `warmup_steps` shift the step and switch at it
+    exactly, as periods do (they were compared with, and subtracted from, the step
+    rounded to float32: 64 steps apart near 2**30)."""
+    np.testing.assert_allclose(float(schedule(jnp.int32(step))), want, rtol=1e-6)
+
+
 def test_wsd_1_sqrt_cooldown_near_its_end():
     # 1 - sqrt(p) is computed as q / (1 + sqrt(p)), q = steps left / decay_steps, exactly.
     s = js.wsd(1.0, total_steps=2**24, warmup_steps=10, decay_steps=2**23)
