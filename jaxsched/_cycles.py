@@ -9,7 +9,14 @@ import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_bool, as_choice, as_float, require, require_pair
-from jaxsched._math import accurate_rise, interpolate, one_minus_power, positive, scaled_power
+from jaxsched._math import (
+    accurate_rise,
+    interpolate,
+    one_minus_power,
+    per_length,
+    positive,
+    scaled_power,
+)
 from jaxsched._steps import Steps
 
 __all__ = ["Cyclic", "OneCycle", "cyclic", "one_cycle"]
@@ -133,11 +140,11 @@ class Cyclic(Schedule):
         up, down = positive(self.step_size_up), jnp.maximum(self.step_size_down, 0.0)
         n, pos = steps.divmod(up + down)
         rising = pos <= up
-        height = jnp.where(rising, pos / up, (up + down - pos) / positive(down))
+        height = jnp.where(rising, pos / up, per_length(up + down - pos, down))
         # 1 - height and 1 - scale, computed directly: an inverted cycle (the
         # base above the peak) goes from the peak, where base + (peak - base)
         # would cancel.
-        below = jnp.where(rising, (up - pos) / up, (pos - up) / positive(down))
+        below = jnp.where(rising, (up - pos) / up, per_length(pos - up, down))
         if self.mode == "triangular":
             weight, unscaled = height, jnp.zeros_like(height)
         elif self.mode == "triangular2":

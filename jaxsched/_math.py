@@ -30,10 +30,14 @@ def scaled_power(scale: jax.Array, base: jax.Array, exponent: jax.Array) -> jax.
     >>> float(scaled_power(jnp.float32(0.5), jnp.float32(1.875), jnp.float32(142)))
     2.918e+38
     """
-    power = jnp.power(base, exponent)
-    half = jnp.power(base, exponent / 2)
+    power = safe_power(base, exponent)
+    half = safe_power(base, exponent / 2)
     in_range = jnp.isfinite(power) & (power >= jnp.finfo(jnp.result_type(power)).tiny)
-    value = jnp.where(in_range, scale * power, scale * half * half)
+    # Each branch sees only values it is selected for: an infinite power in the one not
+    # taken would send inf * 0 = NaN into the gradients.
+    plain = scale * jnp.where(in_range, power, 1.0)
+    halves = jnp.where(in_range, 1.0, half)
+    value = jnp.where(in_range, plain, scale * halves * halves)
     return jnp.where(scale == 0, scale, value)
 
 

@@ -212,8 +212,10 @@ def _grads_in_every_float_leaf_and_the_step(batch: js.Schedule, steps: jax.Array
     return jax.jit(jax.vmap(one, in_axes=(0, 0, None)))(floats, others, steps)
 
 
-EMPTY_PHASES = [  # a phase of length 0 is valid here: its hyperparameters stay differentiable
+ZEROS = [  # valid zeros, whose formulas divide by or raise to them: still differentiable
     js.warmup(js.cosine(0.1, decay_steps=100), warmup_steps=0),
+    js.cyclic(0.1, 1.0, 10, step_size_down=0),  # a sawtooth
+    js.cosine_restarts(1.0, 10, m_mul=0.0),  # one cosine, then the end value
     js.wsd(0.1, 150, 0, 30),
     js.inverse_sqrt(0.1, 0),
     ks.CosineDecay(0.1, 50, alpha=0.1, warmup_target=0.5, warmup_steps=0),
@@ -237,9 +239,9 @@ def test_gradients_in_every_hyperparameter_and_the_step_are_finite_in_every_phas
         assert bad.size == 0, f"{name}: {bad[:3]} (config, step index)"
 
 
-def test_gradients_are_finite_with_a_phase_of_length_zero():
+def test_gradients_are_finite_with_a_phase_of_length_zero_or_a_factor_of_zero():
     steps = jnp.arange(0.0, 160.0, 0.5)
-    for schedule in EMPTY_PHASES:
+    for schedule in ZEROS:
         by_leaf, by_step = _grads_in_every_float_leaf_and_the_step(js.stack([schedule]), steps)
         for grads in [*by_leaf, by_step]:
             assert np.isfinite(np.asarray(grads)).all(), schedule
