@@ -265,6 +265,21 @@ def test_bad_models():
         build(lambda shape, n, rngs: MLP(shape, 3, rngs), (40,), 10, seed=0)
     with pytest.raises(ValueError, match=r"not an nnx\.Module"):
         build(lambda shape, n, rngs: None, (40,), 10, seed=0)
+    # what JAX or optax would refuse deep inside the trace, in the model's terms
+    with pytest.raises(ValueError, match=r"nnx\.Param of dtype int32: .* floating point"):
+        build(lambda shape, n, rngs: _Plain(jnp.ones((40, n), jnp.int32)), (40,), 10, seed=0)
+    with pytest.raises(ValueError, match=r"no nnx\.Param: there is nothing to train"):
+        build(lambda shape, n, rngs: nnx.Sequential(lambda x: x[:, :n]), (40,), 10, seed=0)
+    with pytest.raises(ValueError, match=r"outputs of shape \(10,\) and dtype complex64"):
+        build(lambda shape, n, rngs: _Plain(jnp.ones((40, n)), jnp.complex64), (40,), 10, seed=0)
+
+
+class _Plain(nnx.Module):
+    def __init__(self, w, out=None):
+        self.w, self.out = nnx.Param(w), out
+
+    def __call__(self, x):
+        return (x.astype(self.w.dtype) @ self.w[...]).astype(self.out or self.w.dtype)
 
 
 class _Normalized(nnx.Module):

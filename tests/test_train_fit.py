@@ -187,7 +187,7 @@ def test_result_exports(sweep, tmp_path):
         ({"seeds": [1.5, 2.7]}, ["seeds must be integers", "1.5"]),
         ({"seeds": 2.0}, ["seeds", "count or a list"]),
         ({"seeds": [2**63]}, ["64-bit"]),
-        ({"schedules": js.constant(np.zeros(0, np.float32))}, ["empty batch"]),
+        ({"schedules": js.grid(js.constant, value=[0.1, 0.2])[0:0]}, ["empty batch"]),
         ({"optimizer": "adam"}, ["optimizer must be a function", "got 'adam'"]),
         ({"optimizer": optax.sgd(0.1)}, ["optimizer must be a function", "GradientTransformation"]),
         (
@@ -207,7 +207,8 @@ def test_result_exports(sweep, tmp_path):
             {"optimizer": lambda lr: optax.MultiSteps(optax.sgd(lr), 2)},
             ["returned a MultiSteps", ".gradient_transformation()"],
         ),
-        ({"schedules": js.constant(0.1)}, ["one leading batch axis", "stack"]),
+        ({"schedules": js.constant(0.1)}, ["got one schedule", "jaxsched.stack([schedule])"]),
+        ({"schedules": js.constant(np.ones((2, 3)))}, ["batch shape (2, 3)", "one axis"]),
         ({"schedules": 0.1}, ["batch of schedules"]),
         ({"data": "imagenet"}, ["unknown data"]),
         ({"model": "resnet"}, ["unknown model"]),

@@ -197,6 +197,8 @@ def test_steepest_descent_rule_on_a_synthetic_curve():
         assert math.isnan(_ramp_suggestion(lr, 2.0 + np.tanh(x), skip=5))
     with pytest.raises(ValueError, match="not finite from the first step"):
         _ramp_suggestion(lr, np.full(101, np.nan), skip=5)
+    with pytest.warns(RuntimeWarning, match="Lower min_lr: the loss diverged within a few steps"):
+        assert math.isnan(_ramp_suggestion(lr, np.where(np.arange(101) < 2, 2.3, np.nan), skip=5))
 
 
 def test_ramp_curve_stops_at_non_finite_and_at_the_factor():
@@ -287,6 +289,7 @@ def test_plot_writes_a_png(ramp, sweep, tmp_path, monkeypatch):
         ({"optimizer": 0.1}, ["optimizer", "function"]),
         ({"optimizer": lambda lr: "adam"}, ["optimizer", "GradientTransformation", "a str"]),
         ({"optimizer": lambda lr: optax.adam(1e-3)}, ["optimizer ignores the learning rate"]),
+        ({"min_lr": jnp.float32(1e-4), "max_lr": jnp.inf}, ["max_lr must be finite"]),
         ({"data": "imagenet"}, ["unknown data"]),
         ({"model": "resnet"}, ["unknown model"]),
     ],

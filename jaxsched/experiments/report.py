@@ -410,7 +410,8 @@ def plot_overview(study: Study, path: str | Path) -> Path:
         ax.set_yticks(y, [_label(r.family) for r in rows], fontsize=8)
         ax.set(xlabel="test accuracy (%)", title=_title(run))
         ax.grid(alpha=0.3, axis="x")
-        ax.legend(fontsize=7, loc="lower right")
+        if ax.get_legend_handles_labels()[0]:  # no constant row and no paper: no legend
+            ax.legend(fontsize=7, loc="lower right")
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     fig.suptitle(

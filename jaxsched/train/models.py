@@ -145,10 +145,20 @@ def build(
             "BatchNorm's statistics, Dropout's random keys); the trainer trains models whose "
             "state is all parameters, the same in training and evaluation"
         )
-    out = jax.eval_shape(lambda m: m(jnp.zeros((2, *input_shape))), module)
-    if out.shape != (2, n_classes):
+    params = jax.tree_util.tree_leaves(nnx.state(module, nnx.Param))
+    if not params:
+        raise ValueError("the model has no nnx.Param: there is nothing to train")
+    not_float = sorted({str(p.dtype) for p in params if not jnp.issubdtype(p.dtype, jnp.floating)})
+    if not_float:
         raise ValueError(
-            f"model gives outputs of shape {out.shape[1:]} per example; expected ({n_classes},)"
+            f"the model has nnx.Param of dtype {', '.join(not_float)}: weights are trained by "
+            f"gradients, so they must be floating point"
+        )
+    out = jax.eval_shape(lambda m: m(jnp.zeros((2, *input_shape))), module)
+    if out.shape != (2, n_classes) or not jnp.issubdtype(out.dtype, jnp.floating):
+        raise ValueError(
+            f"model gives outputs of shape {out.shape[1:]} and dtype {out.dtype} per example; "
+            f"expected logits of shape ({n_classes},), floating point"
         )
     return module
 

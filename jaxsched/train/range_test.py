@@ -415,7 +415,7 @@ def _ramp_suggestion(lr: np.ndarray, loss: np.ndarray, skip: int) -> float:
     lowest = int(np.argmin(curve))
     start = min(skip, lowest)
     if n < 3 or lowest - start < 1 or curve[start] - curve[lowest] < _FLAT * abs(curve[start]):
-        return _no_suggestion("ramp", lr[0], lr[n - 1])
+        return _no_suggestion("ramp", lr[0], lr[n - 1], diverged_at_once=n < 3)
     slope = np.gradient(curve, np.log(lr[:n]))
     return float(lr[start + int(np.argmin(slope[start : lowest + 1]))])
 
@@ -443,11 +443,15 @@ def _sweep_suggestion(lr: np.ndarray, loss: np.ndarray, raw: np.ndarray) -> floa
     return float(lr[best])
 
 
-def _no_suggestion(method: str, low: float, high: float) -> float:
+def _no_suggestion(method: str, low: float, high: float, diverged_at_once: bool = False) -> float:
+    advice = (
+        "Lower min_lr: the loss diverged within a few steps"
+        if diverged_at_once
+        else "Widen the range (a lower min_lr, a higher max_lr) or train longer (more steps)"
+    )
     warnings.warn(
         f"lr_find ({method}): the training loss never fell by {_FLAT:.0%} between the rates "
-        f"{low:.3g} and {high:.3g}; no suggestion (nan). Widen the range (a lower min_lr, "
-        f"a higher max_lr) or train longer (more steps)",
+        f"{low:.3g} and {high:.3g}; no suggestion (nan). {advice}",
         RuntimeWarning,
         stacklevel=outside_stacklevel(),
     )
@@ -456,6 +460,8 @@ def _no_suggestion(method: str, low: float, high: float) -> float:
 
 # ------------------------------------------------------------------ checking
 def _number(f: str, name: str, value: Any) -> float:
+    if isinstance(value, jax.Array) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()  # jnp.float32(1e-4), as np.float32 is taken
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{f}: {name} must be a number, got {value!r}")
     if not math.isfinite(value):

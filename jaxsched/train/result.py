@@ -108,7 +108,7 @@ class Result:
             metrics={k: array(v, np.float32) for k, v in data["metrics"].items()},
             steps=np.asarray(data["steps"], dtype=np.int64),
             lr=array(data["lr"], np.float32),
-            diverged=np.asarray(data["diverged"], dtype=np.int64),
+            diverged=np.asarray(data["diverged"], dtype=np.int32),  # as fit gives it
             configs=data["configs"],
             seeds=data["seeds"],
         )

@@ -97,8 +97,8 @@ def fit(
       True
     """
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
-    configs = _check(schedules, optimizer, dataset, steps, batch_size, eval_every, checkpoint_every)
-    n_configs = len(configs)
+    _check(schedules, optimizer, dataset, steps, batch_size, eval_every, checkpoint_every)
+    n_configs = schedules.batch_shape[0]
     _check_checkpoint_dir(checkpoint_dir)
     # The history's size is checked before a count of seeds becomes a list.
     seeds = _seeds(seeds, lambda n: _check_history_size(n, n_configs, steps, eval_every))
@@ -110,6 +110,7 @@ def fit(
         n_weights,
         "use fewer seeds or configurations, or run them in several fits",
     )
+    configs = _configs(schedules)  # after the cheap checks: 10**5 configurations take a minute
     optimizer = optimizer or default_optimizer
     placement = Placement(n_configs)
 
@@ -307,8 +308,9 @@ def _check_checkpoint_dir(checkpoint_dir: str | Path | None) -> None:
 
 def _check(
     schedules, optimizer, dataset: Dataset, steps, batch_size, eval_every, checkpoint_every
-) -> list[dict]:
-    """Every argument checked before anything compiles; the configurations' dicts."""
+) -> None:
+    """Every argument checked before anything compiles (the configurations' values by
+    `_configs`)."""
     if not isinstance(schedules, Schedule):
         raise ValueError(
             f"fit: schedules must be a batch of schedules (jaxsched.grid or jaxsched.stack), "
@@ -316,10 +318,16 @@ def _check(
         )
     if schedules.batch_shape == (0,):
         raise ValueError("fit: schedules is an empty batch; give at least one configuration")
+    if not schedules.batch_shape:
+        raise ValueError(
+            "fit: schedules must be a batch of configurations (one leading axis), got one "
+            "schedule; use jaxsched.stack([schedule]) to train it alone"
+        )
     if len(schedules.batch_shape) != 1:
         raise ValueError(
-            f"fit: schedules must have one leading batch axis (the configurations), "
-            f"got batch shape {schedules.batch_shape}; use jaxsched.stack([schedule]) for one"
+            f"fit: schedules must have one leading batch axis (the configurations), got batch "
+            f"shape {schedules.batch_shape}; give each hyperparameter one axis, or "
+            f"jaxsched.stack a list of the schedules"
         )
     if optimizer is not None:
         check_optimizer("fit", optimizer, _first(schedules))
@@ -333,13 +341,17 @@ def _check(
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"fit: {name} must be an integer >= 1, got {value!r}")
     check_steps("fit", steps)
+    dataset.check_batch_size("fit", batch_size)
+
+
+def _configs(schedules: Schedule) -> list[dict]:
+    """The configurations' dicts, each checked by rebuilding it through its factories."""
     configs = schedules.to_dicts()
     for i, config in enumerate(configs):
-        try:  # rebuilding through the factories validates the values
+        try:
             from_dict(config)
         except ValueError as e:
             raise ValueError(f"fit: configuration {i} is invalid: {e}") from None
-    dataset.check_batch_size("fit", batch_size)
     return configs
 
 
@@ -350,7 +362,7 @@ def _check_history_size(n_seeds: int, n_configs: int, steps: int, eval_every: in
     check_fits(
         f"fit: the metrics history ({' x '.join(map(str, shape))} float32)",
         int(np.prod(shape, dtype=np.float64)) * 4,
-        f"raise eval_every (now {eval_every})",
+        f"raise eval_every (now {eval_every}), or use fewer seeds or configurations",
     )
 
 
