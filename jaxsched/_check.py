@@ -49,21 +49,26 @@ def as_float(
         f"{factory}: {name} must be a number or an array of numbers, got {value!r}"
     )
     host = on_host(value)  # None for arrays and for lists holding tracers
-    if host is not None and host.dtype.kind in "SUVb":
+    if host is not None and host.dtype.kind == "O" and _all_ints(host):
+        host = host.astype(np.float64)  # Python ints beyond 64 bits: numbers all the same
+    if host is not None and host.dtype.kind in "SUVbc":
         raise not_numbers
     if host is not None and host.dtype.kind != "O":  # objects (__jax_array__): to jnp
         # Through float64: an int64 beyond int32 must not wrap (2**32 + 5 -> 5).
-        arr = host.astype(_float_dtype(host.dtype))
+        with np.errstate(over="ignore"):  # beyond the dtype's range: inf, refused below
+            arr = host.astype(_float_dtype(host.dtype))
     else:
         try:
             arr = jnp.asarray(value)
         except (TypeError, ValueError):
             raise not_numbers from None
-        if arr.dtype == jnp.bool_ and concrete(arr) is not None:
+        if arr.dtype.kind in "bc" and concrete(arr) is not None:
             raise not_numbers
     if arr.ndim < event_ndim:
         kind = "a sequence of numbers" if event_ndim == 1 else f"an array of rank {event_ndim}"
         raise ValueError(f"{factory}: {name} must be {kind}, got {value!r}")
+    if 0 in arr.shape[: arr.ndim - event_ndim]:
+        raise ValueError(f"{factory}: {name} is an empty batch, got {value!r}")
     if isinstance(arr, np.ndarray):
         require(factory, name, arr, np.isfinite, "finite")
         if switch:
@@ -73,6 +78,10 @@ def as_float(
     arr = jax.lax.convert_element_type(arr, _float_dtype(arr.dtype))
     require(factory, name, arr, np.isfinite, "finite")
     return arr
+
+
+def _all_ints(host: np.ndarray) -> bool:
+    return host.size > 0 and all(isinstance(v, int) and not isinstance(v, bool) for v in host.flat)
 
 
 def _float_dtype(dtype: np.dtype) -> np.dtype:
@@ -126,7 +135,10 @@ def on_host(value: Any) -> np.ndarray | None:
 
 def as_bool(factory: str, name: str, value: Any) -> jax.Array:
     """A bool jnp array; concrete values must be booleans (or 0/1)."""
-    arr = plain_array(value)
+    try:
+        arr = plain_array(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{factory}: {name} must be True or False, got {value!r}") from None
     if arr.dtype != jnp.bool_ or getattr(arr, "weak_type", False):
         c = concrete(arr)
         if c is not None and not np.isin(c, (0, 1)).all():
@@ -137,7 +149,7 @@ def as_bool(factory: str, name: str, value: Any) -> jax.Array:
 
 def as_choice(factory: str, name: str, value: Any, choices: Sequence[str]) -> str:
     """A static string option that must be one of ``choices``."""
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{factory}: {name} must be one of {options}, got {value!r}")
     return value
@@ -165,7 +177,13 @@ def require_pair(
     a, b = concrete(values[0]), concrete(values[1])
     if a is None or b is None:
         return
-    a, b = np.broadcast_arrays(a, b)
+    try:
+        a, b = np.broadcast_arrays(a, b)
+    except ValueError:
+        raise ValueError(
+            f"{factory}: the hyperparameters' batch shapes do not broadcast: "
+            f"{names[0]} {a.shape}, {names[1]} {b.shape}"
+        ) from None
     bad = ~np.asarray(condition(a, b), dtype=bool)
     if bad.any():
         idx = tuple(np.argwhere(bad)[0])

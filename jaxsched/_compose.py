@@ -184,7 +184,13 @@ def switch(schedules: Sequence[Schedule], index: Any) -> Switch:
     """
     f = "switch"
     schedules = _schedules(f, "schedules", schedules)
-    index = plain_array(index)  # host data is checked and converted with NumPy
+    not_integers = ValueError(f"{f}: index must hold integers, got {index!r}")
+    try:
+        index = plain_array(index)  # host data is checked and converted with NumPy
+    except (TypeError, ValueError, OverflowError):
+        raise not_integers from None
+    if index.dtype.kind not in "iuf" or 0 in index.shape:  # no booleans, strings, empties
+        raise not_integers
     if not jnp.issubdtype(index.dtype, jnp.integer):
         c = concrete(index)
         if c is not None and not np.array_equal(c, np.round(c)):

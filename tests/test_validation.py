@@ -53,8 +53,12 @@ BAD = [
     ),
     (
         lambda: js.wsd(0.1, 100, warmup_steps=95, decay_steps=10),
-        ["wsd", "warmup_steps + decay_steps"],
+        [
+            "wsd: warmup_steps + decay_steps must be <= total_steps, got warmup_steps=95, "
+            "decay_steps=10 and total_steps=100"
+        ],
     ),
+    (lambda: js.wsd(0.1, [200, 60], 5, 100), ["decay_steps=100 and total_steps=60 at index 1"]),
     # boundaries and values
     (
         lambda: js.piecewise([10, 5], [1.0, 2.0, 3.0]),
@@ -137,6 +141,24 @@ BAD = [
     (lambda: js.cosine(0.1, decay_steps=True), ["cosine", "decay_steps", "number", "True"]),
     (lambda: js.piecewise([10], np.array([True, False])), ["piecewise", "values", "number"]),
     (lambda: js.constant(jnp.array(False)), ["constant", "value", "number"]),
+    (lambda: js.constant(1 + 1j), ["constant", "value", "number"]),  # not a real number
+    (lambda: js.cosine(0.1, 2**200), ["cosine", "decay_steps", "finite"]),  # beyond float32
+    (lambda: js.cosine([], 10), ["cosine", "init_value", "empty batch"]),
+    (lambda: js.parse("cosine(0.1, decay_steps=[])"), ["decay_steps", "empty batch"]),
+    (lambda: js.exponential(0.1, 10, 0.5, staircase=None), ["staircase", "True or False"]),
+    (lambda: js.wsd(1.0, [100, 200], [1, 2, 3], 10), ["wsd", "batch shapes do not broadcast"]),
+    (lambda: js.one_cycle(0.1, 100, anneal=np.array(["cos"])), ["one_cycle", "anneal"]),
+    (lambda: js.switch([cos, cos], index=True), ["switch", "index", "integers", "True"]),
+    (lambda: js.switch([cos, cos], index=[]), ["switch", "index", "integers"]),
+    (lambda: js.switch([cos, cos], index=10**30), ["switch", "index", "integers"]),
+    (
+        lambda: ks.CosineDecay([1.0, 2.0, 3.0], 10, alpha=[0.1, 0.2]),
+        ["keras.CosineDecay: the hyperparameters' batch shapes do not broadcast"],
+    ),
+    (
+        lambda: ts.PolynomialLR(np.array([0.1, 0.2]), total_iters=0, power=np.ones(3)),
+        ["torch.PolynomialLR: the hyperparameters' batch shapes do not broadcast"],
+    ),
     # ... in their own names, not those of the jaxsched factory they build on
     (lambda: ts.ExponentialLR(0.1, gamma=-1), ["torch.ExponentialLR: gamma must be > 0"]),
     (  # a negative total_iters is PyTorch's too: lr * start_factor for good
@@ -367,3 +389,8 @@ def test_building_schedules_compiles_nothing():
         [sys.executable, "-c", CONSTRUCTIONS], env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_python_ints_beyond_64_bits_are_numbers():
+    # numpy holds 10**30 as an object; it is a number of steps all the same
+    assert float(js.cosine(0.1, 10**30).decay_steps) == np.float32(1e30)

@@ -17,6 +17,7 @@ from typing import Any
 
 from jaxsched._check import speaker
 
+_NUMPY_BROADCAST = ("operands could not be broadcast", "shape mismatch: objects cannot be")
 _FACTORY_MESSAGE = re.compile(r"(?P<factory>[a-z_]+): (?P<param>[A-Za-z_]+)(?P<rest>.*)", re.S)
 
 
@@ -42,6 +43,10 @@ def speaks_as(label: str, **names: str) -> Callable[[Callable[..., Any]], Callab
             try:
                 return constructor(*args, **kwargs)
             except ValueError as e:
+                if str(e).startswith(_NUMPY_BROADCAST):  # NumPy's, deriving on the host
+                    raise ValueError(
+                        f"{label}: the hyperparameters' batch shapes do not broadcast ({e})"
+                    ) from None
                 match = _FACTORY_MESSAGE.fullmatch(str(e))
                 if match is None:  # the constructor's own message
                     raise
