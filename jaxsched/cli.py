@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import math
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,11 +36,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        _use_cpu_devices(getattr(args, "cpu_devices", None))
-        return args.run(args)
+        with warnings.catch_warnings():  # restores the warnings module on the way out
+            warnings.showwarning = functools.partial(_show_warning, args.command)
+            _use_cpu_devices(getattr(args, "cpu_devices", None))
+            return args.run(args)
     except (ValueError, OSError) as e:
         print(f"jaxsched {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: one line, the shell's status for SIGINT
+        print(f"jaxsched {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _show_warning(command: str, message, category, filename, lineno, file=None, line=None):
+    """A warning as one line in the CLI's words (not ``.../bin/jaxsched:8: UserWarning``)."""
+    print(f"jaxsched {command}: warning: {message}", file=sys.stderr if file is None else file)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,12 +71,18 @@ def _add_cpu_devices(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: The most CPU devices ``--cpu-devices`` gives: more than the cores only slows a sweep.
+_MAX_CPU_DEVICES = 256
+
+
 def _use_cpu_devices(k: int | None) -> None:
     """Give JAX ``k`` CPU devices; possible only before JAX has run anything."""
     if k is None:
         return
     if k < 1:
         raise ValueError(f"--cpu-devices must be >= 1, got {k}")
+    if k > _MAX_CPU_DEVICES:  # each is a thread pool and a copy of the data: 10**5 hung
+        raise ValueError(f"--cpu-devices must be <= {_MAX_CPU_DEVICES} (one per core), got {k}")
     import jax
 
     try:
@@ -101,19 +119,32 @@ def _parser() -> argparse.ArgumentParser:
 def _plot(args: argparse.Namespace) -> int:
     if args.steps < 1:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
-    schedules = [jaxsched.parse(spec) for spec in args.specs]
+    labels, schedules = [], []
+    for spec in args.specs:  # a batch (cosine([0.1, 0.2], 100)) draws one curve per member
+        schedule = jaxsched.parse(spec)
+        if len(schedule.batch_shape) > 1:
+            raise ValueError(f"{spec!r} is a batch of shape {schedule.batch_shape}; give one axis")
+        members = list(schedule) if schedule.batch_shape else [schedule]
+        schedules += members
+        labels += [repr(m) for m in members] if schedule.batch_shape else [spec]
     if args.output is not None:
         output_file(args.output, "-o", image_formats())
-    steps = np.arange(args.steps)
+    # At most _PLOTTED steps, evenly spread: a curve of 3e9 points would not fit in memory.
+    steps = np.unique(np.linspace(0, args.steps - 1, min(args.steps, _PLOTTED)).round())
+    steps = steps.astype(np.int64)
     curves = [np.asarray(s(steps)) for s in schedules]
-    for spec, curve in zip(args.specs, curves, strict=True):
-        print(spec)
-        print(text_chart(curve))
+    for label, curve in zip(labels, curves, strict=True):
+        print(label)
+        print(text_chart(curve, axis=f"step 0 .. {args.steps - 1}"))
         print()
     if args.output is not None:
-        _write_png(args.output, args.specs, steps, curves)
+        _write_png(args.output, labels, steps, curves)
         print(f"wrote {args.output}")
     return 0
+
+
+#: The most steps `jaxsched plot` evaluates a schedule at.
+_PLOTTED = 20_000
 
 
 def _write_png(path: Path, labels: list[str], steps: np.ndarray, curves: list[np.ndarray]) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import optax
 import pytest
 
+from jaxsched import cli
 from jaxsched.cli import main
 from jaxsched.train import LRFindResult, lr_find
 
@@ -131,3 +132,28 @@ def test_usage_mistakes_are_one_line(argv, line, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(line), err
+
+
+def test_plot_draws_each_member_of_a_batch_and_samples_huge_step_counts(tmp_path, capsys):
+    # a batch was a broadcasting traceback; 3e9 steps were all evaluated (killed, out of memory)
+    path = tmp_path / "lr.png"
+    assert main(["plot", "cosine([0.1, 0.2], 100)", "--steps", "3000000000", "-o", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "cosine(init_value=0.1, decay_steps=100" in out and "init_value=0.2" in out
+    assert "step 0 .. 2999999999" in out and path.stat().st_size > 5000
+
+
+def test_ctrl_c_is_one_line_and_the_status_of_sigint(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_plot", interrupted)
+    assert main(["plot", SPEC]) == 130
+    assert capsys.readouterr().err.strip() == "jaxsched plot: interrupted"
+
+
+def test_warnings_are_one_line_in_the_commands_words(capsys):
+    assert main(["plot", "piecewise([16777217], [0.1, 0.2])", "--steps", "10"]) == 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("jaxsched plot: warning: piecewise: boundaries at index 0 is 16777217")
+    assert err.count("\n") == 0

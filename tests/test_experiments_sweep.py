@@ -86,7 +86,7 @@ init_value = 0.1
 boundaries = [[100, 200], [150, 250]]
 decay_rate = 0.1
 [[schedule]]
-spec = ["warmup(cosine(0.1, decay_steps=270), warmup_steps=30)", "constant(0.05)"]
+spec = ["warmup(cosine(0.1, decay_steps=270), warmup_steps=30)", "constant([0.05, 0.2])"]
 [[schedule]]
 family = "wsd"
 peak_value = 0.1
@@ -97,9 +97,10 @@ decay_steps = 60
     npz = tmp_path / "mine.npz"
     np.savez(npz, x=np.zeros((10, 4)), y=np.zeros(10, int), x_test=np.zeros((2, 4)), y_test=[0, 1])
     spec = load_sweep(_write(tmp_path, text.format(npz=npz)))
-    assert spec.schedules.batch_shape == (5,)
+    assert spec.schedules.batch_shape == (6,)  # a spec that is a batch gives its members
     kinds = [s.to_dict()["kind"] for s in spec.schedules]
-    assert kinds == ["multistep", "multistep", "warmup", "constant", "wsd"]
+    assert kinds == ["multistep", "multistep", "warmup", "constant", "constant", "wsd"]
+    assert [spec.schedules[i].to_dict()["value"] for i in (3, 4)] == [0.05, 0.2]
     assert spec.schedules[1].to_dict()["boundaries"] == [150.0, 250.0]
     assert spec.seeds == [3, 5] and spec.eval_every == 30 and spec.batch_size == 100
     assert (spec.model, spec.optimizer, spec.val_fraction) == ("cnn", "adamw", 0.2)
@@ -225,7 +226,11 @@ def test_cpu_devices_shard_the_sweep_in_a_new_process(tmp_path, capsys):
 def test_cpu_devices_after_jax_has_run_or_below_one_is_a_one_line_error(tmp_path, capsys):
     jax.numpy.zeros(1).block_until_ready()  # this process's JAX is running
     path = _write(tmp_path, TINY.format(out=tmp_path / "out"))
-    for k, words in (("2", "before JAX runs anything"), ("0", "must be >= 1, got 0")):
+    for k, words in (
+        ("2", "before JAX runs anything"),
+        ("0", "must be >= 1, got 0"),
+        ("100000", "must be <= 256"),  # it hung
+    ):
         assert main(["sweep", str(path), "--no-plots", "--cpu-devices", k]) == 2
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and words in err, err

@@ -339,9 +339,14 @@ def _schedules(err: _Errors, table: dict, where: str) -> list[Schedule]:
         out = []
         for s in specs:
             try:
-                out.append(jaxsched.parse(s))
+                schedule = jaxsched.parse(s)
             except ValueError as e:
                 err(f"{where}: spec {s!r}: {e}")
+            if len(schedule.batch_shape) > 1:
+                err(
+                    f"{where}: spec {s!r} is a batch of shape {schedule.batch_shape}; give one axis"
+                )
+            out.extend(schedule if schedule.batch_shape else [schedule])  # a batch: its members
         return out
     if "family" not in table:
         err(f'{where}: needs family = "<factory>" (with its parameters) or spec = [...]')
