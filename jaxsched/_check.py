@@ -38,10 +38,10 @@ def as_float(
 ) -> jax.Array:
     """A float jnp array; integers take the default float dtype.
 
-    Every concrete entry must be finite, and a boolean is no number: ``True`` where a
-    step count or a rate goes is a mistake, not 1 (traced booleans are converted). Host data (numbers, lists, NumPy) is
-    converted and checked with NumPy and then copied to the device: no
-    operation of JAX's runs, so nothing compiles. ``switch``: the entries are
+    Every concrete entry must be finite, and a boolean is no number: ``True`` where
+    a step count or a rate goes is a mistake, not 1 (traced booleans are converted).
+    Host data (numbers, lists, NumPy) is converted and checked with NumPy and then
+    copied to the device: no operation of JAX's runs, so nothing compiles. ``switch``: the entries are
     steps where a schedule switches, and a host number the dtype cannot hold
     (``16777217`` in float32) is rounded with a warning, since the switch moves.
     """
@@ -166,31 +166,31 @@ def require(factory: str, name: str, value: Any, condition: Condition, must: str
         raise ValueError(f"{factory}: {name} must be {must}, got {_describe(arr, bad)}")
 
 
-def require_pair(
+def require_related(
     factory: str,
-    names: tuple[str, str],
-    values: tuple[Any, Any],
-    condition: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    names: tuple[str, ...],
+    values: tuple[Any, ...],
+    condition: Callable[..., np.ndarray],
     must: str,
 ) -> None:
-    """Like `require`, for a condition that relates two concrete arguments."""
-    a, b = concrete(values[0]), concrete(values[1])
-    if a is None or b is None:
+    """Like `require`, for a condition that relates several concrete arguments; the
+    error names each one's value at the first entry that fails."""
+    arrays = [concrete(v) for v in values]
+    if any(a is None for a in arrays):
         return
     try:
-        a, b = np.broadcast_arrays(a, b)
+        arrays = np.broadcast_arrays(*arrays)
     except ValueError:
+        shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(names, arrays, strict=True))
         raise ValueError(
-            f"{factory}: the hyperparameters' batch shapes do not broadcast: "
-            f"{names[0]} {a.shape}, {names[1]} {b.shape}"
+            f"{factory}: the hyperparameters' batch shapes do not broadcast: {shapes}"
         ) from None
-    bad = ~np.asarray(condition(a, b), dtype=bool)
+    bad = ~np.asarray(condition(*arrays), dtype=bool)
     if bad.any():
         idx = tuple(np.argwhere(bad)[0])
         where = f" at index {_index(idx)}" if idx else ""
-        raise ValueError(
-            f"{factory}: {must}, got {names[0]}={_num(a[idx])} and {names[1]}={_num(b[idx])}{where}"
-        )
+        given = [f"{n}={_num(a[idx])}" for n, a in zip(names, arrays, strict=True)]
+        raise ValueError(f"{factory}: {must}, got {', '.join(given[:-1])} and {given[-1]}{where}")
 
 
 def require_increasing(factory: str, name: str, value: Any) -> None:

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
-from jaxsched._check import as_bool, as_choice, as_float, require, require_pair
+from jaxsched._check import as_bool, as_choice, as_float, require, require_related
 from jaxsched._math import (
     accurate_rise,
     interpolate,
@@ -106,7 +106,7 @@ def one_cycle(
     require(f, "pct_start", pct_start, lambda x: (x > 0) & (x < 1), "in (0, 1)")
     require(f, "div_factor", div_factor, lambda x: x > 0, "> 0")
     require(f, "final_div_factor", final_div_factor, lambda x: x > 0, "> 0")
-    require_pair(
+    require_related(
         f,
         ("pct_start", "three_phase"),
         (pct_start, three_phase),

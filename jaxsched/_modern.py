@@ -6,10 +6,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxsched._base import Schedule, data, factory, register, static
-from jaxsched._check import _num, as_choice, as_float, host_or_traced, require, require_pair
+from jaxsched._check import as_choice, as_float, require, require_related
 from jaxsched._math import accurate_rise, done, interpolate, left
 from jaxsched._steps import Steps
 
@@ -94,24 +93,20 @@ def wsd(
     require(f, "total_steps", total_steps, lambda x: x > 0, "> 0")
     require(f, "warmup_steps", warmup_steps, lambda x: x >= 0, ">= 0")
     require(f, "decay_steps", decay_steps, lambda x: x > 0, "> 0")
-    require_pair(
+    require_related(
         f,
         ("warmup_steps", "total_steps"),
         (warmup_steps, total_steps),
         lambda w, total: w < total,
         "warmup_steps must be < total_steps",
     )
-    xp, (w, total, decay) = host_or_traced(warmup_steps, total_steps, decay_steps)
-    if xp is np:
-        w, total, decay = np.broadcast_arrays(w, total, decay)  # shapes checked above
-        bad = w > total - decay
-        if bad.any():
-            i = tuple(np.argwhere(bad)[0]) if bad.ndim else ()
-            at = f" at index {i[0] if len(i) == 1 else i}" if i else ""
-            raise ValueError(
-                f"{f}: warmup_steps + decay_steps must be <= total_steps, got warmup_steps="
-                f"{_num(w[i])}, decay_steps={_num(decay[i])} and total_steps={_num(total[i])}{at}"
-            )
+    require_related(
+        f,
+        ("warmup_steps", "decay_steps", "total_steps"),
+        (warmup_steps, decay_steps, total_steps),
+        lambda w, decay, total: w <= total - decay,
+        "warmup_steps + decay_steps must be <= total_steps",
+    )
     return WSD(
         peak_value=peak_value,
         total_steps=total_steps,

@@ -99,9 +99,9 @@ def _is_zero(value: Any) -> bool:
 def _held(name: str, value: Any, *others: Any) -> _decay.Constant:
     """``value`` for good, batched as ``value`` and ``others`` (the hyperparameters
     that do not act) broadcast together: a batch stays a batch of its size."""
-    shapes = [np.shape(as_float(f"torch.{name}", "lr", v)) for v in (value, *others)]
     xp, (held,) = host_or_traced(as_float(f"torch.{name}", "lr", value))
-    return _decay.constant(xp.broadcast_to(held, np.broadcast_shapes(*shapes)))
+    shape = np.broadcast_shapes(np.shape(held), *(np.shape(v) for v in others))
+    return _decay.constant(xp.broadcast_to(held, shape))
 
 
 def _zero_from(name: str, lr: Any, step: Any) -> _decay.Piecewise | _decay.Constant:
