@@ -12,6 +12,7 @@ from flax import nnx
 
 from jaxsched.train import CNN, MLP, Dataset, build, fit, load
 from jaxsched.train.models import _compiled_init, initial_states
+from jaxsched.train.objective import Objective
 
 
 @pytest.fixture(scope="module")
@@ -261,8 +262,11 @@ def test_bad_models():
         build("resnet", (40,), 10, seed=0)
     with pytest.raises(ValueError, match="too short"):
         CNN((2,), 10, nnx.Rngs(0))
-    with pytest.raises(ValueError, match=r"outputs of shape \(3,\)"):
-        build(lambda shape, n, rngs: MLP(shape, 3, rngs), (40,), 10, seed=0)
+    # Outputs that do not fit the classes are refused by the objective, in fit.
+    narrow = jax.ShapeDtypeStruct((5, 3), jnp.float32)
+    labels = jax.ShapeDtypeStruct((5,), jnp.int32)
+    with pytest.raises(ValueError, match=r"outputs have shape \(3,\) .* logits of shape \(10,\)"):
+        Objective.resolve(None, None, classification=True).check(narrow, labels, 10)
     with pytest.raises(ValueError, match=r"not an nnx\.Module"):
         build(lambda shape, n, rngs: None, (40,), 10, seed=0)
     # what JAX or optax would refuse deep inside the trace, in the model's terms
@@ -270,7 +274,7 @@ def test_bad_models():
         build(lambda shape, n, rngs: _Plain(jnp.ones((40, n), jnp.int32)), (40,), 10, seed=0)
     with pytest.raises(ValueError, match=r"no nnx\.Param: there is nothing to train"):
         build(lambda shape, n, rngs: nnx.Sequential(lambda x: x[:, :n]), (40,), 10, seed=0)
-    with pytest.raises(ValueError, match=r"outputs of shape \(10,\) and dtype complex64"):
+    with pytest.raises(ValueError, match=r"floating outputs \[batch, \.\.\.\].*complex64\[2, 10\]"):
         build(lambda shape, n, rngs: _Plain(jnp.ones((40, n)), jnp.complex64), (40,), 10, seed=0)
 
 
@@ -292,19 +296,32 @@ class _Normalized(nnx.Module):
         return self.drop(self.norm(self.linear(x)))
 
 
-def test_models_with_state_besides_parameters_are_refused():
-    with pytest.raises(ValueError, match=r"other than nnx\.Param \(BatchStat, RngCount, RngKey"):
-        build(_Normalized, (40,), 10, seed=0)
+def test_models_with_state_besides_parameters_carry_it_keys_as_key_data():
+    network, params, state = initial_states(_Normalized, (40,), 10, [0, 1])
+    assert network.has_state and sum(network.key_leaves) == 1
+    leaves = jax.tree_util.tree_leaves(state)
+    assert all(isinstance(x, jax.Array) and x.shape[0] == 2 for x in leaves)
+    assert not any(jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) for x in leaves)
+    one = jax.tree_util.tree_map(lambda x: x[0], (params, state))
+    x = jax.random.normal(jax.random.key(0), (4, 40))
+    train_a, new_state = network.apply(*one, x, train=True)
+    train_b, _ = network.apply(one[0], new_state, x, train=True)
+    assert not np.array_equal(train_a, train_b)  # dropout drew new keys
+    eval_a, kept = network.apply(*one, x, train=False)
+    np.testing.assert_array_equal(eval_a, network.apply(*one, x, train=False)[0])
+    assert kept is one[1]
 
 
 @pytest.mark.parametrize("model", ["mlp", "cnn", lambda shape, n, rngs: MLP(shape, n, rngs, 8)])
 def test_initial_states_are_the_built_weights_bit_for_bit(model):
     hits = _compiled_init.cache_info().hits
     for _ in range(2):  # the second time, a built-in model's compiled init is reused
-        graphdef, states = initial_states(model, (40,), 10, [3, 0])
+        network, states, _ = initial_states(model, (40,), 10, [3, 0])
         for i, seed in enumerate([3, 0]):
-            built = nnx.split(build(model, (40,), 10, seed=seed))
-            assert built[0] == graphdef
+            module = build(model, (40,), 10, seed=seed)
+            module.eval()
+            built = nnx.split(module, nnx.Param, ...)
+            assert built[0] == network.eval_graph
             for got, want in zip(jax.tree.leaves(states), jax.tree.leaves(built[1]), strict=True):
                 np.testing.assert_array_equal(got[i], want)
     if isinstance(model, str):

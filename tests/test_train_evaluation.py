@@ -8,13 +8,13 @@ import jax
 import numpy as np
 import optax
 import pytest
-from flax import nnx
 
 from jaxsched.train import load
 from jaxsched.train.devices import Placement
 from jaxsched.train.evaluation import RUN_EXAMPLES, EvalSet, eval_batch_size
 from jaxsched.train.loop import build_program, default_optimizer
 from jaxsched.train.models import initial_states
+from jaxsched.train.objective import Objective
 
 DIGITS = load("digits")
 
@@ -42,20 +42,22 @@ def test_packing_keeps_every_example_once_with_its_split():
 
 
 def test_evaluation_equals_the_plain_mean_of_each_split():
-    graphdef, params = initial_states("mlp", DIGITS.input_shape, DIGITS.n_classes, [0, 1])
+    network, params, state = initial_states("mlp", DIGITS.input_shape, DIGITS.n_classes, [0, 1])
     params = jax.tree_util.tree_map(lambda p: p[:, None], params)  # [seed, config=1, ...]
+    state = jax.tree_util.tree_map(lambda p: p[:, None], state)
     splits = [
         (DIGITS.x_val, DIGITS.y_val),
         (DIGITS.x_test, DIGITS.y_test),
         (DIGITS.x_val[:0], DIGITS.y_val[:0]),
     ]
     packed = EvalSet.pack(splits, batch_size=50)  # several batches, the last one padded
-    program = build_program(graphdef, default_optimizer, Placement(1))
-    totals = np.asarray(program.evaluate(params, packed.x, packed.y, packed.member))
+    objective = Objective.resolve(None, None, classification=True)
+    program = build_program(network, objective, default_optimizer, Placement(1))
+    totals = np.asarray(program.evaluate(params, state, packed.x, packed.y, packed.member))
     assert totals.shape == (2, 1, 2, 3)
-    loss, acc = packed.means(totals)
+    loss, acc = np.moveaxis(packed.means(totals), -2, 0)
     for seed in range(2):
-        model = nnx.merge(graphdef, jax.tree_util.tree_map(itemgetter((seed, 0)), params))
+        model = network.module(jax.tree_util.tree_map(itemgetter((seed, 0)), params), {})
         for s, (x, y) in enumerate(splits[:2]):
             logits = model(x)
             want = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()

@@ -7,8 +7,8 @@ batches, so its memory is bounded by the batch, not by the data set: a
 batch holds at most `RUN_EXAMPLES` (example, run) pairs, whatever the devices
 (so the sums, and their rounding, do not depend on how many there are).
 
-    loss(split) = sum of the split's per-example losses / its size
-    acc(split)  = number of the split's examples classified right / its size
+    loss(split)   = sum of the split's per-example losses / its size
+    metric(split) = sum of the split's per-example metric values / its size
 """
 
 from __future__ import annotations
@@ -66,19 +66,22 @@ class EvalSet:
         n_batches = -(-len(y) // batch_size)
         pad = n_batches * batch_size - len(y)
         x = np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)])
-        y = np.concatenate([y, np.zeros(pad, y.dtype)])
+        y = np.concatenate([y, np.zeros((pad, *y.shape[1:]), y.dtype)])
         member = np.concatenate([split, np.full(pad, -1)])[:, None] == np.arange(len(splits))
         return cls(
             x=x.reshape(n_batches, batch_size, *x.shape[1:]),
-            y=y.reshape(n_batches, batch_size),
+            y=y.reshape(n_batches, batch_size, *y.shape[1:]),
             member=member.reshape(n_batches, batch_size, len(splits)),
             counts=counts,
         )
 
-    def means(self, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean loss and accuracy ``[..., split]`` from the evaluation's sums ``[..., 2, split]``.
+    def means(self, totals: np.ndarray) -> np.ndarray:
+        """The means ``[..., measure, split]`` of the evaluation's sums ``[..., measure,
+        split]`` (the loss and each metric). A split without examples gets NaN.
 
-        A split without examples gets NaN.
+        >>> packed = EvalSet.pack([(np.zeros((2, 1)), np.zeros(2)), (np.zeros((4, 1)), np.zeros(4))], 3)
+        >>> packed.means(np.array([[1.0, 2.0], [2.0, 4.0]])).tolist()
+        [[0.5, 0.5], [1.0, 1.0]]
         """
         counts = np.where(self.counts > 0, self.counts, np.nan).astype(np.float32)
-        return totals[..., 0, :] / counts, totals[..., 1, :] / counts
+        return totals / counts

@@ -19,11 +19,12 @@ import jax
 import jax.extend
 import jax.numpy as jnp
 import optax
-from flax import nnx
 
 from jaxsched._base import Schedule
 from jaxsched.train._compiler import compiler_options
 from jaxsched.train.devices import Placement
+from jaxsched.train.models import Network
+from jaxsched.train.objective import Objective
 
 #: ``optimizer(schedule) -> optax.GradientTransformation``, called with a traced schedule.
 OptimizerFactory = Callable[[Schedule], optax.GradientTransformation]
@@ -92,11 +93,28 @@ class Carry(NamedTuple):
     """What a training chunk takes and gives, for every ``[seed, config]`` run."""
 
     params: Any
+    #: The model's other state (batch statistics, random streams; `models.Network`).
+    state: Any
     opt_state: Any
-    #: The step of the first non-finite loss, or -1.
+    #: The step at which the run diverged (`diverged`), or -1.
     diverged_at: jax.Array
     #: The sum of the chunk's training losses.
     loss_sum: jax.Array
+    #: The training loss of step 0, which `diverged` compares later losses with.
+    first_loss: jax.Array
+
+
+def diverged(loss: jax.Array, first_loss: jax.Array, factor: float | None) -> jax.Array:
+    """Whether a training loss counts as a divergence: it is not finite, or (with a
+    ``factor``) it is more than ``factor`` times a positive loss of step 0.
+
+    >>> diverged(jnp.array([1.0, 25.0, jnp.nan, 25.0]), jnp.array([2.0, 2.0, 2.0, -1.0]), 10.0).tolist()
+    [False, True, True, False]
+    """
+    bad = ~jnp.isfinite(loss)
+    if factor is not None:
+        bad = bad | ((first_loss > 0) & (loss > factor * first_loss))
+    return bad
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,55 +127,60 @@ class Program:
 
 
 def build_program(
-    graphdef: nnx.GraphDef, optimizer: OptimizerFactory, placement: Placement
+    network: Network,
+    objective: Objective,
+    optimizer: OptimizerFactory,
+    placement: Placement,
+    divergence_factor: float | None = None,
 ) -> Program:
     """Compile-ready functions over ``[seed, config]`` batches, placed by ``placement``.
 
-    ``init(params, schedules, at)`` gives the first carry (below) from the
-    seeds' weights, and the learning rates ``[config, len(at)]`` at steps ``at``.
-    ``chunk(carry, schedules, (x_train, y_train), indices, start)`` trains
-    ``indices.shape[1]`` steps from step ``start``; ``indices`` is ``[seed,
-    step, example]`` (`jaxsched.train.order`). The carry is a `Carry`:
-    ``diverged_at`` is the step of the first non-finite loss (-1 if none; a
-    chunk that ends with non-finite weights but no such loss counts its last
-    step) and ``loss_sum`` the sum of the chunk's training losses.
-    ``evaluate(params, x, y, member)`` takes an
+    ``init(params, state, schedules, at)`` gives the first carry (below) from
+    the seeds' weights and model state, and the learning rates ``[config,
+    len(at)]`` at steps ``at``. ``chunk(carry, schedules, (x_train, y_train),
+    indices, start)`` trains ``indices.shape[1]`` steps from step ``start``;
+    ``indices`` is ``[seed, step, example]`` (`jaxsched.train.order`). The
+    carry is a `Carry`: ``diverged_at`` is the step of the first loss that
+    `diverged` (-1 if none; a chunk that ends with non-finite weights but no
+    such loss counts its last step) and ``loss_sum`` the sum of the chunk's
+    training losses. ``evaluate(params, state, x, y, member)`` takes an
     `jaxsched.train.evaluation.EvalSet`'s arrays and gives, per run, the sums
-    ``[loss or number right, split]``. The data are arguments, not constants
-    of the program, so a large data set does not slow its compilation.
+    ``[loss and each metric, split]``. The data are arguments, not constants of
+    the program, so a large data set does not slow its compilation.
     """
-    loss_fn = training_loss(graphdef)
+    loss_fn = training_loss(network, objective)
 
-    def init_one(params, schedule):
+    def init_one(params, state, schedule):
         opt = optimizer(schedule)
-        return Carry(params, opt.init(params), jnp.int32(-1), jnp.float32(0.0))
+        nan = jnp.float32(jnp.nan)
+        return Carry(params, state, opt.init(params), jnp.int32(-1), jnp.float32(0.0), nan)
 
     def chunk_one(carry, schedule, data, indices, start):
         opt = optimizer(schedule)
         x_train, y_train = data
 
         def step(carry, inputs):
-            params, opt_state, diverged_at, loss_sum = carry
+            params, state, opt_state, diverged_at, loss_sum, first_loss = carry
             t, idx = inputs
             x, y = x_train[idx], y_train[idx]
-            loss, params, opt_state = update(opt, loss_fn, params, opt_state, x, y)
+            loss, params, state, opt_state = update(opt, loss_fn, params, state, opt_state, x, y)
+            first_loss = jnp.where(t == 0, loss.astype(jnp.float32), first_loss)
             # Only the loss is checked every step: weights gone non-finite make
-            # the next loss non-finite. A diverged configuration trains on in
-            # NaNs, touching no other (vmap keeps them apart), and its metrics
-            # from then on are dropped.
-            diverged_at = jnp.where((diverged_at < 0) & ~jnp.isfinite(loss), t, diverged_at)
+            # the next loss non-finite. A diverged configuration trains on,
+            # touching no other (vmap keeps them apart), and its metrics from
+            # then on are dropped.
+            broken = (diverged_at < 0) & diverged(loss, first_loss, divergence_factor)
+            diverged_at = jnp.where(broken, t, diverged_at)
             loss_sum = loss_sum + jnp.where(diverged_at < 0, loss, 0.0)
-            return (params, opt_state, diverged_at, loss_sum), None
+            return Carry(params, state, opt_state, diverged_at, loss_sum, first_loss), None
 
-        params, opt_state, diverged_at, _ = carry
-        carry = (params, opt_state, diverged_at, jnp.float32(0.0))
+        carry = carry._replace(loss_sum=jnp.float32(0.0))
         steps = start + jnp.arange(indices.shape[0], dtype=jnp.int32)
-        params, opt_state, diverged_at, loss_sum = jax.lax.scan(step, carry, (steps, indices))[0]
+        carry = jax.lax.scan(step, carry, (steps, indices))[0]
         # The chunk's last update can leave the weights non-finite with no loss
         # left to show it: that step counts as the divergence.
-        broken = (diverged_at < 0) & ~all_finite(params)
-        diverged_at = jnp.where(broken, steps[-1], diverged_at)
-        return Carry(params, opt_state, diverged_at, loss_sum)
+        broken = (carry.diverged_at < 0) & ~all_finite(carry.params)
+        return carry._replace(diverged_at=jnp.where(broken, steps[-1], carry.diverged_at))
 
     def chunk_seed(carry, schedules, data, indices, start):
         # The configurations of a seed share its batches: the indices are not
@@ -165,23 +188,23 @@ def build_program(
         shared = (0, 0, None, None, None)
         return jax.vmap(chunk_one, in_axes=shared)(carry, schedules, data, indices, start)
 
-    def evaluate_one(params, xs, ys, member):
-        # Per split: the sum of the losses and the number right, over the batches.
+    measures = (objective.loss, *(m.fn for m in objective.metrics.values()))
+
+    def evaluate_one(params, state, xs, ys, member):
+        # Per split: the sums of the losses and of every metric, over the batches.
         def batch(totals, inputs):
             x, y, member = inputs
-            logits = nnx.merge(graphdef, params)(x)
-            loss = optax.softmax_cross_entropy_with_integer_labels(logits, y)
-            right = (jnp.argmax(logits, -1) == y).astype(loss.dtype)
-            sums = [jnp.sum(jnp.where(member, v[:, None], 0.0), axis=0) for v in (loss, right)]
+            outputs, _ = network.apply(params, state, x, train=False)
+            values = [fn(outputs, y) for fn in measures]
+            sums = [jnp.sum(jnp.where(member, v[:, None], 0.0), axis=0) for v in values]
             return totals + jnp.stack(sums).astype(totals.dtype), None
 
-        totals = jnp.zeros((2, member.shape[-1]), jnp.float32)
+        totals = jnp.zeros((len(measures), member.shape[-1]), jnp.float32)
         return jax.lax.scan(batch, totals, (xs, ys, member))[0]
 
-    def init_all(params, schedules, at):
-        carry = jax.vmap(jax.vmap(init_one, in_axes=(None, 0)), in_axes=(0, None))(
-            params, schedules
-        )
+    def init_all(params, state, schedules, at):
+        per_config = jax.vmap(init_one, in_axes=(None, None, 0))
+        carry = jax.vmap(per_config, in_axes=(0, 0, None))(params, state, schedules)
         return carry, jax.vmap(lambda schedule: schedule(at))(schedules)
 
     # Outputs placed as the next call's inputs are, so that a program compiles
@@ -196,7 +219,7 @@ def build_program(
         out_shardings=runs_sharded,
         compiler_options=options,
     )
-    runs = {"in_axes": (0, None, None, None)}
+    runs = {"in_axes": (0, 0, None, None, None)}
     evaluate = jax.jit(
         jax.vmap(jax.vmap(evaluate_one, **runs), **runs),
         out_shardings=runs_sharded,
@@ -205,20 +228,29 @@ def build_program(
     return Program(init=init, chunk=chunk, evaluate=evaluate)
 
 
-def step_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory, params, schedule, x, y):
+def step_program(
+    network: Network,
+    objective: Objective,
+    optimizer: OptimizerFactory,
+    params,
+    state,
+    schedule,
+    x,
+    y,
+):
     """What one training step computes: its jaxpr as text, and the jaxpr's constants.
 
-    Two model or optimizer functions of the same name (two lambdas, or one
-    edited between a crash and a resume) give different texts when they
+    Two model, loss or optimizer functions of the same name (two lambdas, or
+    one edited between a crash and a resume) give different texts when they
     compute differently; a checkpoint's fingerprint holds them.
     """
-    loss_fn = training_loss(graphdef)
+    loss_fn = training_loss(network, objective)
 
-    def step(params, schedule, x, y):
+    def step(params, state, schedule, x, y):
         opt = optimizer(schedule)
-        return update(opt, loss_fn, params, opt.init(params), x, y)
+        return update(opt, loss_fn, params, state, opt.init(params), x, y)
 
-    closed = jax.make_jaxpr(step)(params, schedule, x, y)
+    closed = jax.make_jaxpr(step)(params, state, schedule, x, y)
     consts = [
         jax.random.key_data(c) if jax.dtypes.issubdtype(c.dtype, jax.dtypes.prng_key) else c
         for c in closed.consts
@@ -226,10 +258,11 @@ def step_program(graphdef: nnx.GraphDef, optimizer: OptimizerFactory, params, sc
     return str(closed.jaxpr), consts
 
 
-def update(opt: optax.GradientTransformation, loss_fn, params, opt_state, x, y):
-    """One training step: ``(loss, params, opt_state)`` after one update of ``opt`` on
-    the gradient of ``loss_fn(params, x, y)``; `fit`, `lr_find` and checkpoints share it."""
-    loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+def update(opt: optax.GradientTransformation, loss_fn, params, state, opt_state, x, y):
+    """One training step: ``(loss, params, state, opt_state)`` after one update of ``opt``
+    on the gradient of ``loss_fn(params, state, x, y) -> (loss, new_state)``; `fit`,
+    `lr_find` and checkpoints share it."""
+    (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, state, x, y)
     try:
         updates, opt_state = opt.update(grads, opt_state, params)
     except TypeError as e:
@@ -240,15 +273,16 @@ def update(opt: optax.GradientTransformation, loss_fn, params, opt_state, x, y):
             f"optimizer: its update needs more than (grads, state, params): {e}; "
             f"fit and lr_find cannot give that, so use a first-order optimizer such as optax.adam"
         ) from None
-    return loss, optax.apply_updates(params, updates), opt_state
+    return loss, optax.apply_updates(params, updates), state, opt_state
 
 
-def training_loss(graphdef: nnx.GraphDef) -> Callable[..., jax.Array]:
-    """``loss(params, x, y)``: mean softmax cross-entropy of the model ``graphdef``."""
+def training_loss(network: Network, objective: Objective) -> Callable[..., Any]:
+    """``loss(params, state, x, y) -> (mean loss, new state)``: the objective's loss,
+    averaged over the batch, of the model in training mode."""
 
-    def loss(params, x, y):
-        logits = nnx.merge(graphdef, params)(x)
-        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    def loss(params, state, x, y):
+        outputs, state = network.apply(params, state, x, train=True)
+        return jnp.mean(objective.loss(outputs, y)), state
 
     return loss
 

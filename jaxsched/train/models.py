@@ -3,14 +3,24 @@
 Greydanus, *Scaling down Deep Learning with MNIST-1D* (2020/2024): an MLP with
 two hidden layers of 100 units, and a small 1-D CNN (three stride-2
 convolutions of 25 channels, then a linear classifier). Both take any input
-shape and number of classes, so they train on any dataset a user points at.
+shape and number of outputs, so they train on any dataset a user points at.
+
+A user's model is a function ``model(input_shape, n_outputs, rngs)``
+returning a Flax NNX module: ``n_outputs`` is the number of classes for
+classification, the number of target values per example for regression. Its
+``nnx.Param`` are trained; any other state (``nnx.BatchNorm``'s statistics,
+``nnx.Dropout``'s random stream) is carried by each run: the model is called
+in training mode (``module.train()``) for training and in evaluation mode
+(``module.eval()``) for evaluation. A `Network` holds both modes' graphs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -19,9 +29,9 @@ from flax import nnx
 
 from jaxsched.train._compiler import compiler_options
 
-__all__ = ["CNN", "MLP", "ModelFactory", "build"]
+__all__ = ["CNN", "MLP", "ModelFactory", "Network", "build"]
 
-#: ``model(input_shape, n_classes, rngs) -> nnx.Module`` (logits ``[batch, n_classes]``).
+#: ``model(input_shape, n_outputs, rngs) -> nnx.Module`` (outputs ``[batch, ...]``).
 ModelFactory = Callable[[tuple[int, ...], int, nnx.Rngs], nnx.Module]
 
 
@@ -99,13 +109,14 @@ BUILTIN: dict[str, ModelFactory] = {"mlp": MLP, "cnn": CNN}
 
 
 def build(
-    model: str | ModelFactory, input_shape: tuple[int, ...], n_classes: int, seed: int | jax.Array
+    model: str | ModelFactory, input_shape: tuple[int, ...], n_outputs: int, seed: int | jax.Array
 ) -> nnx.Module:
-    """A model by name (``"mlp"``, ``"cnn"``) or from ``model(input_shape, n_classes, rngs)``.
+    """A model by name (``"mlp"``, ``"cnn"``) or from ``model(input_shape, n_outputs, rngs)``,
+    its random streams seeded with ``seed``.
 
-    The model's state must be all ``nnx.Param``: layers with other state
-    (``nnx.BatchNorm``, ``nnx.Dropout``) are refused, since the trainer neither
-    updates batch statistics nor draws dropout keys.
+    The model must have floating ``nnx.Param`` and give floating outputs with
+    the batch as their first axis, in training mode (``nnx.Dropout`` must be
+    built with ``rngs``, so that it draws its own keys).
 
     Example:
       >>> from jaxsched.train.models import build
@@ -123,28 +134,15 @@ def build(
         raise ValueError(
             f"model must be a name or a function returning an nnx.Module, got a "
             f"{type(model).__name__} instance: pass the class, or a function "
-            "(input_shape, n_classes, rngs) -> module, so that every seed builds its own"
+            "(input_shape, n_outputs, rngs) -> module, so that every seed builds its own"
         )
     elif not callable(model):
         raise ValueError(
             f"model must be a name or a function returning an nnx.Module, got {model!r}"
         )
-    module = model(tuple(input_shape), int(n_classes), nnx.Rngs(seed))
+    module = model(tuple(input_shape), int(n_outputs), nnx.Rngs(seed))
     if not isinstance(module, nnx.Module):
         raise ValueError(f"model function returned {type(module).__name__}, not an nnx.Module")
-    others = sorted(
-        {
-            type(v).__name__
-            for _, v in nnx.iter_graph(module)
-            if isinstance(v, nnx.Variable) and not isinstance(v, nnx.Param)
-        }
-    )
-    if others:
-        raise ValueError(
-            f"the model holds state other than nnx.Param ({', '.join(others)}: e.g. "
-            "BatchNorm's statistics, Dropout's random keys); the trainer trains models whose "
-            "state is all parameters, the same in training and evaluation"
-        )
     params = jax.tree_util.tree_leaves(nnx.state(module, nnx.Param))
     if not params:
         raise ValueError("the model has no nnx.Param: there is nothing to train")
@@ -154,71 +152,184 @@ def build(
             f"the model has nnx.Param of dtype {', '.join(not_float)}: weights are trained by "
             f"gradients, so they must be floating point"
         )
-    out = jax.eval_shape(lambda m: m(jnp.zeros((2, *input_shape))), module)
-    if out.shape != (2, n_classes) or not jnp.issubdtype(out.dtype, jnp.floating):
+    module.train()
+    try:
+        out = jax.eval_shape(lambda m: m(jnp.zeros((2, *input_shape))), module)
+    except Exception as e:  # the user's module, called as the trainer calls it
+        detail = " ".join(str(e).split())[:300]
+        hint = (
+            "; build nnx.Dropout with rngs=rngs so that it draws its own keys"
+            if "rngs" in str(e) or "Dropout" in str(e)
+            else ""
+        )
         raise ValueError(
-            f"model gives outputs of shape {out.shape[1:]} and dtype {out.dtype} per example; "
-            f"expected logits of shape ({n_classes},), floating point"
+            f"the model failed on a batch of inputs {list((2, *input_shape))} in training "
+            f"mode ({type(e).__name__}: {detail}){hint}"
+        ) from None
+    if (
+        not isinstance(out, jax.ShapeDtypeStruct)
+        or out.shape[:1] != (2,)
+        or not jnp.issubdtype(out.dtype, jnp.floating)
+    ):
+        got = f"{out.dtype}{list(out.shape)}" if hasattr(out, "shape") else type(out).__name__
+        raise ValueError(
+            f"the model must give one array of floating outputs [batch, ...] for a batch of "
+            f"inputs, got {got} for a batch of 2"
         )
     return module
 
 
-def initial_states(
-    model: str | ModelFactory, input_shape: tuple[int, ...], n_classes: int, seeds: list[int]
-) -> tuple[nnx.GraphDef, nnx.State]:
-    """The model's graph and the initial weights of every seed, stacked ``[seed, ...]``.
+@dataclasses.dataclass(frozen=True, eq=False)
+class Network:
+    """A model's graph in training and evaluation mode, applied to weights given apart.
 
-    The weights equal ``nnx.state(build(model, input_shape, n_classes, seed))``
-    bit for bit; they are built by one jitted function (compiled once for all
-    seeds) instead of op by op, which on a CPU takes seconds for a small model.
+    A run's model is ``(params, state)``: ``params`` its ``nnx.Param``
+    (trained), ``state`` everything else (batch statistics, random streams),
+    with random keys held as raw key data (``jax.random.key_data``) so that
+    every leaf is a plain array that checkpoints and devices take as it is.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> net, params, state = initial_states("mlp", (40,), 10, [0, 1])
+      >>> out, _ = net.apply(jax.tree_util.tree_map(lambda a: a[0], params), {}, jnp.zeros((3, 40)), train=False)
+      >>> out.shape, net.has_state
+      ((3, 10), False)
+    """
+
+    train_graph: nnx.GraphDef
+    eval_graph: nnx.GraphDef
+    #: Per leaf of ``state``, whether it is a random key (held as key data).
+    key_leaves: tuple[bool, ...]
+
+    def apply(self, params, state, x: jax.Array, train: bool):
+        """``(outputs, new_state)`` of the model on inputs ``x`` (training or evaluation mode)."""
+        graph = self.train_graph if train else self.eval_graph
+        module = nnx.merge(graph, params, self._keys(state))
+        outputs = module(x)
+        return outputs, (self.carried(nnx.state(module, nnx.Not(nnx.Param))) if train else state)
+
+    def module(self, params, state) -> nnx.Module:
+        """The model in evaluation mode, holding ``params`` and ``state`` (one run's)."""
+        return nnx.merge(self.eval_graph, params, self._keys(state))
+
+    @property
+    def has_state(self) -> bool:
+        """Whether the model holds state other than its weights."""
+        return bool(self.key_leaves)
+
+    def carried(self, state):
+        """``state`` with its random keys as key data."""
+        return jax.tree_util.tree_map(_key_data, state)
+
+    def _keys(self, state):
+        leaves, tree = jax.tree_util.tree_flatten(state)
+        leaves = [
+            jax.random.wrap_key_data(x) if is_key else x
+            for x, is_key in zip(leaves, self.key_leaves, strict=True)
+        ]
+        return jax.tree_util.tree_unflatten(tree, leaves)
+
+
+def _key_data(x):
+    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+        return jax.random.key_data(x)
+    return x
+
+
+def initial_states(
+    model: str | ModelFactory, input_shape: tuple[int, ...], n_outputs: int, seeds: list[int]
+) -> tuple[Network, nnx.State, nnx.State]:
+    """The model's `Network` and the initial weights and state of every seed, stacked
+    ``[seed, ...]``.
+
+    They equal ``nnx.state(build(model, input_shape, n_outputs, seed), nnx.Param,
+    ...)`` bit for bit (keys as key data); they are built by one jitted
+    function (compiled once for all seeds) instead of op by op, which on a CPU
+    takes seconds for a small model.
 
     Example:
       >>> from jaxsched.train.models import initial_states
-      >>> graphdef, states = initial_states("mlp", (40,), 10, [0, 1])
-      >>> states["layers"][0]["kernel"][...].shape
+      >>> network, params, state = initial_states("mlp", (40,), 10, [0, 1])
+      >>> params["layers"][0]["kernel"][...].shape
       (2, 40, 100)
     """
-    graphdef, init, _ = _init_for(model, input_shape, n_classes)
+    network, init, _ = _init_for(model, input_shape, n_outputs)
     states = [init(jax.random.key(seed)) for seed in seeds]
     # Stacked on the host: jnp.stack would compile a program per leaf.
-    stacked = jax.tree_util.tree_map(lambda *x: np.stack([np.asarray(a) for a in x]), *states)
-    return graphdef, jax.device_put(stacked)
+    stacked = jax.tree_util.tree_map(
+        lambda *x: np.stack([np.asarray(a) for a in x]), *[network.carried(s) for s in states]
+    )
+    params, state = jax.device_put(stacked)
+    return network, params, state
 
 
-def weight_count(model: str | ModelFactory, input_shape: tuple[int, ...], n_classes: int) -> int:
-    """How many numbers the model's weights hold, found without computing any.
+def weight_count(model: str | ModelFactory, input_shape: tuple[int, ...], n_outputs: int) -> int:
+    """How many numbers the model's weights and state hold, found without computing any.
 
     Example:
       >>> from jaxsched.train.models import weight_count
       >>> weight_count("mlp", (40,), 10)  # 40*100 + 100 + 100*100 + 100 + 100*10 + 10
       15210
     """
-    return _init_for(model, input_shape, n_classes)[2]
+    return _init_for(model, input_shape, n_outputs)[2]
 
 
-def _init_for(model: str | ModelFactory, input_shape: tuple[int, ...], n_classes: int):
-    """`_init_fn`'s graph, initializer and weight count; a built-in model's cached."""
-    input_shape, n_classes = tuple(input_shape), int(n_classes)
+def outputs_like(
+    model: str | ModelFactory, input_shape: tuple[int, ...], n_outputs: int, batch: int
+) -> jax.ShapeDtypeStruct:
+    """The shape and dtype of the model's outputs in training mode for a batch of
+    ``batch`` inputs, found without computing any.
+
+    Example:
+      >>> from jaxsched.train.models import outputs_like
+      >>> outputs_like("cnn", (40,), 10, 7).shape
+      (7, 10)
+    """
+    network, (params, state) = abstract_states(model, input_shape, n_outputs)
+    x = jax.ShapeDtypeStruct((batch, *input_shape), jnp.float32)
+    return jax.eval_shape(lambda *a: network.apply(*a, train=True)[0], params, state, x)
+
+
+def abstract_states(
+    model: str | ModelFactory, input_shape: tuple[int, ...], n_outputs: int
+) -> tuple[Network, Any]:
+    """The model's `Network` and the shapes of one run's ``(params, state)`` (keys as key
+    data), found without computing any."""
+    network, init, _ = _init_for(model, input_shape, n_outputs)
+    return network, jax.eval_shape(network.carried, jax.eval_shape(init, jax.random.key(0)))
+
+
+def _init_for(model: str | ModelFactory, input_shape: tuple[int, ...], n_outputs: int):
+    """`_init_fn`'s network, initializer and weight count; a built-in model's cached."""
+    input_shape, n_outputs = tuple(input_shape), int(n_outputs)
     if isinstance(model, str):
-        return _compiled_init(model, input_shape, n_classes)
-    return _init_fn(model, input_shape, n_classes)
+        return _compiled_init(model, input_shape, n_outputs)
+    return _init_fn(model, input_shape, n_outputs)
 
 
-def _init_fn(model: str | ModelFactory, input_shape: tuple[int, ...], n_classes: int):
-    """The model's graph, a jitted ``key -> weights`` and the number of weights.
+def _init_fn(model: str | ModelFactory, input_shape: tuple[int, ...], n_outputs: int):
+    """The model's `Network`, a jitted ``key -> (params, state)`` and the number of values
+    they hold.
 
     It runs once per seed, so on a CPU it is compiled with less optimization:
     half the compile time (0.4 s instead of 0.8 s for the MLP), the same values
     (the tests compare them with `build`'s bit for bit). Other backends, where
     that is not tested, compile it as usual (`jaxsched.train._compiler`).
     """
-    abstract = nnx.eval_shape(lambda: build(model, input_shape, n_classes, 0))
+    abstract = nnx.eval_shape(lambda: build(model, input_shape, n_outputs, 0))
     n_weights = sum(x.size for x in jax.tree_util.tree_leaves(nnx.state(abstract)))
     init = jax.jit(
-        lambda key: nnx.state(build(model, input_shape, n_classes, key)),
+        lambda key: nnx.state(build(model, input_shape, n_outputs, key), nnx.Param, ...),
         compiler_options=compiler_options(optimization_level=1),
     )
-    return nnx.graphdef(abstract), init, n_weights
+    abstract.train()
+    train_graph, _, rest = nnx.split(abstract, nnx.Param, ...)
+    abstract.eval()
+    eval_graph = nnx.graphdef(abstract)
+    key_leaves = tuple(
+        jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) for x in jax.tree_util.tree_leaves(rest)
+    )
+    return Network(train_graph, eval_graph, key_leaves), init, n_weights
 
 
 # A built-in model's initialization is compiled once per process and shape (it

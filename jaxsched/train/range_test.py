@@ -44,7 +44,8 @@ from jaxsched.train.loop import (
     training_loss,
     update,
 )
-from jaxsched.train.models import ModelFactory, initial_states
+from jaxsched.train.models import ModelFactory, initial_states, outputs_like
+from jaxsched.train.objective import Objective, PerExample
 from jaxsched.train.order import batch_indices
 
 __all__ = ["LRFindResult", "lr_find"]
@@ -154,9 +155,10 @@ class LRFindResult:
 
 def lr_find(
     *,
-    data: str | Path | Dataset = "mnist1d",
+    data: str | Path | Dataset | tuple = "mnist1d",
     model: str | ModelFactory = "mlp",
     optimizer: OptimizerFactory | None = None,
+    loss: str | PerExample | None = None,
     method: Literal["ramp", "sweep"] = "ramp",
     min_lr: float = 1e-5,
     max_lr: float = 10.0,
@@ -235,10 +237,13 @@ def lr_find(
     starts too high) gives ``suggested = nan`` and a `RuntimeWarning`.
 
     Args:
-      data: as in `fit`: ``"mnist1d"``, ``"digits"``, a path to an ``.npz``, or a `Dataset`.
-      model: as in `fit`: ``"mlp"``, ``"cnn"``, or ``model(input_shape, n_classes, rngs)``.
+      data: as in `fit`: ``"mnist1d"``, ``"digits"``, a path to an ``.npz``, a tuple
+        ``(x, y, x_test, y_test)`` or a `Dataset`.
+      model: as in `fit`: ``"mlp"``, ``"cnn"``, or ``model(input_shape, n_outputs, rngs)``.
       optimizer: ``optimizer(schedule) -> optax.GradientTransformation``; default
         SGD with momentum 0.9, as in `fit`.
+      loss: as in `fit`: ``"cross_entropy"``, ``"mse"`` or ``loss(outputs, y) -> [batch]``;
+        default by the targets.
       method: ``"ramp"`` or ``"sweep"``.
       min_lr: the lowest rate, > 0.
       max_lr: the highest rate, > ``min_lr``.
@@ -304,18 +309,24 @@ def lr_find(
         check_optimizer(f, optimizer, jaxsched.constant(min_lr))
 
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
+    objective = Objective.resolve(loss, {}, dataset.classification)
     dataset.check_batch_size(f, batch_size)
     check_fits(
         f"{f}: the batch order ({steps} steps x {batch_size} int32 indices)",
         steps * batch_size * 4,
         "use fewer steps (a range test needs a few hundred)",
     )
-    graphdef, states = initial_states(model, dataset.input_shape, dataset.n_classes, [seed])
-    params = jax.tree_util.tree_map(lambda x: x[0], states)
+    n_outputs = dataset.n_outputs
+    y_like = jax.ShapeDtypeStruct((batch_size, *dataset.y_train.shape[1:]), dataset.y_train.dtype)
+    objective.check(
+        outputs_like(model, dataset.input_shape, n_outputs, batch_size), y_like, n_outputs
+    )
+    network, params, state = initial_states(model, dataset.input_shape, n_outputs, [seed])
+    params, state = jax.tree_util.tree_map(lambda x: x[0], (params, state))
     if method == "sweep":
         n_weights = sum(x.size for x in jax.tree_util.tree_leaves(params))
         check_runs_fit(f, f"n_rates={n_rates} runs", n_rates, n_weights, "use fewer n_rates")
-    run = _train_run(graphdef, optimizer or default_optimizer)
+    run = _train_run(network, objective, optimizer or default_optimizer)
     data = (dataset.x_train, dataset.y_train)
     indices = batch_indices(seed, 0, steps, len(dataset.x_train), batch_size)
     options = compiler_options()
@@ -323,7 +334,7 @@ def lr_find(
     if method == "ramp":
         schedule = jaxsched.exponential(min_lr, steps - 1, max_lr / min_lr)
         train = jax.jit(run, compiler_options=options)
-        raw = np.asarray(train(params, schedule, data, indices), dtype=np.float64)
+        raw = np.asarray(train(params, state, schedule, data, indices), dtype=np.float64)
         rate_at = jax.jit(schedule, compiler_options=options)
         lr = np.asarray(rate_at(jnp.arange(steps)), dtype=np.float64)
         loss, diverged = _ramp_curve(raw, smoothing, diverge_factor)
@@ -331,11 +342,13 @@ def lr_find(
     else:
         rates = np.geomspace(min_lr, max_lr, n_rates)
         schedules = jaxsched.constant(rates.astype(np.float32))
-        sweep = jax.jit(jax.vmap(run, in_axes=(None, 0, None, None)), compiler_options=options)
+        sweep = jax.jit(
+            jax.vmap(run, in_axes=(None, None, 0, None, None)), compiler_options=options
+        )
         # Spread over the devices, or over the cores of one CPU, as fit spreads configurations.
         placement = Placement(n_rates)
-        shared = placement.replicate((params, data, indices))
-        losses = placement.run(sweep, shared[0], placement.place(schedules, axis=0), *shared[1:])
+        shared = placement.replicate((params, state, data, indices))
+        losses = placement.run(sweep, *shared[:2], placement.place(schedules, axis=0), *shared[2:])
         raw = placement.to_host(losses, axis=0).astype(np.float64)
         lr = np.asarray(schedules.value, dtype=np.float64)
         loss, diverged = _sweep_curve(raw, diverge_factor)
@@ -351,30 +364,33 @@ def lr_find(
 
 
 # ------------------------------------------------------------------ training
-def _train_run(graphdef, optimizer):
-    """``run(params, schedule, (x_train, y_train), indices) -> losses[steps]``: one scan.
+def _train_run(network, objective, optimizer):
+    """``run(params, state, schedule, (x_train, y_train), indices) -> losses[steps]``: one scan.
 
     ``indices[t]`` are the examples of step ``t`` (`fit`'s, from
     `jaxsched.train.order`). A run is frozen at its first non-finite loss or
     weights; its losses are NaN from there on.
     """
-    loss_fn = training_loss(graphdef)
+    loss_fn = training_loss(network, objective)
 
-    def run(params, schedule, data, indices):
+    def run(params, state, schedule, data, indices):
         opt = optimizer(schedule)
         x_train, y_train = data
 
         def step(carry, idx):
-            params, opt_state, alive = carry
+            params, state, opt_state, alive = carry
             x, y = x_train[idx], y_train[idx]
-            loss, new_params, new_opt_state = update(opt, loss_fn, params, opt_state, x, y)
+            loss, new_params, new_state, new_opt_state = update(
+                opt, loss_fn, params, state, opt_state, x, y
+            )
             keep = alive & jnp.isfinite(loss) & all_finite(new_params)
             recorded = jnp.where(alive & jnp.isfinite(loss), loss, jnp.nan)
-            params = select(keep, new_params, params)
-            opt_state = select(keep, new_opt_state, opt_state)
-            return (params, opt_state, keep), recorded
+            params, state, opt_state = select(
+                keep, (new_params, new_state, new_opt_state), (params, state, opt_state)
+            )
+            return (params, state, opt_state, keep), recorded
 
-        carry = (params, opt.init(params), jnp.bool_(True))
+        carry = (params, state, opt.init(params), jnp.bool_(True))
         _, losses = jax.lax.scan(step, carry, indices)
         return losses
 

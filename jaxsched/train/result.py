@@ -8,29 +8,41 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 
 from jaxsched.train._io import array, plain, pyplot
+from jaxsched.train._weights import Weights, load_weights, save_weights
 
-__all__ = ["METRICS", "Result"]
+__all__ = ["Result", "Weights"]
 
-METRICS = ("train_loss", "val_loss", "val_acc", "test_loss", "test_acc")
-_HIGHER_IS_BETTER = {"val_acc": True, "test_acc": True}
+#: The directions of a classification sweep's default metrics (a result read from an
+#: older JSON file has no ``goals``).
+_CLASSIFICATION_GOALS = {
+    "train_loss": "min",
+    "val_loss": "min",
+    "test_loss": "min",
+    "val_acc": "max",
+    "test_acc": "max",
+}
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class Result:
     """What `fit` returns.
 
     Attributes:
-      metrics: ``{name: array[seed, config, eval]}`` for ``train_loss`` (mean over
-        the steps since the last evaluation), ``val_loss``, ``val_acc``,
-        ``test_loss``, ``test_acc``.
+      metrics: ``{name: array[seed, config, eval]}``: ``train_loss`` (mean over
+        the steps since the last evaluation), ``val_loss``, ``test_loss``, and
+        ``val_<m>``, ``test_<m>`` for every metric ``m`` (``acc`` by default for
+        classification).
       steps: ``[eval]``, the step count at each evaluation.
       lr: ``[config, eval]``, each configuration's learning rate at those steps.
-      diverged: ``[seed, config]``, the step of the first non-finite loss, or -1.
+      diverged: ``[seed, config]``, the step at which the run diverged, or -1.
       configs: one ``to_dict`` row of hyperparameters per configuration.
       seeds: the seeds, in the order of the seed axis.
+      goals: ``{metric: "min" | "max"}``, whether lower or higher is better.
+      weights: the kept runs' final weights (`Weights`), or None; see `model`.
     """
 
     metrics: dict[str, np.ndarray]
@@ -39,11 +51,32 @@ class Result:
     diverged: np.ndarray
     configs: list[dict[str, Any]]
     seeds: list[int]
+    goals: dict[str, str] = dataclasses.field(default_factory=lambda: dict(_CLASSIFICATION_GOALS))
+    weights: Weights | None = None
 
-    def score(self, metric: str = "val_acc") -> np.ndarray:
+    def __repr__(self) -> str:
+        n_seeds, n_configs, n_evals = self.metrics[
+            "train_loss" if "train_loss" in self.metrics else next(iter(self.metrics))
+        ].shape
+        n_diverged = int((self.diverged >= 0).any(axis=0).sum())
+        kept = "none" if self.weights is None else f"{len(self.weights.configs)} configs"
+        return (
+            f"Result({n_configs} configs x {n_seeds} seeds, {n_evals} evaluations to step "
+            f"{int(self.steps[-1])}, metrics: {', '.join(self.metrics)}; {n_diverged} configs "
+            f"diverged; weights kept: {kept})"
+        )
+
+    @property
+    def default_metric(self) -> str:
+        """What `best` ranks by unless told: ``val_acc`` where accuracy is measured, else
+        ``val_loss``."""
+        return "val_acc" if "val_acc" in self.metrics else "val_loss"
+
+    def score(self, metric: str | None = None) -> np.ndarray:
         """``[config]``: the final ``metric`` averaged over seeds, oriented so that higher
-        is better (losses negated); ``-inf`` for a configuration that diverged for any
-        seed or has no finite value. What `best` and the comparisons rank by.
+        is better (metrics whose goal is ``"min"``, losses among them, negated); ``-inf``
+        for a configuration that diverged for any seed or has no finite value. What
+        `best` and the comparisons rank by.
 
         Example:
           >>> r = Result({"val_acc": np.array([[[0.5], [0.9], [0.7]]])}, np.array([10]),
@@ -51,42 +84,94 @@ class Result:
           >>> r.score().tolist()  # config 1 diverged
           [0.5, -inf, 0.7]
         """
+        metric = metric or self.default_metric
         self._check_metric(metric)
         with np.errstate(invalid="ignore"):
             mean = self.metrics[metric][:, :, -1].mean(axis=0)
         ok = (self.diverged < 0).all(axis=0) & np.isfinite(mean)
-        higher = _HIGHER_IS_BETTER.get(metric, False)
+        higher = self.goals.get(metric, "min") == "max"
         return np.where(ok, mean if higher else -mean, -np.inf)
 
     def _check_metric(self, metric: str) -> None:
         if metric not in self.metrics:
             raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(self.metrics)}")
 
-    def best(self, metric: str = "val_acc") -> dict[str, Any]:
-        """The configuration with the best final ``metric`` averaged over seeds.
+    def best(self, metric: str | None = None) -> dict[str, Any]:
+        """The configuration with the best final ``metric`` averaged over seeds (lowest
+        for losses and ``"min"`` metrics, else highest); default `default_metric`.
 
         Diverged configurations never win. Returns ``{"index", "config",
-        metric + "_mean", metric + "_std", "test_acc_mean", "test_acc_std"}``.
+        metric + "_mean", metric + "_std"}`` and the same for its test
+        counterpart (``test_acc`` for ``val_acc``), as ``test_<m>_mean`` and
+        ``test_<m>_std``.
         """
+        metric = metric or self.default_metric
         score = self.score(metric)
         if not np.isfinite(score).any():
             if np.isnan(self.metrics[metric]).all() and not (self.diverged >= 0).all():
                 raise ValueError(
                     f"{metric} was never measured (no validation split, val_fraction=0?): "
-                    f"rank by another metric, e.g. best('test_acc')"
+                    f"rank by another metric, e.g. best('test_loss')"
                 )
             raise ValueError("every configuration diverged (for at least one seed)")
         i = int(np.argmax(score))
-        final = self.metrics[metric][:, i, -1]
-        test = self.metrics["test_acc"][:, i, -1]
-        return {
-            "index": i,
-            "config": self.configs[i],
-            f"{metric}_mean": float(final.mean()),
-            f"{metric}_std": float(final.std()),
-            "test_acc_mean": float(test.mean()),
-            "test_acc_std": float(test.std()),
-        }
+        out = {"index": i, "config": self.configs[i]}
+        test = "test_" + metric.split("_", 1)[1] if metric.startswith("val_") else None
+        for name in dict.fromkeys([metric, test if test in self.metrics else None]):
+            if name is not None:
+                final = self.metrics[name][:, i, -1]
+                out[f"{name}_mean"] = float(final.mean())
+                out[f"{name}_std"] = float(final.std())
+        return out
+
+    # ------------------------------------------------------------------ weights
+    def model(self, config: int, seed: int | None = None):
+        """The trained model of configuration ``config`` and ``seed`` (default the first),
+        in evaluation mode: an ``nnx.Module`` holding that run's final weights and state.
+
+        Needs the weights (``fit(keep_weights="all")``, or ``"best"`` for the
+        best configuration). Evaluated on the test split it gives the reported
+        test metrics (up to float32 summation order).
+        """
+        if self.weights is None:
+            raise ValueError(
+                "this result kept no weights: fit with keep_weights='all' or 'best' "
+                "(or load it from a folder that result.save wrote)"
+            )
+        if config not in self.weights.configs:
+            raise ValueError(
+                f"configuration {config}'s weights were not kept (kept: "
+                f"{', '.join(map(str, self.weights.configs))}); fit with keep_weights='all'"
+            )
+        seed = self.seeds[0] if seed is None else seed
+        if seed not in self.seeds:
+            raise ValueError(f"unknown seed {seed!r}: the seeds are {self.seeds}")
+        s, c = self.seeds.index(seed), self.weights.configs.index(config)
+        params, state = jax.tree_util.tree_map(
+            lambda x: jax.device_put(np.asarray(x)[s, c]), (self.weights.params, self.weights.state)
+        )
+        return self.weights.network.module(params, state)
+
+    def save(self, directory: str | Path) -> None:
+        """Write the result to ``directory``: ``result.json`` (`to_json`) and, when
+        weights were kept, ``weights/`` (orbax) with ``weights.json`` describing them.
+        `Result.load` reads it back."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.to_json(directory / "result.json")
+        if self.weights is not None:
+            save_weights(directory, self.weights)
+
+    @classmethod
+    def load(cls, directory: str | Path, model: Any = None) -> Result:
+        """The result `save` wrote to ``directory``, with its weights. ``model`` is the
+        model function the weights were trained with, needed unless it was a built-in
+        (``"mlp"``, ``"cnn"``)."""
+        directory = Path(directory)
+        result = cls.from_json(directory / "result.json")
+        if not (directory / "weights.json").exists():
+            return result
+        return dataclasses.replace(result, weights=load_weights(directory, model))
 
     # ------------------------------------------------------------------ export
     def to_json(self, path: str | Path) -> None:
@@ -98,6 +183,7 @@ class Result:
             "diverged": self.diverged.tolist(),
             "configs": self.configs,
             "seeds": list(self.seeds),
+            "goals": self.goals,
         }
         Path(path).write_text(json.dumps(data, allow_nan=False))
 
@@ -111,6 +197,7 @@ class Result:
             diverged=np.asarray(data["diverged"], dtype=np.int32),  # as fit gives it
             configs=data["configs"],
             seeds=data["seeds"],
+            goals=data.get("goals", _CLASSIFICATION_GOALS),
         )
 
     def to_csv(self, path: str | Path) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import numbers
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,14 @@ from jaxsched._base import Schedule
 from jaxsched._output import writable_folder
 from jaxsched._spec import from_dict
 from jaxsched.train import order
-from jaxsched.train._limits import check_fits, check_runs_fit, check_seed, check_steps
+from jaxsched.train._limits import (
+    check_fits,
+    check_runs_fit,
+    check_seed,
+    check_steps,
+    memory_bytes,
+)
+from jaxsched.train._weights import Weights
 from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
 from jaxsched.train.devices import Groups, Placement
@@ -26,26 +36,36 @@ from jaxsched.train.loop import (
     default_optimizer,
     step_program,
 )
-from jaxsched.train.models import ModelFactory, initial_states, weight_count
-from jaxsched.train.result import METRICS, Result
+from jaxsched.train.models import ModelFactory, initial_states, outputs_like, weight_count
+from jaxsched.train.objective import Objective, PerExample, goals
+from jaxsched.train.result import Result
 
 __all__ = ["fit"]
 
 #: The most bytes of batch indices sent to the devices at once (a chunk's, or a piece's).
 _INDICES_BYTES = 2**26
+KEEP_WEIGHTS = ("all", "best", "none")
+
+#: ``callback(step, metrics)``, called after each evaluation with ``{name: [seed, config]}``.
+Callback = Callable[[int, dict[str, np.ndarray]], Any]
 
 
 def fit(
     schedules: Schedule,
     *,
-    data: str | Path | Dataset = "mnist1d",
+    data: str | Path | Dataset | tuple = "mnist1d",
     model: str | ModelFactory = "mlp",
     optimizer: OptimizerFactory | None = None,
+    loss: str | PerExample | None = None,
+    metrics: Mapping[str, Any] | None = None,
     steps: int,
     batch_size: int = 100,
     seeds: int | Sequence[int] = 1,
     eval_every: int = 250,
     val_fraction: float = 0.1,
+    divergence_factor: float | None = 10.0,
+    keep_weights: str | None = None,
+    callbacks: Sequence[Callback] = (),
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
     progress: bool = True,
@@ -56,19 +76,42 @@ def fit(
       schedules: a batch of schedules (one leading axis: the configurations),
         e.g. from `jaxsched.grid` or `jaxsched.stack`.
       data: ``"mnist1d"``, ``"digits"``, a path to an ``.npz`` with ``x, y,
-        x_test, y_test``, or a loaded `Dataset`.
-      model: ``"mlp"``, ``"cnn"``, or ``model(input_shape, n_classes, rngs)``
-        returning a Flax NNX module.
+        x_test, y_test``, those four arrays as a tuple, or a loaded `Dataset`.
+        Integer ``y`` are class indices; floating ``y`` regression targets.
+      model: ``"mlp"``, ``"cnn"``, or ``model(input_shape, n_outputs, rngs)``
+        returning a Flax NNX module (``n_outputs``: the classes, or the target
+        values per example). Its ``nnx.Param`` are trained; other state
+        (``nnx.BatchNorm``, ``nnx.Dropout``) is kept per run, in training mode
+        while training and in evaluation mode while evaluating.
       optimizer: ``optimizer(schedule) -> optax.GradientTransformation``, called
         with each configuration's (traced) schedule; default SGD with momentum 0.9.
         Its ``update`` gets ``(grads, state, params)``: transformations that
         need more (``optax.lbfgs``'s ``value``, ``grad``, ``value_fn``) are refused.
+      loss: ``"cross_entropy"``, ``"mse"`` or ``loss(outputs, y) -> [batch]``
+        per-example losses; default cross-entropy for class labels, mean
+        squared error for regression targets. Training minimizes its batch mean.
+      metrics: ``{name: fn(outputs, y) -> [batch]}``, or ``{name: (fn, "min")}``
+        for one where lower is better; averaged over each split into
+        ``val_<name>`` and ``test_<name>``. Default: accuracy (``acc``) for
+        classification, none for regression.
       steps: training steps per run.
       batch_size: examples per step.
       seeds: how many seeds (0, 1, ...) or the seeds themselves. A seed sets the
-        initial weights and the data order; configurations of one seed share both.
+        initial weights, the data order and the model's random streams
+        (dropout); configurations of one seed share all three.
       eval_every: steps between evaluations (the length of one compiled chunk).
       val_fraction: the part of the training set held out for validation.
+      divergence_factor: a run diverged at the first step whose training loss
+        is not finite or exceeds this many times its loss at step 0 (when that
+        is positive); None: only a non-finite loss. A diverged run's later
+        metrics are NaN and it is never selected.
+      keep_weights: ``"all"`` (every run's final weights), ``"best"`` (every
+        seed's run of the configuration `Result.best` picks) or ``"none"``;
+        default ``"all"`` when they fit in a quarter of the memory, else ``"best"``.
+      callbacks: functions called as ``callback(step, metrics)`` after each
+        evaluation, ``metrics`` being ``{name: array[seed, config]}`` at that step;
+        one with a ``start(result_info)`` method gets it first (see
+        `jaxsched.train.callbacks`). A callback that raises stops the run.
       checkpoint_dir: save the sweep here (orbax) and, when it holds a checkpoint
         of a run with the same arguments, resume from the newest one: the result
         is bit-identical to an uninterrupted run. A checkpoint of a run with
@@ -97,33 +140,44 @@ def fit(
       True
     """
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
+    objective = Objective.resolve(loss, metrics, dataset.classification)
     _check(schedules, optimizer, dataset, steps, batch_size, eval_every, checkpoint_every)
+    divergence_factor = _check_factor(divergence_factor)
+    callbacks = _check_callbacks(callbacks)
     n_configs = schedules.batch_shape[0]
     _check_checkpoint_dir(checkpoint_dir)
     # The history's size is checked before a count of seeds becomes a list.
-    seeds = _seeds(seeds, lambda n: _check_history_size(n, n_configs, steps, eval_every))
-    n_weights = weight_count(model, dataset.input_shape, dataset.n_classes)
+    seeds = _seeds(
+        seeds, lambda n: _check_history_size(len(objective.names), n, n_configs, steps, eval_every)
+    )
+    n_outputs = dataset.n_outputs
+    n_weights = weight_count(model, dataset.input_shape, n_outputs)
+    n_runs = len(seeds) * n_configs
     check_runs_fit(
         "fit",
         f"{len(seeds)} seeds x {n_configs} configurations ({n_weights} weights each)",
-        len(seeds) * n_configs,
+        n_runs,
         n_weights,
         "use fewer seeds or configurations, or run them in several fits",
     )
+    keep_weights, note = _keep_weights(keep_weights, n_runs, n_weights)
+    y_like = jax.ShapeDtypeStruct((batch_size, *dataset.y_train.shape[1:]), dataset.y_train.dtype)
+    outputs = outputs_like(model, dataset.input_shape, n_outputs, batch_size)
+    objective.check(outputs, y_like, n_outputs)
     configs = _configs(schedules)  # after the cheap checks: 10**5 configurations take a minute
     optimizer = optimizer or default_optimizer
     placement = Placement(n_configs)
 
-    graphdef, params = initial_states(model, dataset.input_shape, dataset.n_classes, seeds)
+    network, params, state = initial_states(model, dataset.input_shape, n_outputs, seeds)
 
     train = placement.replicate((dataset.x_train, dataset.y_train))
     splits = {"val": (dataset.x_val, dataset.y_val), "test": (dataset.x_test, dataset.y_test)}
     n_examples = sum(len(y) for _, y in splits.values())
-    batch = eval_batch_size(len(seeds) * n_configs, n_examples)
+    batch = eval_batch_size(n_runs, n_examples)
     evaluation = EvalSet.pack(list(splits.values()), batch)
     eval_arrays = placement.replicate((evaluation.x, evaluation.y, evaluation.member))
     placed = placement.place(schedules, axis=0)
-    program = build_program(graphdef, optimizer, placement)
+    program = build_program(network, objective, optimizer, placement, divergence_factor)
 
     n_train = len(dataset.x_train)
     eval_steps = list(range(eval_every, steps + 1, eval_every))
@@ -133,12 +187,13 @@ def fit(
     started = placement.run(
         program.init,
         placement.replicate(params),
+        placement.replicate(state),
         placed,
         placement.replicate(np.asarray(eval_steps, np.int32) - 1),
     )
     carry, lr = started.map(lambda out: out[0]), started.map(lambda out: out[1])
     shape = (len(seeds), n_configs, len(eval_steps))
-    history = {m: np.full(shape, np.nan, np.float32) for m in METRICS}
+    history = {m: np.full(shape, np.nan, np.float32) for m in objective.names}
     done = 0
 
     checkpointer = None
@@ -149,11 +204,18 @@ def fit(
             test=[dataset.x_test, dataset.y_test],
             model=_name(model),
             optimizer=_name(optimizer),
-            # What the model and optimizer compute, whatever their names.
+            objective=[
+                objective.loss_name,
+                [(m, v.goal, _name(v.fn)) for m, v in objective.metrics.items()],
+                divergence_factor,
+            ],
+            # What the model, loss and optimizer compute, whatever their names.
             program=step_program(
-                graphdef,
+                network,
+                objective,
                 optimizer,
                 _first(params),
+                _first(state),
                 _first(schedules),
                 dataset.x_train[:batch_size],
                 dataset.y_train[:batch_size],
@@ -174,12 +236,18 @@ def fit(
             checkpointer.close()
             raise
         if restored is not None:
-            done, state = restored
-            carry = _unsnapshot(state["carry"], carry, placement)
-            history = {m: np.asarray(state["history"][m]) for m in METRICS}
+            done, saved = restored
+            carry = _unsnapshot(saved["carry"], carry, placement)
+            history = {m: np.asarray(saved["history"][m]) for m in objective.names}
 
     piece = max(1, _INDICES_BYTES // (4 * batch_size * len(seeds)))
     bar = _ProgressBar(steps, n_configs, len(seeds), enabled=progress, start=done)
+    bar.note(note)
+    watched = "val_acc" if "val_acc" in history else "val_loss"
+    for callback in callbacks:
+        start = getattr(callback, "start", None)
+        if start is not None:
+            start(configs=configs, seeds=seeds, goals=goals(objective.metrics))
     try:
         for k, end in enumerate(eval_steps):
             if end <= done:
@@ -203,18 +271,32 @@ def fit(
                 if start + n < end:
                     loss_sum = loss_sum + placement.to_host(carry.map(lambda c: c.loss_sum), axis=1)
                     bar.update(start + n)
-            totals = placement.run(program.evaluate, carry.map(lambda c: c.params), *eval_arrays)
+            totals = placement.run(
+                program.evaluate,
+                carry.map(lambda c: c.params),
+                carry.map(lambda c: c.state),
+                *eval_arrays,
+            )
             done = end
             loss_sum = loss_sum + placement.to_host(carry.map(lambda c: c.loss_sum), axis=1)
             history["train_loss"][..., k] = loss_sum / length
-            loss, acc = evaluation.means(placement.to_host(totals, axis=1))  # no val split: NaN
-            for j, split in enumerate(splits):
-                history[f"{split}_loss"][..., k] = loss[..., j]
-                history[f"{split}_acc"][..., k] = acc[..., j]
+            means = evaluation.means(placement.to_host(totals, axis=1))  # no val split: NaN
+            for i, measure in enumerate(("loss", *objective.metrics)):
+                for j, split in enumerate(splits):
+                    history[f"{split}_{measure}"][..., k] = means[..., i, j]
             if checkpointer is not None:
                 snapshot = _snapshot(carry, history, placement)
                 checkpointer.save(done, snapshot, last=end == eval_steps[-1])
-            bar.update(done, history["val_acc"][..., k])
+            bar.update(done, history[watched][..., k], goals(objective.metrics)[watched])
+            if callbacks:
+                at = placement.to_host(carry.map(lambda c: c.diverged_at), axis=1)
+                now = {m: v[..., k] for m, v in history.items()}
+                now = {
+                    m: np.where(_dead_after(at, np.asarray([end]))[..., 0], np.nan, v)
+                    for m, v in now.items()
+                }
+                for callback in callbacks:
+                    callback(end, now)
     finally:
         bar.close()
         if checkpointer is not None:
@@ -224,14 +306,32 @@ def fit(
     metrics = dict(history)
     for m in metrics:  # a diverged run has no metrics from the chunk it diverged in on
         metrics[m] = np.where(_dead_after(diverged, np.asarray(eval_steps)), np.nan, metrics[m])
-    return Result(
+    result = Result(
         metrics=metrics,
         steps=np.asarray(eval_steps),
         lr=placement.to_host(lr, axis=0),
         diverged=diverged,
         configs=configs,
         seeds=seeds,
+        goals=goals(objective.metrics),
     )
+    if keep_weights == "none":
+        return result
+    # "best": the configuration `Result.best` picks (the first if every one diverged).
+    best = int(np.argmax(result.score(result.default_metric)))
+    kept = list(range(n_configs)) if keep_weights == "all" else [best]
+    final = placement.gather(carry.map(lambda c: (c.params, c.state)), axis=1)
+    final = jax.tree_util.tree_map(lambda x: x[:, kept], final)
+    weights = Weights(
+        network=network,
+        params=final[0],
+        state=final[1],
+        configs=kept,
+        model=model if isinstance(model, str) else None,
+        input_shape=dataset.input_shape,
+        n_outputs=n_outputs,
+    )
+    return dataclasses.replace(result, weights=weights)
 
 
 def _snapshot(carry: Groups, history: dict[str, np.ndarray], placement: Placement) -> dict:
@@ -355,10 +455,64 @@ def _configs(schedules: Schedule) -> list[dict]:
     return configs
 
 
-def _check_history_size(n_seeds: int, n_configs: int, steps: int, eval_every: int) -> None:
+def _check_factor(factor: Any) -> float | None:
+    """``divergence_factor``: None, or a number > 1."""
+    if factor is None:
+        return None
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not factor > 1:
+        raise ValueError(
+            f"fit: divergence_factor must be a number > 1 (the loss ratio to step 0 that "
+            f"counts as diverged) or None (only non-finite losses), got {factor!r}"
+        )
+    return float(factor)
+
+
+def _check_callbacks(callbacks: Any) -> list[Callback]:
+    """``callbacks`` as a list of callables."""
+    if callable(callbacks):
+        callbacks = [callbacks]
+    if isinstance(callbacks, str | bytes) or not isinstance(callbacks, Sequence):
+        raise ValueError(
+            f"fit: callbacks must be a list of functions callback(step, metrics), got {callbacks!r}"
+        )
+    for i, callback in enumerate(callbacks):
+        if not callable(callback):
+            raise ValueError(
+                f"fit: callbacks[{i}] must be a function callback(step, metrics), got {callback!r}"
+            )
+    return list(callbacks)
+
+
+def _keep_weights(keep: Any, n_runs: int, n_weights: int) -> tuple[str, str | None]:
+    """Which runs' final weights `fit` returns, and a note to show when the default
+    could not keep them all."""
+    if keep is not None and keep not in KEEP_WEIGHTS:
+        raise ValueError(
+            f"fit: keep_weights must be one of {', '.join(map(repr, KEEP_WEIGHTS))} or None "
+            f"(all when they fit in memory), got {keep!r}"
+        )
+    size = n_runs * n_weights * 4
+    fits = size <= memory_bytes() // 4
+    if keep == "all" and not fits:
+        raise ValueError(
+            f"fit: keep_weights='all' ({n_runs} runs x {n_weights} weights) would take "
+            f"{size / 2**30:.1f} GiB, more than a quarter of this machine's memory; use "
+            "keep_weights='best' (the selected configuration) or 'none'"
+        )
+    if keep is None:
+        keep = "all" if fits else "best"
+        if not fits:
+            gib = size / 2**30
+            return keep, f"keeping the best configuration's weights only ({gib:.1f} GiB for all)"
+    return keep, None
+
+
+def _check_history_size(
+    n_metrics: int, n_seeds: int, n_configs: int, steps: int, eval_every: int
+) -> None:
     """Refuse a run whose metrics history would not fit in memory."""
     n_evals = -(-steps // eval_every)
-    shape = (len(METRICS), n_seeds, n_configs, n_evals)
+    shape = (n_metrics, n_seeds, n_configs, n_evals)
     check_fits(
         f"fit: the metrics history ({' x '.join(map(str, shape))} float32)",
         int(np.prod(shape, dtype=np.float64)) * 4,
@@ -367,11 +521,12 @@ def _check_history_size(n_seeds: int, n_configs: int, steps: int, eval_every: in
 
 
 class _ProgressBar:
-    """A tqdm bar on a terminal: steps/s, configurations, best validation accuracy so far."""
+    """A tqdm bar on a terminal: steps/s, configurations, the best validation metric so far."""
 
     def __init__(self, steps: int, n_configs: int, n_seeds: int, enabled: bool, start: int = 0):
         self.bar = None
-        self.best = 0.0
+        self.best = math.nan
+        self.enabled = enabled
         if enabled and sys.stderr.isatty():
             try:
                 from tqdm.auto import tqdm
@@ -380,12 +535,21 @@ class _ProgressBar:
             desc = f"{n_configs} configs x {n_seeds} seeds"
             self.bar = tqdm(total=steps, initial=start, unit="step", desc=desc)
 
-    def update(self, done: int, val_acc: np.ndarray | None = None) -> None:
-        if val_acc is not None and np.isfinite(val_acc).any():
-            self.best = max(self.best, float(np.nanmax(val_acc)))
+    def note(self, text: str | None) -> None:
+        """Say ``text`` on stderr (above the bar), when progress is shown."""
+        if text and self.enabled:
+            print(f"fit: {text}", file=sys.stderr)
+
+    def update(self, done: int, values: np.ndarray | None = None, goal: str = "max") -> None:
+        """Move to step ``done``; ``values`` are the watched validation metric's latest."""
+        if values is not None and np.isfinite(values).any():
+            best = np.nanmax(values) if goal == "max" else np.nanmin(values)
+            pick = max if goal == "max" else min
+            self.best = float(best) if math.isnan(self.best) else pick(self.best, float(best))
         if self.bar is not None:
             self.bar.update(done - self.bar.n)
-            self.bar.set_postfix(best_val_acc=f"{self.best:.3f}")
+            if not math.isnan(self.best):
+                self.bar.set_postfix(best_val=f"{self.best:.4g}")
 
     def close(self) -> None:
         if self.bar is not None:
