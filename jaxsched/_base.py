@@ -202,6 +202,55 @@ class Schedule:
                 updates[name] = _broadcast_leaf(value, batch_shape + event)
         return dataclasses.replace(self, **updates)
 
+    def reshape(self: _S, *shape: int | tuple[int, ...]) -> _S:
+        """The same schedules with their batch axes reshaped to ``shape`` (one ``-1`` allowed).
+
+        Only the leading batch axes change; per-schedule axes (a ``boundaries``
+        sequence) are kept. ``shape`` may be given as ints or as one tuple, as
+        in NumPy.
+
+        Example:
+          >>> import jaxsched
+          >>> batch = jaxsched.grid(jaxsched.multistep, init_value=[0.1, 0.2, 0.3],
+          ...                       boundaries=[[10, 20], [30, 40]], decay_rate=0.5)
+          >>> square = batch.reshape(3, 2)      # rows: init_value, columns: boundaries
+          >>> square.batch_shape, square.boundaries.shape
+          ((3, 2), (3, 2, 2))
+          >>> square[2][1].to_dict()["boundaries"], square[2][1].to_dict()["init_value"]
+          ([30.0, 40.0], 0.3)
+        """
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        full = self.broadcast()
+        old = full.batch_shape
+        try:
+            new = np.empty(old, dtype=np.bool_).reshape(shape).shape
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"{self.kind}: cannot reshape a batch of shape {old} "
+                f"({math.prod(old)} schedules) into {tuple(shape)}"
+            ) from None
+        return jax.tree_util.tree_map(lambda x: x.reshape(new + x.shape[len(old) :]), full)
+
+    def flatten(self: _S) -> _S:
+        """The batch with its axes flattened into one, in row-major order (``reshape(-1)``).
+
+        What `jaxsched.train.fit` takes: one axis of configurations. An
+        unbatched schedule becomes a batch of one.
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> import jaxsched
+          >>> peaks, decays = jnp.array([[0.1], [0.3]]), jnp.array([100, 200, 300])
+          >>> batch = jaxsched.cosine(init_value=peaks, decay_steps=decays)  # broadcast: (2, 3)
+          >>> flat = batch.flatten()
+          >>> batch.batch_shape, flat.batch_shape
+          ((2, 3), (6,))
+          >>> flat[4].to_dict()["init_value"], flat[4].to_dict()["decay_steps"]
+          (0.3, 200.0)
+        """
+        return self.reshape(-1)
+
     def __len__(self) -> int:
         shape = self.batch_shape
         if not shape:
