@@ -159,6 +159,32 @@ class Schedule:
     def _value(self, steps: Steps) -> jax.Array:
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ length
+    @property
+    def end_step(self) -> jax.Array:
+        """The step from which the value no longer changes, per schedule (shape `batch_shape`).
+
+        A decay's end (``begin + decay_steps``, a one-cycle's or WSD's
+        ``total_steps``, a multistep's last boundary), shifted by a warmup or a
+        join's boundary in front of it; 0 for a constant. NaN where there is
+        none: periodic schedules (cyclic, cosine restarts, PyTorch's cosine
+        annealing, poly with ``cycle``) and those that decay for ever (step,
+        exponential, inverse time, inverse square root).
+
+        Example:
+          >>> import jaxsched
+          >>> s = jaxsched.warmup(jaxsched.cosine(init_value=0.1, decay_steps=900), warmup_steps=100)
+          >>> float(s.end_step), float(s(1000)) == float(s(5000))
+          (1000.0, True)
+          >>> jaxsched.stack([s, jaxsched.cyclic(0.01, 0.1, step_size_up=50)]).end_step
+          Array([1000.,   nan], dtype=float32)
+        """
+        return jnp.broadcast_to(jnp.asarray(self._end(), float), self.batch_shape)
+
+    def _end(self) -> jax.typing.ArrayLike:
+        """`end_step`, before broadcasting to the batch shape; a subclass with an end says it."""
+        return jnp.nan
+
     # ----------------------------------------------------------------- dtype
     def _compute_dtype(self, step: jax.Array | None = None) -> jnp.dtype:
         """The float dtype the schedule computes in: its leaves' and a float ``step``'s."""
