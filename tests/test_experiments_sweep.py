@@ -111,8 +111,14 @@ decay_steps = 60
 
 def test_the_shipped_example_is_valid():
     spec = load_sweep(ROOT / "experiments" / "sweep.toml")
-    assert spec.schedules.batch_shape == (12,)
+    assert spec.schedules.batch_shape == (13,)
     assert spec.data == "mnist1d" and spec.steps == 1000 and spec.seeds == 3
+    assert spec.output == ROOT / "experiments" / "results" / "sweep-example"
+    rows = spec.schedules.to_dicts()[:6]  # the grid over a composed spec
+    assert [(r["schedule"]["init_value"], r["warmup_steps"]) for r in rows[:2]] == [
+        (0.03, 50.0), (0.03, 100.0)
+    ]  # fmt: skip
+    assert np.nanmax(spec.schedules.end_step) <= spec.steps  # nothing to warn about
 
 
 GOOD = """
