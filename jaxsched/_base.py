@@ -159,6 +159,32 @@ class Schedule:
     def _value(self, steps: Steps) -> jax.Array:
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ length
+    @property
+    def end_step(self) -> jax.Array:
+        """The step from which the value no longer changes, per schedule (shape `batch_shape`).
+
+        A decay's end (``begin + decay_steps``, a one-cycle's or WSD's
+        ``total_steps``, a multistep's last boundary), shifted by a warmup or a
+        join's boundary in front of it; 0 for a constant. NaN where there is
+        none: periodic schedules (cyclic, cosine restarts, PyTorch's cosine
+        annealing, poly with ``cycle``) and those that decay for ever (step,
+        exponential, inverse time, inverse square root).
+
+        Example:
+          >>> import jaxsched
+          >>> s = jaxsched.warmup(jaxsched.cosine(init_value=0.1, decay_steps=900), warmup_steps=100)
+          >>> float(s.end_step), float(s(1000)) == float(s(5000))
+          (1000.0, True)
+          >>> jaxsched.stack([s, jaxsched.cyclic(0.01, 0.1, step_size_up=50)]).end_step
+          Array([1000.,   nan], dtype=float32)
+        """
+        return jnp.broadcast_to(jnp.asarray(self._end(), float), self.batch_shape)
+
+    def _end(self) -> jax.typing.ArrayLike:
+        """`end_step`, before broadcasting to the batch shape; a subclass with an end says it."""
+        return jnp.nan
+
     # ----------------------------------------------------------------- dtype
     def _compute_dtype(self, step: jax.Array | None = None) -> jnp.dtype:
         """The float dtype the schedule computes in: its leaves' and a float ``step``'s."""
@@ -201,6 +227,55 @@ class Schedule:
                 event = jnp.shape(value)[jnp.ndim(value) - event_ndim :]
                 updates[name] = _broadcast_leaf(value, batch_shape + event)
         return dataclasses.replace(self, **updates)
+
+    def reshape(self: _S, *shape: int | tuple[int, ...]) -> _S:
+        """The same schedules with their batch axes reshaped to ``shape`` (one ``-1`` allowed).
+
+        Only the leading batch axes change; per-schedule axes (a ``boundaries``
+        sequence) are kept. ``shape`` may be given as ints or as one tuple, as
+        in NumPy.
+
+        Example:
+          >>> import jaxsched
+          >>> batch = jaxsched.grid(jaxsched.multistep, init_value=[0.1, 0.2, 0.3],
+          ...                       boundaries=[[10, 20], [30, 40]], decay_rate=0.5)
+          >>> square = batch.reshape(3, 2)      # rows: init_value, columns: boundaries
+          >>> square.batch_shape, square.boundaries.shape
+          ((3, 2), (3, 2, 2))
+          >>> square[2][1].to_dict()["boundaries"], square[2][1].to_dict()["init_value"]
+          ([30.0, 40.0], 0.3)
+        """
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        full = self.broadcast()
+        old = full.batch_shape
+        try:
+            new = np.empty(old, dtype=np.bool_).reshape(shape).shape
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"{self.kind}: cannot reshape a batch of shape {old} "
+                f"({math.prod(old)} schedules) into {tuple(shape)}"
+            ) from None
+        return jax.tree_util.tree_map(lambda x: x.reshape(new + x.shape[len(old) :]), full)
+
+    def flatten(self: _S) -> _S:
+        """The batch with its axes flattened into one, in row-major order (``reshape(-1)``).
+
+        What `jaxsched.train.fit` takes: one axis of configurations. An
+        unbatched schedule becomes a batch of one.
+
+        Example:
+          >>> import jax.numpy as jnp
+          >>> import jaxsched
+          >>> peaks, decays = jnp.array([[0.1], [0.3]]), jnp.array([100, 200, 300])
+          >>> batch = jaxsched.cosine(init_value=peaks, decay_steps=decays)  # broadcast: (2, 3)
+          >>> flat = batch.flatten()
+          >>> batch.batch_shape, flat.batch_shape
+          ((2, 3), (6,))
+          >>> flat[4].to_dict()["init_value"], flat[4].to_dict()["decay_steps"]
+          (0.3, 200.0)
+        """
+        return self.reshape(-1)
 
     def __len__(self) -> int:
         shape = self.batch_shape

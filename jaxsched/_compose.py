@@ -42,6 +42,9 @@ class Warmup(Schedule):
     warmup_steps: jax.Array = data()
     init_value: jax.Array = data()
 
+    def _end(self) -> jax.typing.ArrayLike:
+        return self.warmup_steps + self.schedule._end()
+
     def _value(self, steps: Steps) -> jax.Array:
         t = steps.t
         zero = Steps(jnp.zeros_like(t), jnp.zeros_like(t))
@@ -92,6 +95,10 @@ class Join(Schedule):
 
     schedules: tuple[Schedule, ...] = data(event_ndim=1)
     boundaries: jax.Array = data(event_ndim=1)
+
+    def _end(self) -> jax.typing.ArrayLike:
+        last = self.schedules[-1]._end()
+        return last + self.boundaries[..., -1] if self.boundaries.shape[-1] else last
 
     def _value(self, steps: Steps) -> jax.Array:
         value = self.schedules[0]._value(steps)
@@ -145,6 +152,10 @@ class Switch(Schedule):
 
     schedules: tuple[Schedule, ...] = data(event_ndim=1)
     index: jax.Array = data()
+
+    def _end(self) -> jax.typing.ArrayLike:
+        ends = [jnp.asarray(s._end(), float) for s in self.schedules]
+        return jnp.select([self.index == k for k in range(len(ends))], ends, jnp.nan)
 
     def _value(self, steps: Steps) -> jax.Array:
         values = [s._value(steps) for s in self.schedules]

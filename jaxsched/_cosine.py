@@ -34,6 +34,9 @@ class Cosine(Schedule):
     end_value: jax.Array = data()
     exponent: jax.Array = data()
 
+    def _end(self) -> jax.typing.ArrayLike:
+        return self.decay_steps
+
     def _value(self, steps: Steps) -> jax.Array:
         p = done(steps, self.decay_steps)
         fall = cosine_fall(steps, self.decay_steps)

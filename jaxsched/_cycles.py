@@ -37,6 +37,9 @@ class OneCycle(Schedule):
     three_phase: jax.Array = data()
     anneal: str = static(default="cos")
 
+    def _end(self) -> jax.typing.ArrayLike:
+        return self.total_steps
+
     def _value(self, steps: Steps) -> jax.Array:
         t, total = steps.t, self.total_steps
         initial = self.peak_value / self.div_factor

@@ -83,6 +83,9 @@ class Constant(Schedule):
 
     value: jax.Array = data()
 
+    def _end(self) -> jax.typing.ArrayLike:
+        return 0.0
+
     def _value(self, steps: Steps) -> jax.Array:
         return self.value + jnp.zeros_like(steps.t)
 
@@ -167,6 +170,9 @@ class MultiStep(Schedule):
     boundaries: jax.Array = data(event_ndim=1)
     decay_rate: jax.Array = data()
 
+    def _end(self) -> jax.typing.ArrayLike:
+        return jnp.max(self.boundaries, axis=-1, initial=0.0)
+
     def _value(self, steps: Steps) -> jax.Array:
         n = _boundary_count(steps, self.boundaries)
         return scaled_power(self.init_value, self.decay_rate, n)
@@ -207,6 +213,9 @@ class Piecewise(Schedule):
 
     boundaries: jax.Array = data(event_ndim=1)
     values: jax.Array = data(event_ndim=1)
+
+    def _end(self) -> jax.typing.ArrayLike:
+        return jnp.max(self.boundaries, axis=-1, initial=0.0)
 
     def _value(self, steps: Steps) -> jax.Array:
         return piecewise_value(steps, self.boundaries, self.values, steps.reached)
@@ -407,6 +416,9 @@ class Poly(Schedule):
     power: jax.Array = data()
     begin: jax.Array = data()
     cycle: jax.Array = data()
+
+    def _end(self) -> jax.typing.ArrayLike:
+        return jnp.where(self.cycle, jnp.nan, self.begin + self.decay_steps)  # cycle: restarts
 
     def _value(self, steps: Steps) -> jax.Array:
         s = steps.since(self.begin)

@@ -28,6 +28,9 @@ class WSD(Schedule):
     end_value: jax.Array = data()
     decay_shape: str = static(default="1-sqrt")
 
+    def _end(self) -> jax.typing.ArrayLike:
+        return self.total_steps
+
     def _value(self, steps: Steps) -> jax.Array:
         t = steps.t
         decay_start = self.total_steps - self.decay_steps
@@ -167,6 +170,9 @@ class Rex(Schedule):
     init_value: jax.Array = data()
     decay_steps: jax.Array = data()
     end_value: jax.Array = data()
+
+    def _end(self) -> jax.typing.ArrayLike:
+        return self.decay_steps
 
     def _value(self, steps: Steps) -> jax.Array:
         q = left(steps, self.decay_steps)

@@ -6,6 +6,8 @@
   the schedule comparison (`jaxsched.experiments`) and writes ``results/<name>/``.
 - ``jaxsched sweep CONFIG.toml`` trains the sweep a TOML file describes
   (`jaxsched.experiments.sweep_file`).
+- ``--checkpoint-dir DIR`` (compare, sweep) saves checkpoints there; the same
+  command run again resumes from them.
 - ``jaxsched lr-find [--data D --model M --optimizer O --method ramp|sweep]``
   runs the learning-rate range test (`jaxsched.train.lr_find`) and prints the
   suggested rate and the loss curve.
@@ -69,6 +71,23 @@ def _add_cpu_devices(p: argparse.ArgumentParser) -> None:
         "train on one device in a group per core, from threads; either way metrics equal a "
         "one-group run up to float rounding)",
     )
+
+
+def _add_checkpoint_dir(p: argparse.ArgumentParser, holds: str) -> None:
+    p.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        metavar="DIR",
+        help=f"save checkpoints here ({holds}); run the same command again after a crash or "
+        "a kill and it resumes from the newest one",
+    )
+
+
+def _checkpoint_dir(args: argparse.Namespace) -> Path | None:
+    """``--checkpoint-dir``, made and written to now, not after the training."""
+    if args.checkpoint_dir is not None:
+        writable_folder(args.checkpoint_dir, "--checkpoint-dir")
+    return args.checkpoint_dir
 
 
 #: The most CPU devices ``--cpu-devices`` gives: more than the cores only slows a sweep.
@@ -216,6 +235,7 @@ def _add_compare(commands) -> None:
     )
     p.add_argument("--results-dir", type=Path, default=Path("results"), help="default results")
     p.add_argument("--no-plots", action="store_true", help="skip the PNGs (no matplotlib needed)")
+    _add_checkpoint_dir(p, "a folder per task x optimizer")
     _add_cpu_devices(p)
     p.set_defaults(run=_compare)
 
@@ -271,6 +291,7 @@ def _compare(args: argparse.Namespace) -> int:
     name = args.name or time.strftime("compare-%Y%m%d-%H%M%S")
     folder = args.results_dir / name
     writable_folder(folder, "--results-dir/--name: the folder")  # now, not after the training
+    checkpoint_dir = _checkpoint_dir(args)
     study = run_study(
         tasks,
         optimizers,
@@ -282,6 +303,7 @@ def _compare(args: argparse.Namespace) -> int:
         target_fraction=args.target_fraction,
         progress=True,
         log=lambda line: print(line, flush=True),
+        checkpoint_dir=checkpoint_dir,
     )
     written = report.write(study, folder, plots=not args.no_plots)
     print()
@@ -321,6 +343,7 @@ def _add_sweep(commands) -> None:
     p.add_argument("config", type=Path, metavar="CONFIG.toml", help="the sweep file")
     p.add_argument("--no-plots", action="store_true", help="skip the PNGs (no matplotlib needed)")
     p.add_argument("--top", type=int, default=20, help="table rows to print (default 20)")
+    _add_checkpoint_dir(p, "the sweep's checkpoints")
     _add_cpu_devices(p)
     p.set_defaults(run=_sweep)
 
@@ -332,7 +355,10 @@ def _sweep(args: argparse.Namespace) -> int:
         raise ValueError(f"--top must be >= 1, got {args.top}")
     spec = load_sweep(args.config)
     result, written = run_sweep(
-        spec, plots=not args.no_plots, log=lambda line: print(line, flush=True)
+        spec,
+        plots=not args.no_plots,
+        log=lambda line: print(line, flush=True),
+        checkpoint_dir=_checkpoint_dir(args),
     )
     print(sweep_table(result, spec.schedules, top=args.top))
     if (result.diverged >= 0).any(axis=0).all():

@@ -157,3 +157,42 @@ def test_warnings_are_one_line_in_the_commands_words(capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("jaxsched plot: warning: piecewise: boundaries at index 0 is 16777217")
     assert err.count("\n") == 0
+
+
+def test_compare_resumes_each_task_and_optimizer_from_its_own_checkpoints(
+    tmp_path, capsys, monkeypatch
+):
+    from jaxsched.train.checkpoint import Checkpointer
+
+    restore, restored = Checkpointer.restore, []
+
+    def recorded(self, like):
+        out = restore(self, like)
+        restored.append((self.directory.name, None if out is None else out[0]))
+        return out
+
+    monkeypatch.setattr(Checkpointer, "restore", recorded)
+    ckpt = tmp_path / "ckpt"
+    argv = [
+        "compare", "--data", "digits", "--model", "mlp", "--optimizer", "sgd,adam",
+        "--families", "constant", "--seeds", "1", "--steps", "2", "--budget", "small",
+        "--no-plots", "--results-dir", str(tmp_path), "--checkpoint-dir", str(ckpt),
+    ]  # fmt: skip
+    assert main([*argv, "--name", "first"]) == 0
+    assert main([*argv, "--name", "again"]) == 0  # restores both fits, trains nothing
+    assert restored == [
+        ("digits-mlp-sgd", None), ("digits-mlp-adam", None),
+        ("digits-mlp-sgd", 2), ("digits-mlp-adam", 2),
+    ]  # fmt: skip
+    assert sorted(p.name for p in ckpt.iterdir()) == ["digits-mlp-adam", "digits-mlp-sgd"]
+    for folder in ckpt.iterdir():  # the last two checkpoints are kept
+        assert sorted(p.name for p in folder.iterdir() if p.name.isdigit()) == ["1", "2"]
+    for name in ("digits-mlp-sgd.json", "digits-mlp-adam.json", "summary.csv"):
+        assert (tmp_path / "again" / name).read_text() == (tmp_path / "first" / name).read_text()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main([*argv, "--name", "x", "--checkpoint-dir", str(blocker)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err == f"jaxsched compare: error: --checkpoint-dir '{blocker}' cannot be made (File exists)"
+    )

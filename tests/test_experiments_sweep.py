@@ -70,10 +70,10 @@ def test_a_tiny_sweep_trains_ranks_on_validation_and_writes_its_files(tmp_path, 
     assert len(json.loads((out / "result.json").read_text())["configs"]) == 2
 
 
-def test_several_schedule_tables_and_specs_stack_into_one_batch(tmp_path):
+def test_several_schedule_tables_and_specs_stack_into_one_batch(tmp_path, monkeypatch):
     text = """
 [data]
-path = "{npz}"
+path = "data/mine.npz"
 val_fraction = 0.2
 [train]
 model = "cnn"
@@ -94,9 +94,11 @@ total_steps = 300
 warmup_steps = 10
 decay_steps = 60
 """
-    npz = tmp_path / "mine.npz"
+    npz = tmp_path / "data" / "mine.npz"
+    npz.parent.mkdir()
     np.savez(npz, x=np.zeros((10, 4)), y=np.zeros(10, int), x_test=np.zeros((2, 4)), y_test=[0, 1])
-    spec = load_sweep(_write(tmp_path, text.format(npz=npz)))
+    monkeypatch.chdir(tmp_path / "data")  # relative paths are the file's, not the directory's
+    spec = load_sweep(_write(tmp_path, text))
     assert spec.schedules.batch_shape == (6,)  # a spec that is a batch gives its members
     kinds = [s.to_dict()["kind"] for s in spec.schedules]
     assert kinds == ["multistep", "multistep", "warmup", "constant", "constant", "wsd"]
@@ -104,13 +106,19 @@ decay_steps = 60
     assert spec.schedules[1].to_dict()["boundaries"] == [150.0, 250.0]
     assert spec.seeds == [3, 5] and spec.eval_every == 30 and spec.batch_size == 100
     assert (spec.model, spec.optimizer, spec.val_fraction) == ("cnn", "adamw", 0.2)
-    assert spec.output == Path("results/sweep")
+    assert spec.data == str(npz) and spec.output == tmp_path / "results" / "sweep"
 
 
 def test_the_shipped_example_is_valid():
     spec = load_sweep(ROOT / "experiments" / "sweep.toml")
-    assert spec.schedules.batch_shape == (12,)
+    assert spec.schedules.batch_shape == (13,)
     assert spec.data == "mnist1d" and spec.steps == 1000 and spec.seeds == 3
+    assert spec.output == ROOT / "experiments" / "results" / "sweep-example"
+    rows = spec.schedules.to_dicts()[:6]  # the grid over a composed spec
+    assert [(r["schedule"]["init_value"], r["warmup_steps"]) for r in rows[:2]] == [
+        (0.03, 50.0), (0.03, 100.0)
+    ]  # fmt: skip
+    assert np.nanmax(spec.schedules.end_step) <= spec.steps  # nothing to warn about
 
 
 GOOD = """
@@ -234,3 +242,147 @@ def test_cpu_devices_after_jax_has_run_or_below_one_is_a_one_line_error(tmp_path
         assert main(["sweep", str(path), "--no-plots", "--cpu-devices", k]) == 2
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and words in err, err
+
+
+# ------------------------------------------------------------------ a grid over a spec
+GRID = """
+[data]
+name = "digits"
+[train]
+model = "mlp"
+steps = 100
+[[schedule]]
+spec = "warmup(cosine(init_value=$peak, decay_steps=900), warmup_steps=$w)"
+[schedule.grid]
+peak = [0.03, 0.1, 0.3]
+w = [50, 100]
+[[schedule]]
+spec = "multistep(0.1, boundaries=$b, decay_rate=0.5)"
+grid = {b = [[10, 20], [30, 40, 50]]}
+[[schedule]]
+family = "constant"
+value = 0.1
+"""
+
+
+def test_a_grid_over_a_composed_spec_is_its_cartesian_product(tmp_path):
+    spec = load_sweep(_write(tmp_path, GRID))
+    assert spec.schedules.batch_shape == (9,)
+    assert spec.optimizer == "sgd"  # [train] optimizer is optional: fit's default
+    rows = spec.schedules.to_dicts()
+    assert [(r["schedule"]["init_value"], r["warmup_steps"]) for r in rows[:6]] == [
+        (0.03, 50.0), (0.03, 100.0), (0.1, 50.0), (0.1, 100.0), (0.3, 50.0), (0.3, 100.0)
+    ]  # fmt: skip
+    assert [r["boundaries"] for r in rows[6:8]] == [[10.0, 20.0], [30.0, 40.0, 50.0]]
+    assert [r["kind"] for r in rows] == ["warmup"] * 6 + ["multistep"] * 2 + ["constant"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (
+            lambda t: t.replace("w = [50, 100]", "w = [50, 100]\nk = [1, 2]"),
+            ["[schedule.grid] of [[schedule]] #1: key 'k' is not used by the spec", "$k"],
+        ),
+        (
+            lambda t: t.replace("w = [50, 100]\n", ""),
+            ["[[schedule]] #1: spec placeholder $w has no values", "[schedule.grid]"],
+        ),
+        (
+            lambda t: t.replace("w = [50, 100]", 'w = [50, "long"]'),
+            ["[schedule.grid] of [[schedule]] #1: w = [50, 'long']: 'long' is not a finite number"],
+        ),
+        (lambda t: t.replace("w = [50, 100]", "w = [50, inf]"), ["w = [50, inf]", "finite"]),
+        (
+            lambda t: t.replace("w = [50, 100]", "w = 50"),
+            ["[schedule.grid] of [[schedule]] #1: w must be a non-empty list", "got 50"],
+        ),
+        (lambda t: t.replace("[[10, 20], [30, 40, 50]]", "[[[10]]]"), ["b = [[[10]]]"]),
+        (lambda t: t.replace("w = [50, 100]", "w = [-5]"), ["warmup_steps", "-5"]),
+        (
+            lambda t: t.replace("value = 0.1", "value = 0.1\ngrid = {v = [1]}"),
+            ["[[schedule]] #3: grid goes with spec"],
+        ),
+        (
+            lambda t: t.replace("boundaries=$b", "boundaries=$bb"),
+            ["[[schedule]] #2: spec placeholder $bb has no values"],
+        ),
+    ],
+)
+def test_grid_errors_name_the_file_table_and_key(edit, words, tmp_path, capsys):
+    path = _write(tmp_path, edit(GRID), "bad.toml")
+    assert main(["sweep", str(path), "--no-plots"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith(f"jaxsched sweep: error: {path}: "), err
+    for w in words:
+        assert w in err, err
+
+
+def test_a_placeholder_without_a_grid_is_named(tmp_path):
+    text = GOOD.split("[schedule]")[0] + '[schedule]\nspec = "cosine($peak, decay_steps=100)"\n'
+    with pytest.raises(ValueError, match=r"\[schedule\]: spec .* has placeholder \$peak; give"):
+        load_sweep(_write(tmp_path, text))
+
+
+# ---------------------------------------------------- checkpoints, and schedules too long
+RESUMABLE = """
+[data]
+name = "digits"
+[train]
+model = "mlp"
+steps = 40
+eval_every = 20
+batch_size = 32
+[schedule]
+spec = "warmup(cosine(init_value=$peak, decay_steps=$k), warmup_steps=10)"
+grid = {peak = [0.1], k = [30, 200]}
+[output]
+dir = "out"
+"""
+
+
+def test_a_killed_sweep_resumes_from_its_checkpoints(tmp_path, capsys, monkeypatch):
+    from jaxsched.train.checkpoint import Checkpointer
+
+    path, ckpt = _write(tmp_path, RESUMABLE), tmp_path / "ckpt"
+    argv = ["sweep", str(path), "--no-plots", "--checkpoint-dir", str(ckpt)]
+    save, restore, restored = Checkpointer.save, Checkpointer.restore, []
+
+    def save_then_stop(self, step, tree, last):
+        save(self, step, tree, last)
+        raise KeyboardInterrupt  # killed after the first checkpoint
+
+    def recorded(self, like):
+        out = restore(self, like)
+        restored.append(None if out is None else out[0])
+        return out
+
+    monkeypatch.setattr(Checkpointer, "restore", recorded)
+    monkeypatch.setattr(Checkpointer, "save", save_then_stop)
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    # the warmup of 10 + a cosine of 200 ends at step 210, after the run's 40 steps
+    assert f"jaxsched sweep: warning: {path}: 1 of 2 configurations end after the run's 40 " in err
+    assert "config 1 at step 210 (warmup(schedule=cosine(init_value=0.1, decay_steps=200" in err
+    assert sorted(p.name for p in ckpt.iterdir()) == ["20"]
+    assert not (tmp_path / "out" / "result.json").exists()
+    monkeypatch.setattr(Checkpointer, "save", save)
+    assert main(argv) == 0  # resumes at step 20
+    first = (tmp_path / "out" / "result.json").read_text()
+    assert main(argv) == 0  # finished: restores step 40 and trains nothing
+    assert restored == [None, 20, 40]
+    assert sorted(p.name for p in ckpt.iterdir()) == ["20", "40"]
+    assert (tmp_path / "out" / "result.json").read_text() == first
+    result = Result.from_json(tmp_path / "out" / "result.json")
+    assert result.metrics["val_acc"].shape == (1, 2, 2)
+    assert np.isfinite(result.metrics["val_acc"]).all()
+
+
+def test_a_checkpoint_dir_that_cannot_be_made_is_refused_before_training(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    path = _write(tmp_path, RESUMABLE)
+    assert main(["sweep", str(path), "--no-plots", "--checkpoint-dir", str(blocker / "c")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"jaxsched sweep: error: --checkpoint-dir '{blocker / 'c'}' cannot be")
+    assert not (tmp_path / "out" / "result.json").exists()

@@ -112,3 +112,46 @@ def test_one_compile_for_any_hyperparameter_values():
     value(js.poly(0.1, 0.0, decay_steps=100), 50)
     value(js.poly(0.2, 0.0, decay_steps=1000, power=3), 50)
     assert len(traces) == 1
+
+
+def test_reshape_keeps_each_schedule_and_its_boundaries():
+    batch = js.grid(
+        js.multistep, init_value=[0.1, 0.2, 0.3], boundaries=[[10, 20], [30, 40]], decay_rate=0.5
+    )
+    square = batch.reshape(3, 2)
+    assert square.batch_shape == (3, 2) and square.boundaries.shape == (3, 2, 2)
+    assert batch.reshape((3, -1)).batch_shape == (3, 2)  # a tuple and -1, as in NumPy
+    values = jax.jit(jax.vmap(jax.vmap(lambda s: s(STEPS))))(square)
+    np.testing.assert_array_equal(values.reshape(6, -1), jax.vmap(lambda s: s(STEPS))(batch))
+    assert square[2][1].to_dict() == batch[5].to_dict()
+    assert square.flatten().to_dicts() == batch.to_dicts()
+
+
+def test_flatten_a_broadcast_batch_and_a_mixed_family_batch():
+    broadcast = js.cosine(init_value=jnp.array([[0.1], [0.3]]), decay_steps=jnp.array([10, 20]))
+    flat = broadcast.flatten()
+    assert broadcast.batch_shape == (2, 2) and flat.batch_shape == (4,)
+    assert [(d["init_value"], d["decay_steps"]) for d in flat.to_dicts()] == [
+        (0.1, 10.0),
+        (0.1, 20.0),
+        (0.3, 10.0),
+        (0.3, 20.0),
+    ]
+    mixed = js.stack([js.constant(0.1), js.cosine(1.0, 10), js.rex(1.0, 10), js.constant(0.2)])
+    assert [d["kind"] for d in mixed.reshape(2, 2).flatten().to_dicts()] == [
+        "constant",
+        "cosine",
+        "rex",
+        "constant",
+    ]
+    np.testing.assert_array_equal(mixed.reshape(2, 2)(5), np.reshape(mixed(5), (2, 2)))
+    assert js.constant(0.1).flatten().batch_shape == (1,)
+
+
+def test_reshape_to_a_shape_of_another_size_is_one_line():
+    with pytest.raises(
+        ValueError,
+        match=r"cosine: cannot reshape a batch of shape \(4,\) "
+        r"\(4 schedules\) into \(3, -1\)",
+    ):
+        js.grid(js.cosine, init_value=[0.1, 0.2, 0.3, 0.4], decay_steps=10).reshape(3, -1)

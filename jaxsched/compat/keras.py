@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from jaxsched import _decay
 from jaxsched._base import Schedule, data, factory, register
@@ -98,6 +99,9 @@ class _PiecewiseConstant(Schedule):
 
     boundaries: jax.Array = data(event_ndim=1)
     values: jax.Array = data(event_ndim=1)
+
+    def _end(self) -> jax.typing.ArrayLike:
+        return jnp.floor(jnp.max(self.boundaries, axis=-1, initial=-1.0)) + 1  # step > b
 
     def _value(self, steps: Steps) -> jax.Array:
         return _decay.piecewise_value(steps, self.boundaries, self.values, steps.passed)

@@ -414,6 +414,9 @@ class _OneCycle(Schedule):
     three_phase: jax.Array = data()
     anneal_strategy: str = static(default="cos")
 
+    def _end(self) -> jax.typing.ArrayLike:
+        return self.total_steps  # the value at total_steps is held
+
     def _value(self, steps: Steps) -> jax.Array:
         # PyTorch raises past total_steps; the value at total_steps is held.
         past = steps.passed(self.total_steps)

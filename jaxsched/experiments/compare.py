@@ -28,11 +28,13 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import jaxsched
+from jaxsched._output import writable_folder
 from jaxsched.experiments.families import FAMILIES, Candidate, search_space
 from jaxsched.experiments.tasks import BUDGETS, Budget, Task, base_rates, eval_every, optimizer
 from jaxsched.train import Result, fit, load
@@ -128,6 +130,7 @@ def run_study(
     val_fraction: float = 0.1,
     progress: bool = True,
     log: Callable[[str], None] | None = print,
+    checkpoint_dir: str | Path | None = None,
 ) -> Study:
     """Train every family's search space on every task x optimizer and summarize it.
 
@@ -146,6 +149,8 @@ def run_study(
       val_fraction: the part of the training set held out for validation.
       progress: show `fit`'s progress bar (on a terminal).
       log: called with a line of progress per task x optimizer (None: silent).
+      checkpoint_dir: save each task x optimizer's `fit` in its own folder here,
+        ``<task>-<optimizer>``, and resume from them when run again with the same settings.
 
     Returns:
       A `Study`.
@@ -160,6 +165,7 @@ def run_study(
                 f"{task.name}: batch size {task.batch_size} is larger than the training split "
                 f"({n_train} examples)"
             )
+    folders = _checkpoint_folders(checkpoint_dir, tasks, optimizers)
     say = log or (lambda _: None)
     start = time.perf_counter()
     runs = []
@@ -185,6 +191,7 @@ def run_study(
                 seeds=seeds,
                 eval_every=eval_every(task.steps, budget.evals),
                 progress=progress,
+                checkpoint_dir=folders.get((task.name, opt)),
             )
             seconds = time.perf_counter() - t0
             rows, run_target = summarize(space, result, target, target_fraction)
@@ -211,6 +218,21 @@ def run_study(
         "val_fraction": val_fraction,
     }
     return Study(runs, settings, time.perf_counter() - start)
+
+
+def _checkpoint_folders(
+    checkpoint_dir: str | Path | None, tasks: Sequence[Task], optimizers: Sequence[str]
+) -> dict[tuple[str, str], Path]:
+    """A checkpoint folder per task x optimizer (each `fit` its own), each made and written
+    to before any training."""
+    if checkpoint_dir is None:
+        return {}
+    folders = {
+        (t.name, opt): Path(checkpoint_dir) / f"{t.name}-{opt}" for t in tasks for opt in optimizers
+    }
+    for folder in folders.values():
+        writable_folder(folder, "checkpoint_dir: the folder")
+    return folders
 
 
 def select(result: Result, indices: Sequence[int]) -> int:

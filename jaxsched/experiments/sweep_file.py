@@ -9,7 +9,7 @@ ill-typed one is a `ValueError` naming the file, the table and the key::
 
     [train]
     model = "mlp"            # "mlp" or "cnn"
-    optimizer = "sgd"        # "sgd" (momentum 0.9), "adam", "adamw"
+    optimizer = "sgd"        # optional: "sgd" (momentum 0.9, fit's default), "adam", "adamw"
     steps = 500
     seeds = 3                # a count or a list of seeds; optional, default 1
     eval_every = 100         # optional, default steps / 10
@@ -24,14 +24,32 @@ ill-typed one is a `ValueError` naming the file, the table and the key::
     [output]
     dir = "results/sweep-digits"     # optional, default results/<file name>
 
-Relative paths are relative to the current directory.
+A composed schedule is swept by writing ``$name`` placeholders in one spec and
+their values in a ``[schedule.grid]`` table: the cartesian product (the last
+key varies fastest) is the batch, here 3 x 2 = 6 configurations::
+
+    [[schedule]]
+    spec = "warmup(cosine(init_value=$peak, decay_steps=900), warmup_steps=$w)"
+    [schedule.grid]          # belongs to the [[schedule]] above it
+    peak = [0.03, 0.1, 0.3]
+    w = [50, 100]            # a list of lists where one value is a list (boundaries)
+
+Each placeholder is replaced by the value's Python literal and the spec is read
+by `jaxsched.parse` (never evaluated). A placeholder without values, a grid key
+the spec does not use, and a value that is not a finite number, a boolean or a
+list of numbers are errors naming the table and the key.
+
+Relative paths (``[data] path``, ``[output] dir``) are relative to the sweep
+file's folder, not the current directory.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import itertools
 import math
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +66,7 @@ from jaxsched.train import Result, fit
 from jaxsched.train._io import pyplot
 from jaxsched.train.data import BUILTIN
 from jaxsched.train.models import BUILTIN as MODELS
+from jaxsched.train.run_length import warn_unfinished
 
 __all__ = ["SweepSpec", "load_sweep", "run_sweep", "sweep_table"]
 
@@ -58,6 +77,7 @@ _KEYS = {
     "output": {"dir"},
 }
 _COMPOSITES = {"warmup", "join", "switch"}
+_PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,12 +86,12 @@ class SweepSpec:
 
     Attributes:
       path: the file.
-      data: a built-in dataset name or an ``.npz`` path.
+      data: a built-in dataset name or an ``.npz`` path (joined to the file's folder).
       val_fraction: the part of the training set held out for validation.
       model, optimizer: names (`jaxsched.train.models`, `jaxsched.experiments.OPTIMIZERS`).
       steps, seeds, eval_every, batch_size: as in `jaxsched.train.fit`.
       schedules: the batch of schedules (the grids of every ``[schedule]`` table, stacked).
-      output: the folder the results go to.
+      output: the folder the results go to (joined to the file's folder).
     """
 
     path: Path
@@ -109,8 +129,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
       ...     file = pathlib.Path(d, "s.toml")
       ...     _ = file.write_text(text)
       ...     spec = load_sweep(file)
-      >>> spec.schedules.batch_shape, spec.eval_every, spec.output
-      ((2,), 20, PosixPath('results/s'))
+      >>> spec.schedules.batch_shape, spec.eval_every, spec.optimizer
+      ((2,), 20, 'adam')
+      >>> spec.output.relative_to(d)  # next to the file
+      PosixPath('results/s')
     """
     path = Path(path)
     if not path.is_file():
@@ -149,24 +171,25 @@ def load_sweep(path: str | Path) -> SweepSpec:
                 f"[data] name {source!r} is not a built-in dataset; use {', '.join(BUILTIN)} or path"
             )
     else:
-        source = _string(err, data, "data", "path")
-        if not source.endswith(".npz"):
-            err(f"[data] path must name an .npz file, got {source!r}")
+        given = _string(err, data, "data", "path")
+        if not given.endswith(".npz"):
+            err(f"[data] path must name an .npz file, got {given!r}")
+        source = str(path.parent / given)  # relative to the sweep file's folder
         if not Path(source).is_file():
-            err(f"[data] path {source!r}: no such file")
+            err(f"[data] path {given!r}: no such file {source!r}")
     val_fraction = _number(err, data, "data", "val_fraction", 0.1)
     if not 0.0 < val_fraction < 1.0:
         err(
             f"[data] val_fraction must be in (0, 1): the sweep ranks on validation, got {val_fraction}"
         )
 
-    for key in ("model", "optimizer", "steps"):
+    for key in ("model", "steps"):
         if key not in train:
             err(f"missing key {key!r} in [train]")
     model = _string(err, train, "train", "model")
     if model not in MODELS:
         err(f"[train] model {model!r} is unknown; use {', '.join(MODELS)}")
-    opt = _string(err, train, "train", "optimizer")
+    opt = _string(err, train, "train", "optimizer", "sgd")  # fit's default, by name
     if opt not in OPTIMIZERS:
         err(f"[train] optimizer {opt!r} is unknown; use {', '.join(OPTIMIZERS)}")
     steps = _count(err, train, "train", "steps")
@@ -205,7 +228,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
         eval_every=eval_every,
         batch_size=batch_size,
         schedules=jaxsched.stack(schedules),
-        output=Path(out_dir),
+        output=path.parent / out_dir,  # relative to the sweep file's folder
     )
 
 
@@ -215,9 +238,14 @@ def run_sweep(
     progress: bool = True,
     plots: bool = True,
     log: Callable[[str], None] | None = print,
+    checkpoint_dir: Path | None = None,
 ) -> tuple[Result, list[Path]]:
     """Train the sweep with `jaxsched.train.fit` and write ``result.json``, ``result.csv``,
-    ``table.md`` and (with ``plots``) ``lr.png`` and ``val_acc.png`` into ``spec.output``."""
+    ``table.md`` and (with ``plots``) ``lr.png`` and ``val_acc.png`` into ``spec.output``.
+
+    With ``checkpoint_dir``, `fit` saves the sweep there and, run again with the same
+    file, resumes from its newest checkpoint. Configurations whose schedule ends after
+    the run's steps are warned about (`jaxsched.train.run_length.warn_unfinished`)."""
     say = log or (lambda _: None)
     if plots:
         from jaxsched.experiments.report import check_plotting
@@ -227,6 +255,7 @@ def run_sweep(
     n = spec.schedules.batch_shape[0]
     n_seeds = spec.seeds if isinstance(spec.seeds, int) else len(spec.seeds)
     say(f"{spec.path}: {n} schedules x {n_seeds} seeds x {spec.steps} steps on {spec.data}")
+    warn_unfinished(str(spec.path), spec.schedules, spec.steps)
     result = fit(
         spec.schedules,
         data=spec.data if spec.data in BUILTIN else Path(spec.data),
@@ -238,6 +267,7 @@ def run_sweep(
         eval_every=spec.eval_every,
         val_fraction=spec.val_fraction,
         progress=progress,
+        checkpoint_dir=checkpoint_dir,
     )
     written = [spec.output / "result.json", spec.output / "result.csv", spec.output / "table.md"]
     result.to_json(written[0])
@@ -307,8 +337,8 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _string(err: _Errors, table: dict, section: str, key: str) -> str:
-    value = table[key]
+def _string(err: _Errors, table: dict, section: str, key: str, default: str | None = None) -> str:
+    value = table.get(key, default)
     if not isinstance(value, str) or not value:
         err(f"[{section}] {key} must be a non-empty string, got {value!r}")
     return value
@@ -330,24 +360,9 @@ def _count(err: _Errors, table: dict, section: str, key: str, default: int | Non
 
 def _schedules(err: _Errors, table: dict, where: str) -> list[Schedule]:
     if "spec" in table:
-        extra = sorted(set(table) - {"spec"})
-        if extra:
-            err(f"{where}: spec cannot be combined with {', '.join(extra)}")
-        specs = table["spec"] if isinstance(table["spec"], list) else [table["spec"]]
-        if not specs or not all(isinstance(s, str) for s in specs):
-            err(f"{where}: spec must be a spec string or a list of them")
-        out = []
-        for s in specs:
-            try:
-                schedule = jaxsched.parse(s)
-            except ValueError as e:
-                err(f"{where}: spec {s!r}: {e}")
-            if len(schedule.batch_shape) > 1:
-                err(
-                    f"{where}: spec {s!r} is a batch of shape {schedule.batch_shape}; give one axis"
-                )
-            out.extend(schedule if schedule.batch_shape else [schedule])  # a batch: its members
-        return out
+        return _spec_schedules(err, table, where)
+    if "grid" in table:
+        err(f'{where}: grid goes with spec = "...$name..."; a family\'s lists are its grid already')
     if "family" not in table:
         err(f'{where}: needs family = "<factory>" (with its parameters) or spec = [...]')
     family = table["family"]
@@ -391,6 +406,89 @@ def _schedules(err: _Errors, table: dict, where: str) -> list[Schedule]:
     except (ValueError, TypeError) as e:
         err(f"{where}: {e}")
     raise AssertionError  # unreachable: err raises
+
+
+def _spec_schedules(err: _Errors, table: dict, where: str) -> list[Schedule]:
+    """The schedules of ``spec = "..."`` or ``spec = [...]``, or of one spec over a grid."""
+    extra = sorted(set(table) - {"spec", "grid"})
+    if extra:
+        err(f"{where}: spec cannot be combined with {', '.join(extra)}")
+    if "grid" in table:
+        return _spec_grid(err, table["spec"], table["grid"], where)
+    specs = table["spec"] if isinstance(table["spec"], list) else [table["spec"]]
+    if not specs or not all(isinstance(s, str) for s in specs):
+        err(f"{where}: spec must be a spec string or a list of them")
+    out = []
+    for s in specs:
+        for name in _PLACEHOLDER.findall(s):
+            err(f"{where}: spec {s!r} has placeholder ${name}; give its values in [schedule.grid]")
+        schedule = _parse(err, s, where)
+        out.extend(schedule if schedule.batch_shape else [schedule])  # a batch: its members
+    return out
+
+
+def _spec_grid(err: _Errors, spec: Any, grid: Any, where: str) -> list[Schedule]:
+    """One schedule per point of the grid's cartesian product (the last key varies fastest),
+    each the spec with its ``$name`` placeholders replaced by the point's literal values."""
+    table = "[schedule.grid]" if where == "[schedule]" else f"[schedule.grid] of {where}"
+    if not isinstance(spec, str):
+        err(f"{where}: a spec with a grid must be one string with $name placeholders")
+    if not isinstance(grid, dict) or not grid:
+        err(f"{table} must be a table of name = [values, ...], got {grid!r}")
+    used = set(_PLACEHOLDER.findall(spec))
+    for name in sorted(used - set(grid)):
+        err(f"{where}: spec placeholder ${name} has no values; add {name} = [...] to {table}")
+    for key, values in grid.items():
+        if key not in used:
+            err(f"{table}: key {key!r} is not used by the spec; write ${key} where its values go")
+        if not isinstance(values, list) or not values:
+            err(
+                f"{table}: {key} must be a non-empty list of values (one grid axis), got {values!r}"
+            )
+        for v in values:
+            if not _literal(v):
+                err(
+                    f"{table}: {key} = {values!r}: {v!r} is not a finite number, a boolean "
+                    "or a list of numbers"
+                )
+    out = []
+    for point in itertools.product(*grid.values()):
+        schedule = _parse(err, _substitute(spec, dict(zip(grid, point, strict=True))), where)
+        if schedule.batch_shape:
+            err(f"{where}: spec {spec!r} is a batch; with a grid, give one schedule per point")
+        out.append(schedule)
+    return out
+
+
+def _substitute(spec: str, values: dict[str, Any]) -> str:
+    """``spec`` with each ``$name`` replaced by the Python literal of ``values[name]``.
+
+    >>> _substitute("cosine(init_value=$peak, decay_steps=$k)", {"peak": 0.1, "k": 900})
+    'cosine(init_value=0.1, decay_steps=900)'
+    """
+    return _PLACEHOLDER.sub(lambda m: repr(values[m[1]]), spec)
+
+
+def _parse(err: _Errors, spec: str, where: str) -> Schedule:
+    """``jaxsched.parse(spec)``, a batch of at most one axis."""
+    try:
+        schedule = jaxsched.parse(spec)
+    except ValueError as e:
+        err(f"{where}: spec {spec!r}: {e}")
+    if len(schedule.batch_shape) > 1:
+        err(f"{where}: spec {spec!r} is a batch of shape {schedule.batch_shape}; give one axis")
+    return schedule
+
+
+def _literal(value: Any) -> bool:
+    """A grid value a placeholder can stand for: a finite number, a boolean, a list of numbers."""
+    if isinstance(value, list):
+        return all(_is_number(v) for v in value)
+    return isinstance(value, bool) or _is_number(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _plain_value(value: Any) -> bool:
