@@ -362,7 +362,7 @@ def test_a_killed_sweep_resumes_from_its_checkpoints(tmp_path, capsys, monkeypat
     assert main(argv) == 130
     err = capsys.readouterr().err
     # the warmup of 10 + a cosine of 200 ends at step 210, after the run's 40 steps
-    assert f"jaxsched sweep: warning: {path}: 1 of 2 configurations end after the run's 40 " in err
+    assert "jaxsched sweep: warning: fit: 1 of 2 configurations end after the run's 40 " in err
     assert "config 1 at step 210 (warmup(schedule=cosine(init_value=0.1, decay_steps=200" in err
     assert sorted(p.name for p in ckpt.iterdir()) == ["20"]
     assert not (tmp_path / "out" / "result.json").exists()

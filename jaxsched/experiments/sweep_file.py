@@ -66,7 +66,6 @@ from jaxsched.train import Result, fit
 from jaxsched.train._io import pyplot
 from jaxsched.train.data import BUILTIN
 from jaxsched.train.models import BUILTIN as MODELS
-from jaxsched.train.run_length import warn_unfinished
 
 __all__ = ["SweepSpec", "load_sweep", "run_sweep", "sweep_table"]
 
@@ -245,7 +244,7 @@ def run_sweep(
 
     With ``checkpoint_dir``, `fit` saves the sweep there and, run again with the same
     file, resumes from its newest checkpoint. Configurations whose schedule ends after
-    the run's steps are warned about (`jaxsched.train.run_length.warn_unfinished`)."""
+    the run's steps are warned about by `fit` (`jaxsched.train.run_length.warn_unfinished`)."""
     say = log or (lambda _: None)
     if plots:
         from jaxsched.experiments.report import check_plotting
@@ -255,7 +254,6 @@ def run_sweep(
     n = spec.schedules.batch_shape[0]
     n_seeds = spec.seeds if isinstance(spec.seeds, int) else len(spec.seeds)
     say(f"{spec.path}: {n} schedules x {n_seeds} seeds x {spec.steps} steps on {spec.data}")
-    warn_unfinished(str(spec.path), spec.schedules, spec.steps)
     result = fit(
         spec.schedules,
         data=spec.data if spec.data in BUILTIN else Path(spec.data),

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from jaxsched._base import Schedule
+from jaxsched._check import outside_stacklevel
 
 __all__ = ["warn_unfinished"]
 
@@ -48,7 +49,7 @@ def warn_unfinished(who: str, schedules: Schedule, steps: int) -> None:
         f"{who}: {late.size} of {ends.size} configurations end after the run's {steps} steps: "
         f"{', '.join(named)}{more}; train for more steps or shorten their schedules",
         UserWarning,
-        stacklevel=3,
+        stacklevel=outside_stacklevel(),
     )
 
 

@@ -39,6 +39,7 @@ from jaxsched.train.loop import (
 from jaxsched.train.models import ModelFactory, initial_states, outputs_like, weight_count
 from jaxsched.train.objective import Objective, PerExample, goals
 from jaxsched.train.result import Result
+from jaxsched.train.run_length import warn_unfinished
 
 __all__ = ["fit"]
 
@@ -143,6 +144,7 @@ def fit(
     objective = Objective.resolve(loss, metrics, dataset.classification)
     _check(schedules, optimizer, dataset, steps, batch_size, eval_every, checkpoint_every)
     divergence_factor = _check_factor(divergence_factor)
+    warn_unfinished("fit", schedules, steps)
     callbacks = _check_callbacks(callbacks)
     n_configs = schedules.batch_shape[0]
     _check_checkpoint_dir(checkpoint_dir)
@@ -426,8 +428,9 @@ def _check(
     if len(schedules.batch_shape) != 1:
         raise ValueError(
             f"fit: schedules must have one leading batch axis (the configurations), got batch "
-            f"shape {schedules.batch_shape}; give each hyperparameter one axis, or "
-            f"jaxsched.stack a list of the schedules"
+            f"shape {schedules.batch_shape}; use schedules.flatten() to train its "
+            f"{math.prod(schedules.batch_shape)} schedules as one axis, or jaxsched.stack a "
+            f"list of the schedules"
         )
     if optimizer is not None:
         check_optimizer("fit", optimizer, _first(schedules))
