@@ -123,3 +123,86 @@ def test_titles_count_and_subsets_are_honoured():
     np.testing.assert_allclose(firsts, acc[0, 29:19:-1, 0])
     with pytest.raises(ValueError, match="no configuration 30"):
         result.plot_lr(configs=[30])
+
+
+# ------------------------------------------------------------------ TensorBoard
+def _events(folder):
+    """Every Event in a run folder's event files, read from the TFRecord framing
+    (length, its crc, data, its crc) with tensorboardX's protos."""
+    import struct
+
+    from tensorboardX.proto.event_pb2 import Event
+
+    events = []
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        data, at = path.read_bytes(), 0
+        while at < len(data):
+            (length,) = struct.unpack("<Q", data[at : at + 8])
+            events.append(Event.FromString(data[at + 12 : at + 12 + length]))
+            at += 12 + length + 4
+    return events
+
+
+def test_tensorboard_writes_each_runs_scalars_and_hyperparameters(tmp_path):
+    from jaxsched.train import TensorBoard, fit
+
+    batch = jaxsched.grid(jaxsched.cosine, init_value=[0.05, 1e4], decay_steps=20)
+    board = TensorBoard(tmp_path / "tb")
+    calls = []
+
+    class Recorder:
+        def start(self, **info):
+            calls.append("start")
+
+        def __call__(self, step, metrics):
+            calls.append(step)
+
+        def end(self):
+            calls.append("end")
+
+    result = fit(
+        batch, data="digits", steps=20, eval_every=10, progress=False, callbacks=[board, Recorder()]
+    )
+    assert calls == ["start", 10, 20, "end"]
+    assert board._writers == {}  # closed when fit ended
+    runs = sorted(p.name for p in (tmp_path / "tb").iterdir())
+    assert runs == ["config-000_seed-0", "config-001_seed-0"]
+    for c, run in enumerate(runs):
+        events = _events(tmp_path / "tb" / run)
+        scalars = {
+            (v.tag, e.step): v.simple_value
+            for e in events
+            for v in e.summary.value
+            if v.HasField("simple_value")
+        }
+        expected = {
+            (name, int(step)): float(values[0, c, k])
+            for name, values in result.metrics.items()
+            for k, step in enumerate(result.steps)
+            if np.isfinite(values[0, c, k])
+        }
+        assert set(scalars) == set(expected)
+        for key, value in expected.items():
+            assert scalars[key] == pytest.approx(value, rel=1e-6)
+        tags = {v.tag for e in events for v in e.summary.value}
+        assert "_hparams_/session_start_info" in tags and "config/text_summary" in tags
+        (start,) = [
+            v for e in events for v in e.summary.value if v.tag == "_hparams_/session_start_info"
+        ]
+        from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
+
+        hp = HParamsPluginData.FromString(start.metadata.plugin_data.content)
+        params = hp.session_start_info.hparams
+        assert params["kind"].string_value == "cosine"
+        assert params["init_value"].number_value == pytest.approx([0.05, 1e4][c])
+        assert params["config"].number_value == c
+    # The rate of 1e4 diverges: its NaN are left out, the stable run has every point.
+    assert result.diverged[0, 1] >= 0 and result.diverged[0, 0] == -1
+    assert len(_events(tmp_path / "tb" / runs[0])) > len(_events(tmp_path / "tb" / runs[1]))
+
+
+def test_tensorboard_outside_fit_says_how_to_use_it(tmp_path):
+    from jaxsched.train.callbacks import TensorBoard
+
+    with pytest.raises(ValueError, match=r"fit\(callbacks="):
+        TensorBoard(tmp_path)(10, {"val_acc": np.zeros((1, 1))})
