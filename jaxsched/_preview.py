@@ -42,3 +42,19 @@ def text_chart(
         rows.append(f"{label} |{cells}|")
     rows.append(" " * 12 + (axis if axis is not None else f"0 .. {values.size - 1}"))
     return "\n".join(rows)
+
+
+#: The most steps a drawn schedule is evaluated at (`plotted_steps`).
+PLOTTED = 20_000
+
+
+def plotted_steps(n: int, limit: int = PLOTTED) -> np.ndarray:
+    """The steps ``0 .. n - 1`` at which to draw a schedule: all of them, or ``limit``
+    evenly spread ones (a curve of 3e9 points would not fit in memory).
+
+    Example:
+      >>> plotted_steps(5).tolist(), plotted_steps(10**9, limit=3).tolist()
+      ([0, 1, 2, 3, 4], [0, 500000000, 999999999])
+    """
+    steps = np.unique(np.linspace(0, n - 1, min(n, limit)).round())
+    return steps.astype(np.int64)

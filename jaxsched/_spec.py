@@ -9,11 +9,12 @@ evaluated.
 from __future__ import annotations
 
 import ast
+import inspect
 from typing import Any
 
 from jaxsched._base import Schedule, factory_named
 
-__all__ = ["from_dict", "parse"]
+__all__ = ["from_dict", "label", "parse"]
 
 
 def from_dict(spec: dict[str, Any]) -> Schedule:
@@ -110,3 +111,49 @@ def _factory(name: str, spec: str):
         return factory_named(name)
     except ValueError as e:
         raise ValueError(f"parse: {e} (in {spec!r})") from None
+
+
+def label(spec: dict[str, Any], width: int | None = 60) -> str:
+    """A short spec string for a `to_dict` row, for legends: parameters left at their
+    defaults are left out, numbers have 4 significant digits, and a string longer than
+    ``width`` characters ends in ``…``.
+
+    Example:
+      >>> import jaxsched
+      >>> label(jaxsched.cosine(0.1, decay_steps=900).to_dict())
+      'cosine(init_value=0.1, decay_steps=900)'
+      >>> s = jaxsched.warmup(jaxsched.cosine(0.1, decay_steps=900), warmup_steps=100)
+      >>> label(s.to_dict(), width=40)
+      'warmup(schedule=cosine(init_value=0.1, …'
+    """
+    text = _label(spec)
+    if width is not None and len(text) > width:
+        text = text[: width - 1] + "…"
+    return text
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, dict) and "kind" in value:
+        try:
+            params = inspect.signature(factory_named(value["kind"])).parameters
+        except ValueError:
+            params = {}
+        args = [
+            f"{k}={_label(v)}"
+            for k, v in value.items()
+            if k != "kind" and not (k in params and _is_default(v, params[k].default))
+        ]
+        return f"{value['kind']}({', '.join(args)})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_label(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return repr(value)
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    if default is inspect.Parameter.empty or isinstance(value, list | dict):
+        return False
+    if isinstance(value, bool) or isinstance(default, bool):
+        return value is default
+    return isinstance(value, int | float | str | None) and value == default

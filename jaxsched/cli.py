@@ -31,7 +31,7 @@ import numpy as np
 
 import jaxsched
 from jaxsched._output import image_formats, output_file, writable_folder
-from jaxsched._preview import text_chart
+from jaxsched._preview import PLOTTED, plotted_steps, text_chart
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,9 +148,7 @@ def _plot(args: argparse.Namespace) -> int:
         labels += [repr(m) for m in members] if schedule.batch_shape else [spec]
     if args.output is not None:
         output_file(args.output, "-o", image_formats())
-    # At most _PLOTTED steps, evenly spread: a curve of 3e9 points would not fit in memory.
-    steps = np.unique(np.linspace(0, args.steps - 1, min(args.steps, _PLOTTED)).round())
-    steps = steps.astype(np.int64)
+    steps = plotted_steps(args.steps, _PLOTTED)
     curves = [np.asarray(s(steps)) for s in schedules]
     for label, curve in zip(labels, curves, strict=True):
         print(label)
@@ -163,7 +161,7 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 #: The most steps `jaxsched plot` evaluates a schedule at.
-_PLOTTED = 20_000
+_PLOTTED = PLOTTED
 
 
 def _write_png(path: Path, labels: list[str], steps: np.ndarray, curves: list[np.ndarray]) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
 
+from jaxsched._preview import plotted_steps
+from jaxsched._spec import from_dict, label
 from jaxsched.train._io import array, plain, pyplot
 from jaxsched.train._weights import Weights, load_weights, save_weights
 
@@ -224,34 +228,94 @@ class Result:
                         )
 
     # ------------------------------------------------------------------- plots
-    def plot_lr(self, path: str | Path | None = None, configs: list[int] | None = None):
-        """Learning rate against step for the chosen configurations (default: all, up to 20)."""
+    def plot_lr(self, path: str | Path | None = None, configs: Sequence[int] | None = None):
+        """Each configuration's learning rate at every step from 0 to the last
+        evaluation (at most 20000 evenly spread steps), rebuilt from its `configs` row,
+        so a warmup shorter than ``eval_every`` shows. ``configs``: the indices to
+        draw (default the first 20). The legend names each one's hyperparameters.
+
+        Example:
+          >>> import jaxsched
+          >>> batch = jaxsched.grid(jaxsched.cosine, init_value=[0.1, 0.3], decay_steps=900)
+          >>> r = Result({"val_acc": np.full((1, 2, 1), 0.5)}, np.array([900]),
+          ...            np.zeros((2, 1)), np.full((1, 2), -1), batch.to_dicts(), [0])
+          >>> fig = r.plot_lr()  # or r.plot_lr("lr.png")
+          >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+          ['cosine(init_value=0.1, decay_steps=900)', 'cosine(init_value=0.3, decay_steps=900)']
+        """
+        chosen = self._chosen(configs, default=list(range(min(len(self.configs), 20))))
         plt = pyplot()
-        fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
-        for c in configs if configs is not None else range(min(len(self.configs), 20)):
-            ax.plot(self.steps, self.lr[c], label=f"config {c}")
-        ax.set(xlabel="step", ylabel="learning rate")
+        fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
+        steps = plotted_steps(int(self.steps[-1]) + 1)
+        for c in chosen:
+            try:
+                lr = np.asarray(from_dict(self.configs[c])(steps))
+                ax.plot(steps, lr, label=self._label(c))
+            except (ValueError, TypeError, KeyError):  # a row that is not a schedule
+                ax.plot(self.steps, self.lr[c], label=self._label(c))
+        ax.set(xlabel="step", ylabel="learning rate", title=self._count(chosen, "learning rate"))
         ax.grid(alpha=0.3)
         return _finish(fig, ax, path)
 
-    def plot_curves(self, metric: str = "val_acc", path: str | Path | None = None, configs=None):
-        """``metric`` against step, mean over seeds with a band of one standard deviation."""
+    def plot_curves(
+        self,
+        metric: str = "val_acc",
+        path: str | Path | None = None,
+        configs: Sequence[int] | None = None,
+    ):
+        """``metric`` against step, mean over seeds with a band of one standard deviation,
+        for ``configs`` (default: the 10 best by `score` of ``metric``, best first). The
+        y-axis is logarithmic when the values are positive and span over two decades
+        (a loss), and the legend names each configuration's hyperparameters."""
         self._check_metric(metric)
+        if configs is None:
+            order = np.argsort(-self.score(metric), kind="stable")
+            chosen = [int(c) for c in order[:10]]
+        else:
+            chosen = self._chosen(configs)
         plt = pyplot()
-        fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+        fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
         values = self.metrics[metric]
-        for c in configs if configs is not None else range(min(len(self.configs), 20)):
-            mean, std = values[:, c].mean(0), values[:, c].std(0)
-            (line,) = ax.plot(self.steps, mean, label=f"config {c}")
+        drawn = []
+        for c in chosen:
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a diverged run's NaN
+                mean, std = values[:, c].mean(0), values[:, c].std(0)
+            (line,) = ax.plot(self.steps, mean, label=self._label(c))
             ax.fill_between(self.steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
-        ax.set(xlabel="step", ylabel=metric)
+            drawn.append(mean)
+        finite = np.concatenate(drawn)[np.isfinite(np.concatenate(drawn))] if drawn else []
+        if len(finite) and finite.min() > 0 and finite.max() > 100 * finite.min():
+            ax.set_yscale("log")
+        best = " (best first)" if configs is None else ""
+        ax.set(xlabel="step", ylabel=metric, title=self._count(chosen, metric) + best)
         ax.grid(alpha=0.3)
         return _finish(fig, ax, path)
+
+    def _chosen(self, configs: Sequence[int] | None, default: list[int] | None = None) -> list:
+        if configs is None:
+            return default
+        chosen = [int(c) for c in configs]
+        bad = [c for c in chosen if not 0 <= c < len(self.configs)]
+        if bad:
+            raise ValueError(
+                f"configs: no configuration {bad[0]} (there are {len(self.configs)}: "
+                f"0 .. {len(self.configs) - 1})"
+            )
+        return chosen
+
+    def _label(self, c: int) -> str:
+        config = self.configs[c]
+        return label(config) if isinstance(config, dict) and "kind" in config else f"config {c}"
+
+    def _count(self, chosen: list[int], what: str) -> str:
+        n = len(self.configs)
+        return f"{what}: {len(chosen)} of {n} configuration{'s' if n != 1 else ''}"
 
 
 def _finish(fig, ax, path):
-    if len(ax.get_lines()) <= 12:
-        ax.legend(fontsize=7)
+    if 0 < len(ax.get_lines()) <= 20:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig

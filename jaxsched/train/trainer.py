@@ -111,8 +111,10 @@ def fit(
         default ``"all"`` when they fit in a quarter of the memory, else ``"best"``.
       callbacks: functions called as ``callback(step, metrics)`` after each
         evaluation, ``metrics`` being ``{name: array[seed, config]}`` at that step;
-        one with a ``start(result_info)`` method gets it first (see
-        `jaxsched.train.callbacks`). A callback that raises stops the run.
+        one with a ``start(configs=, seeds=, goals=)`` method gets that first, and
+        one with an ``end()`` method is told when training stops (see
+        `jaxsched.train.callbacks`, e.g. its `TensorBoard`). A callback that
+        raises stops the run.
       checkpoint_dir: save the sweep here (orbax) and, when it holds a checkpoint
         of a run with the same arguments, resume from the newest one: the result
         is bit-identical to an uninterrupted run. A checkpoint of a run with
@@ -303,6 +305,10 @@ def fit(
         bar.close()
         if checkpointer is not None:
             checkpointer.close()
+        for callback in callbacks:  # also on an error or Ctrl-C: flush and close files
+            stop = getattr(callback, "end", None)
+            if stop is not None:
+                stop()
 
     diverged = placement.to_host(carry.map(lambda c: c.diverged_at), axis=1)
     metrics = dict(history)
