@@ -248,10 +248,11 @@ def fit(
     bar = _ProgressBar(steps, n_configs, len(seeds), enabled=progress, start=done)
     bar.note(note)
     watched = "val_acc" if "val_acc" in history else "val_loss"
+    metric_goals = goals(objective.metrics)
     for callback in callbacks:
         start = getattr(callback, "start", None)
         if start is not None:
-            start(configs=configs, seeds=seeds, goals=goals(objective.metrics))
+            start(configs=configs, seeds=seeds, goals=metric_goals)
     try:
         for k, end in enumerate(eval_steps):
             if end <= done:
@@ -291,14 +292,11 @@ def fit(
             if checkpointer is not None:
                 snapshot = _snapshot(carry, history, placement)
                 checkpointer.save(done, snapshot, last=end == eval_steps[-1])
-            bar.update(done, history[watched][..., k], goals(objective.metrics)[watched])
+            bar.update(done, history[watched][..., k], metric_goals[watched])
             if callbacks:
                 at = placement.to_host(carry.map(lambda c: c.diverged_at), axis=1)
-                now = {m: v[..., k] for m, v in history.items()}
-                now = {
-                    m: np.where(_dead_after(at, np.asarray([end]))[..., 0], np.nan, v)
-                    for m, v in now.items()
-                }
+                dead = _dead_after(at, np.asarray([end]))[..., 0]
+                now = {m: np.where(dead, np.nan, v[..., k]) for m, v in history.items()}
                 for callback in callbacks:
                     callback(end, now)
     finally:
@@ -321,7 +319,7 @@ def fit(
         diverged=diverged,
         configs=configs,
         seeds=seeds,
-        goals=goals(objective.metrics),
+        goals=metric_goals,
     )
     if keep_weights == "none":
         return result
