@@ -468,15 +468,17 @@ def _table(f: str, boundaries_and_scales: Any) -> tuple[list[Any], list[jax.Arra
             f"{boundaries_and_scales!r}"
         )
     keys = list(boundaries_and_scales)
-    steps = as_float(f, "boundaries_and_scales", keys, switch=True) if keys else None
-    order = np.argsort(np.asarray(steps), kind="stable") if keys else []
+    if keys:  # checked as numbers; sorted on the host (a dict's keys are never traced)
+        as_float(f, "boundaries_and_scales", keys, switch=True)
+    steps = np.asarray(keys, dtype=np.float64)
+    order = np.argsort(steps, kind="stable")
     scales = []
     for i in order:
         name = f"boundaries_and_scales[{keys[i]!r}]"
         scale = as_float(f, name, boundaries_and_scales[keys[i]])
         require(f, name, scale, _ge0, ">= 0 (optax refuses negative scales)")
         scales.append(scale)
-    return [float(np.asarray(steps)[i]) for i in order], scales
+    return [float(steps[i]) for i in order], scales
 
 
 def _values(init: jax.Array, scales: Sequence[Any]):
@@ -732,7 +734,8 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Any) -> Join:
 
     .. math:: \eta(t) = S_i(t - b_{i-1}) \quad \text{for } b_{i-1} \le t < b_i
 
-    The schedules must be jaxsched schedules (build them with this module). optax
+    The schedules must be jaxsched schedules (build them with this module); each
+    boundary may be an array (a batch) or a tracer. optax
     takes any boundaries and silently ignores schedules or boundaries that ``zip``
     does not pair; here there must be one boundary fewer than schedules, strictly
     increasing and non-negative. This is `jaxsched.join`.
@@ -754,6 +757,11 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Any) -> Join:
                     f"{f}: schedules[{i}] must be a jaxsched schedule (build it with "
                     f"jaxsched.compat.optax), got {s!r}"
                 )
+    if isinstance(boundaries, list | tuple) and boundaries:
+        # optax's list of boundaries: each entry may be a batch (an array or a tracer).
+        steps = [as_float(f, "boundaries", b, switch=True) for b in boundaries]
+        xp, steps = host_or_traced(*steps)
+        boundaries = xp.stack(xp.broadcast_arrays(*steps), axis=-1)
     return join(schedules, boundaries)
 
 
