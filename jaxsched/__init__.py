@@ -33,6 +33,7 @@ from jaxsched._decay import (
     poly,
     step,
 )
+from jaxsched._interpolate import PiecewiseInterpolate, piecewise_interpolate
 from jaxsched._modern import WSD, InverseSqrt, Rex, inverse_sqrt, rex, wsd
 from jaxsched._spec import from_dict, parse
 
@@ -51,6 +52,7 @@ __all__ = [
     "MultiStep",
     "OneCycle",
     "Piecewise",
+    "PiecewiseInterpolate",
     "Poly",
     "Rex",
     "Schedule",
@@ -73,6 +75,7 @@ __all__ = [
     "one_cycle",
     "parse",
     "piecewise",
+    "piecewise_interpolate",
     "poly",
     "rex",
     "stack",

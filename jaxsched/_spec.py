@@ -48,8 +48,10 @@ def parse(spec: str) -> Schedule:
     """Build a schedule from a spec string: a call of a factory with literal arguments.
 
     Factories are named as in ``jaxsched`` (``poly``, ``warmup``, ...) and
-    the compat constructors as ``torch.StepLR`` and ``keras.CosineDecay``.
-    Arguments may be numbers, strings, booleans, None, lists, and nested calls.
+    the compat constructors as ``torch.StepLR``, ``keras.CosineDecay`` and
+    ``optax.warmup_cosine_decay_schedule``.
+    Arguments may be numbers, strings, booleans, None, lists, dicts (such as optax's
+    ``boundaries_and_scales``), and nested calls.
 
     Example:
       >>> import jaxsched
@@ -86,6 +88,14 @@ def _evaluate(node: ast.AST, spec: str) -> Any:
             raise ValueError(f"parse: {e}") from None
     if isinstance(node, ast.List | ast.Tuple):
         return [_evaluate(e, spec) for e in node.elts]
+    if isinstance(node, ast.Dict) and None not in node.keys:  # None: a ``**`` entry
+        table = {}
+        for key, value in zip(node.keys, node.values, strict=True):
+            key = _evaluate(key, spec)
+            if not isinstance(key, int | float | str) or isinstance(key, bool):
+                raise ValueError(f"parse: a dict's keys must be numbers or strings, in {spec!r}")
+            table[key] = _evaluate(value, spec)
+        return table
     if isinstance(node, ast.Constant) and not isinstance(node.value, bytes):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):

@@ -72,6 +72,14 @@ SWEEPS = {
         {"boundaries": [20, 50], "values": [1.0, 0.5, 0.1]},
         {"boundaries": [[20, 50], [3, 4], [60, 61]], "values": [[1.0, 0.5, 0.1], [0.2, 0.3, 0.4]]},
     ),
+    "piecewise_interpolate": (
+        js.piecewise_interpolate,
+        {"boundaries": [0, 20, 50], "values": [0.0, 1.0, 0.1]},
+        {
+            "boundaries": [[0, 20, 50], [-5, 3, 4], [10, 10, 61]],
+            "values": [[0.0, 1.0, 0.1], [0.2, 0.3, 0.4]],
+        },
+    ),
     "exponential": (
         js.exponential,
         {"init_value": 0.1, "decay_steps": 20, "decay_rate": 0.5, "end_value": 0.01},

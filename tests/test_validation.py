@@ -320,7 +320,7 @@ CONSTRUCTIONS = """
 import logging, sys
 import jax
 import jaxsched as js
-from jaxsched.compat import keras as ks, torch as ts
+from jaxsched.compat import keras as ks, optax as ox, torch as ts
 
 jax.numpy.zeros(()).block_until_ready()  # the backend itself may compile
 compiled = []
@@ -344,6 +344,7 @@ built = {
     "multistep": js.multistep(0.1, [10, 20], 0.5),
     "one_cycle": js.one_cycle(0.1, 100),
     "piecewise": js.piecewise([10, 20], [0.1, 0.01, 0.001]),
+    "piecewise_interpolate": js.piecewise_interpolate([0, 10, 20], [0.0, 0.1, 0.001], "cos"),
     "poly": js.poly(0.1, 0.0, 100, power=2, cycle=True),
     "rex": js.rex(0.1, 100),
     "step": js.step(0.1, 10, 0.5),
@@ -371,9 +372,30 @@ built = {
     "keras.PiecewiseConstantDecay": ks.PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001]),
     "keras.CosineDecay": ks.CosineDecay(0.1, 100, warmup_target=0.2, warmup_steps=10),
     "keras.CosineDecayRestarts": ks.CosineDecayRestarts(0.1, 100, alpha=0.1),
+    "optax.constant_schedule": ox.constant_schedule(0.1),
+    "optax.polynomial_schedule": ox.polynomial_schedule(0.1, 0.0, 2, [0, 100]),
+    "optax.linear_schedule": ox.linear_schedule(0.1, 0.0, 100, -5),
+    "optax.warmup_constant_schedule": ox.warmup_constant_schedule(0.0, 0.1, 10),
+    "optax.exponential_decay": ox.exponential_decay(0.1, 100, [0.0, 0.5], 3, True, 0.01),
+    "optax.warmup_exponential_decay_schedule": ox.warmup_exponential_decay_schedule(
+        0.0, 0.1, 10, 100, 0.5
+    ),
+    "optax.cosine_decay_schedule": ox.cosine_decay_schedule(0.1, 100, 0.1, [0.0, 2.0]),
+    "optax.warmup_cosine_decay_schedule": ox.warmup_cosine_decay_schedule(0.0, 0.1, 10, 100),
+    "optax.sgdr_schedule": ox.sgdr_schedule(
+        [dict(init_value=0.0, peak_value=0.1, warmup_steps=5, decay_steps=50)] * 2
+    ),
+    "optax.piecewise_constant_schedule": ox.piecewise_constant_schedule(0.1, {-1: 2, 10: 0.5}),
+    "optax.piecewise_interpolate_schedule": ox.piecewise_interpolate_schedule(
+        "cosine", 0.1, {-1: 2, 10: 0.5}
+    ),
+    "optax.linear_onecycle_schedule": ox.linear_onecycle_schedule(100, 0.1),
+    "optax.cosine_onecycle_schedule": ox.cosine_onecycle_schedule(100, [0.1, 0.2]),
+    "optax.join_schedules": ox.join_schedules([cos, cos], [[10, 20]]),
 }
 factories = {n for n in js.__all__ if n[0].islower() and n not in ("compat",)}
 factories |= {f"torch.{n}" for n in ts.__all__} | {f"keras.{n}" for n in ks.__all__}
+factories |= {f"optax.{n}" for n in ox.__all__}
 assert factories <= set(built), sorted(factories - set(built))
 assert not compiled, compiled
 leaves = jax.tree_util.tree_leaves(list(built.values()))

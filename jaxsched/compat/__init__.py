@@ -1,11 +1,12 @@
-"""Constructors with the exact semantics of PyTorch's and Keras's schedulers.
+"""Constructors with the exact semantics of PyTorch's, Keras's and optax's schedules.
 
 ``jaxsched.compat.torch.<Class>(lr, **kwargs)`` equals ``torch.optim.lr_scheduler.<Class>``
 after ``t`` calls of ``step()``; ``jaxsched.compat.keras.<Class>(**kwargs)`` equals
-``keras.optimizers.schedules.<Class>(**kwargs)(t)``. Both return ordinary jaxsched
-schedules: jittable, vmappable, usable in optax.
+``keras.optimizers.schedules.<Class>(**kwargs)(t)``; ``jaxsched.compat.optax.<function>(...)``
+equals ``optax.<function>(...)(t)``. All return ordinary jaxsched schedules: jittable,
+vmappable, usable in optax.
 """
 
-from jaxsched.compat import keras, torch
+from jaxsched.compat import keras, optax, torch
 
-__all__ = ["keras", "torch"]
+__all__ = ["keras", "optax", "torch"]

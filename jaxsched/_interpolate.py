@@ -1,0 +1,84 @@
+"""Piecewise interpolation: a schedule through given (step, value) points."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxsched._base import Schedule, data, factory, register, static
+from jaxsched._check import as_choice, as_float, require_nondecreasing
+from jaxsched._math import interpolate
+from jaxsched._steps import Steps
+
+__all__ = ["PiecewiseInterpolate", "piecewise_interpolate"]
+
+SHAPES = ("linear", "cos")
+
+
+@register("piecewise_interpolate")
+class PiecewiseInterpolate(Schedule):
+    """Values at given steps, interpolated between them. Build with
+    `jaxsched.piecewise_interpolate`."""
+
+    boundaries: jax.Array = data(event_ndim=1)
+    values: jax.Array = data(event_ndim=1)
+    shape: str = static(default="linear")
+
+    def _value(self, steps: Steps) -> jax.Array:
+        b, v = self.boundaries, self.values
+        value = v[..., 0] + jnp.zeros_like(steps.t)
+        for i in range(b.shape[-1] - 1):
+            piece = interpolate(
+                v[..., i], v[..., i + 1], steps, b[..., i], b[..., i + 1], self.shape
+            )
+            value = jnp.where(steps.reached(b[..., i]), piece, value)
+        return jnp.where(steps.reached(b[..., -1]), v[..., -1], value)
+
+
+@factory(PiecewiseInterpolate)
+def piecewise_interpolate(
+    boundaries: Any, values: Any, shape: str = "linear"
+) -> PiecewiseInterpolate:
+    r"""Through the points ``(boundaries[i], values[i])``, interpolated between them.
+
+    .. math::
+        \eta(t) = \begin{cases}
+        v_0 & t < b_0 \\
+        v_i + (v_{i+1} - v_i)\, s\!\left(\frac{t - b_i}{b_{i+1} - b_i}\right)
+            & b_i \le t < b_{i+1} \\
+        v_n & t \ge b_n \end{cases}
+
+    with :math:`s(p) = p` (``"linear"``) or :math:`s(p) = (1 - \cos \pi p) / 2`
+    (``"cos"``). A boundary given twice is a jump: from that step on the
+    value starts from the later of its two values. As ``np.interp`` (linear)
+    and the pieces of ``optax.piecewise_interpolate_schedule``, which
+    `jaxsched.compat.optax` builds on this.
+
+    Args:
+      boundaries: ``n + 1`` non-decreasing steps :math:`b_i` (any sign: a point
+        before step 0 starts the schedule part-way through its first piece).
+      values: ``n + 1`` values :math:`v_i`, one per boundary.
+      shape: ``"linear"`` or ``"cos"``.
+
+    Example:
+      >>> import jaxsched
+      >>> s = jaxsched.piecewise_interpolate(boundaries=[0, 10, 30], values=[0.0, 1.0, 0.5])
+      >>> [float(s(t)) for t in (0, 5, 10, 20, 30, 99)]
+      [0.0, 0.5, 1.0, 0.75, 0.5, 0.5]
+    """
+    f = "piecewise_interpolate"
+    boundaries = as_float(f, "boundaries", boundaries, event_ndim=1, switch=True)
+    values = as_float(f, "values", values, event_ndim=1)
+    if boundaries.shape[-1] == 0:
+        raise ValueError(f"{f}: boundaries must hold at least one step, got none")
+    if values.shape[-1] != boundaries.shape[-1]:
+        raise ValueError(
+            f"{f}: values must have one entry per boundary, got {values.shape[-1]} values "
+            f"for {boundaries.shape[-1]} boundaries"
+        )
+    require_nondecreasing(f, "boundaries", boundaries)
+    return PiecewiseInterpolate(
+        boundaries=boundaries, values=values, shape=as_choice(f, "shape", shape, SHAPES)
+    )
