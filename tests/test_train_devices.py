@@ -1,12 +1,13 @@
-"""Several devices: the configuration axis is padded and sharded, and the metrics equal
-a single-device run (4 CPU devices forced in a subprocess). One CPU device: the
-configurations are split into a group per core, trained from threads of their own."""
+"""Blocks: every run is trained by one block program of a fixed shape, so the results are
+bit-identical on one device, four CPU devices, one core, several threads and two
+processes (each machine in a subprocess)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -16,89 +17,139 @@ import numpy as np
 import pytest
 
 import jaxsched as js
-from jaxsched.train import LRFindResult, Result, devices, fit, lr_find
-from jaxsched.train.checkpoint import Checkpointer
-from jaxsched.train.devices import Groups, Placement
+from jaxsched.train import LRFindResult, Result, devices, fit
+from jaxsched.train.devices import Blocks, block_layout
+
+# 5 configurations x 2 seeds in blocks of 2: 3 blocks per seed, the last one padded.
+BATCH = "js.grid(js.cosine, init_value=[0.02, 0.05, 0.1, 0.2, 1e4], decay_steps=20)"
+FIT = {"data": "digits", "steps": 20, "eval_every": 10, "batch_size": 32, "seeds": 2}
+LR_FIND = {"data": "digits", "method": "sweep", "n_rates": 6, "steps": 20}
 
 SWEEP = """
-import json
-import logging
-import sys
+import json, os, sys
+machine = sys.argv[1]
+if machine == "one-core":
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+if machine == "four-devices":
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
 import jax
+if machine.startswith("process"):
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    index, port = int(machine[-1]), int(sys.argv[3])
+    jax.distributed.initialize(f"127.0.0.1:{port}", num_processes=2, process_id=index)
+import numpy as np
 import jaxsched as js
 from jaxsched.train import fit, lr_find
-from jaxsched.train.devices import Placement
+from jaxsched.train.devices import Blocks
 
-compiles = []
-class Compiles(logging.Handler):
-    def emit(self, record):
-        compiles.append(record.getMessage())
-logging.getLogger("jax").addHandler(Compiles())
-jax.config.update("jax_log_compiles", True)
-
-assert len(jax.devices()) == 4, jax.devices()
-batch = {batch}
-placement = Placement(len(batch))
-assert placement.padded == 8
-assert placement.groups == 1  # several devices: sharded, not grouped
-(placed,) = placement.place(batch, axis=0)
-assert len(placed.init_value.sharding.device_set) == 4
-result = fit(batch, data="digits", steps=40, eval_every=20, batch_size=32, seeds=2, progress=False)
-result.to_json(sys.argv[1])
-with open(sys.argv[2], "w") as f:  # lr_find's sweep is sharded the same way
-    json.dump(lr_find(**{lr_find}).to_dict(), f)
-# Two chunks of one length: the second reuses the first's program (the carry
-# comes out of init placed as it comes out of a chunk).
-chunks = [m for m in compiles if m.startswith("Finished XLA compilation of jit(chunk_seed)")]
-assert len(chunks) == 1, chunks
-"""
-BATCH = "js.grid(js.cosine, init_value=[0.02, 0.05, 0.1, 0.2, 1e4], decay_steps=40)"
-LR_FIND = {"data": "digits", "method": "sweep", "n_rates": 6, "steps": 30}
+blocks = Blocks(5, 2, block_size=2)
+expected = {"four-devices": (4, 1), "one-core": (1, 1), "process-0": (1, 2), "process-1": (1, 2)}
+assert (len(jax.local_devices()), jax.process_count()) == expected.get(machine, (1, 1))
+assert blocks.workers == {"one-core": 1, "four-devices": 4}.get(machine, blocks.workers)
+checkpoint_dir = sys.argv[4] if len(sys.argv) > 4 else None
+result = fit(%s, block_size=2, progress=False, checkpoint_dir=checkpoint_dir, **%r)
+found = lr_find(**%r)
+if jax.process_index() == 0:
+    result.save(sys.argv[2])
+    with open(os.path.join(sys.argv[2], "lr_find.json"), "w") as f:
+        json.dump(found.to_dict(), f)
+""" % (BATCH, FIT, LR_FIND)
 
 
-def test_sharded_over_four_devices_equals_one_device(tmp_path):
-    script, out = tmp_path / "sweep.py", tmp_path / "sharded.json"
-    found_out = tmp_path / "lr_find.json"
-    script.write_text(SWEEP.format(batch=BATCH, lr_find=LR_FIND))
-    env = {
-        **os.environ,
-        "JAX_PLATFORMS": "cpu",
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(machine: str, out, *extra) -> subprocess.Popen:
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("XLA_FLAGS", None)
+    return subprocess.Popen(
+        [sys.executable, "-c", SWEEP, machine, str(out), *map(str, extra)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _finish(*procs: subprocess.Popen) -> None:
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()[-3000:]
+
+
+def _assert_identical(a: Result, b: Result) -> None:
+    for name, values in a.metrics.items():
+        np.testing.assert_array_equal(b.metrics[name], values, err_msg=name)
+    np.testing.assert_array_equal(b.diverged, a.diverged)
+    np.testing.assert_array_equal(b.lr, a.lr)
+    for x, y in zip(
+        jax.tree_util.tree_leaves(a.weights.params),
+        jax.tree_util.tree_leaves(b.weights.params),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_bit_identical_on_one_device_four_devices_one_core_and_two_processes(tmp_path):
+    port = _free_port()
+    runs = {
+        "four-devices": [_run("four-devices", tmp_path / "four")],
+        "one-core": [_run("one-core", tmp_path / "core")],
+        "processes": [_run(f"process-{i}", tmp_path / "procs", port) for i in (0, 1)],
     }
-    done = subprocess.run(
-        [sys.executable, str(script), str(out), str(found_out)], env=env, capture_output=True
-    )
-    assert done.returncode == 0, done.stderr.decode()[-3000:]
-    sharded = Result.from_json(out)
+    here = fit(eval(BATCH), block_size=2, progress=False, **FIT)
+    for procs in runs.values():
+        _finish(*procs)
+    assert (here.diverged[:, 4] >= 0).all() and (here.diverged[:, :4] == -1).all()
+    from jaxsched.train import lr_find
 
-    batch = eval(BATCH)
-    single = fit(
-        batch, data="digits", steps=40, eval_every=20, batch_size=32, seeds=2, progress=False
-    )
-    assert sharded.metrics["val_acc"].shape == (2, 5, 2)
-    # Bit-identical on the 2-core CI machine; XLA may vectorise 2 and 5 configurations
-    # differently elsewhere, so allow float32 rounding.
-    for name, values in single.metrics.items():
-        np.testing.assert_allclose(
-            sharded.metrics[name], values, rtol=1e-6, atol=1e-7, err_msg=name
+    found = lr_find(**LR_FIND)
+    for folder in ("four", "core", "procs"):
+        other = Result.load(tmp_path / folder)
+        _assert_identical(here, other)
+        theirs = LRFindResult.from_dict(
+            json.loads((tmp_path / folder / "lr_find.json").read_text())
         )
-    np.testing.assert_array_equal(sharded.diverged, single.diverged)
-    assert sharded.configs == single.configs
-    found = LRFindResult.from_dict(json.loads(found_out.read_text()))
-    alone = lr_find(**LR_FIND)
-    np.testing.assert_allclose(found.raw_loss, alone.raw_loss, rtol=1e-5)
-    assert found.suggested == alone.suggested
+        np.testing.assert_array_equal(theirs.raw_loss, found.raw_loss)
 
 
-def test_placement_pads_by_repeating_the_last_configuration():
-    devices = jax.devices()[:1] * 3  # the padding arithmetic, without a real mesh
-    placement = Placement(4, devices=devices)
-    assert placement.padded == 6
-    batch = js.grid(js.constant, value=[1.0, 2.0, 3.0, 4.0])
-    padded = placement.pad(batch, axis=0)
-    np.testing.assert_array_equal(padded.value, [1, 2, 3, 4, 4, 4])
-    values = np.arange(12.0).reshape(2, 6)
-    np.testing.assert_array_equal(placement.to_host(Groups([values]), axis=1), values[:, :4])
+def test_two_processes_checkpoint_and_resume(tmp_path):
+    """Two processes save every chunk; killed after the first, both resume, and the
+    result is the one of an uninterrupted single process."""
+    ckpt, port = tmp_path / "ckpt", _free_port()
+    procs = [_run(f"process-{i}", tmp_path / "first", port, ckpt) for i in (0, 1)]
+    _finish(*procs)
+    steps = sorted(int(p.name) for p in ckpt.iterdir() if p.name.isdigit())
+    assert steps == [10, 20]
+    # Remove the last checkpoint, as if both had been killed after the first chunk.
+    import shutil
+
+    shutil.rmtree(ckpt / "20")
+    port = _free_port()
+    procs = [_run(f"process-{i}", tmp_path / "resumed", port, ckpt) for i in (0, 1)]
+    _finish(*procs)
+    here = fit(eval(BATCH), block_size=2, progress=False, **FIT)
+    _assert_identical(here, Result.load(tmp_path / "resumed"))
+
+
+def test_block_layout_follows_the_sweep_and_block_size_not_the_machine():
+    assert [block_layout(n, 16) for n in (1, 16, 17, 32, 33, 360)] == [
+        (1, 1),
+        (1, 16),
+        (2, 9),
+        (2, 16),
+        (3, 11),
+        (23, 16),
+    ]
+    cpu = jax.devices()[0]
+    one, four = Blocks(7, 3, 4), Blocks(7, 3, 4, devices=[cpu] * 4, workers=4)
+    assert (one.size, one.per_seed, one.n_blocks) == (four.size, four.per_seed, four.n_blocks)
+    assert (one.size, one.per_seed, one.n_blocks) == (4, 2, 6)
+    assert one.configs_of(1).tolist() == [4, 5, 6, 6] and one.seed_of(3) == 1
+    assert Blocks(3, 1, 16).size == 3  # a small sweep is one block, unpadded
+    assert Blocks(100, 1).size == 15  # the CPU's default: at most 16, as even as possible
 
 
 def _cores(monkeypatch, n: int) -> None:
@@ -106,18 +157,8 @@ def _cores(monkeypatch, n: int) -> None:
     monkeypatch.setattr(devices, "usable_cores", lambda: n)
 
 
-def test_one_cpu_device_makes_a_group_per_usable_core(monkeypatch):
-    _cores(monkeypatch, 3)
-    assert [Placement(n).groups for n in (1, 2, 3, 5, 16)] == [1, 2, 3, 3, 3]
-    assert Placement(5).padded == 6
-    assert Placement(5, devices=jax.devices()[:1] * 2).groups == 1  # devices: sharded instead
-    with pytest.raises(ValueError, match="one device"):
-        Placement(4, devices=jax.devices()[:1] * 2, groups=2)
-
-
-def test_groups_train_from_threads_of_their_own_and_equal_one_group(monkeypatch):
-    batch = js.grid(js.cosine, init_value=[0.02, 0.05, 0.1, 0.2, 1e4], decay_steps=40)
-    kw = {"data": "digits", "steps": 40, "eval_every": 20, "batch_size": 24, "seeds": 2}
+def test_blocks_train_from_threads_one_compile_serving_them_all(monkeypatch):
+    batch = eval(BATCH)
     threads, compiles = set(), []
     call = jax.stages.Compiled.__call__
 
@@ -135,49 +176,38 @@ def test_groups_train_from_threads_of_their_own_and_equal_one_group(monkeypatch)
     _cores(monkeypatch, 3)
     try:
         with jax.log_compiles(True):
-            grouped = fit(batch, progress=False, **kw)
+            threaded = fit(batch, block_size=2, progress=False, **FIT)
     finally:
         logging.getLogger("jax").removeHandler(handler)
-    assert len(threads) == 3 and all(t.startswith("jaxsched-group") for t in threads)
-    # Two chunks of one length: one compile serves every group and both chunks.
-    chunk = "Finished XLA compilation of jit(chunk_seed)"
+    assert len(threads) == 3 and all(t.startswith("jaxsched-block") for t in threads)
+    # Two chunks of one length: one compile serves every block and both chunks.
+    chunk = "Finished XLA compilation of jit(chunk_one)"
     assert len([m for m in compiles if m.startswith(chunk)]) == 1, compiles
 
     _cores(monkeypatch, 1)
     threads.clear()
-    single = fit(batch, progress=False, **kw)
-    assert not threads  # one group: the jitted functions, called from this thread
-    assert (single.diverged[:, 4] >= 0).all() and (single.diverged[:, :4] == -1).all()
-    np.testing.assert_array_equal(grouped.diverged, single.diverged)
-    for name, values in single.metrics.items():  # float32 rounding of 2 vs 5 configurations
-        np.testing.assert_allclose(grouped.metrics[name], values, rtol=1e-6, atol=1e-7)
+    alone = fit(batch, block_size=2, progress=False, **FIT)
+    assert all(not t.startswith("jaxsched-block") for t in threads)  # from this thread
+    _assert_identical(threaded, alone)
 
 
-def test_a_checkpoint_resumes_under_other_groups(monkeypatch, tmp_path):
-    batch = js.grid(js.cosine, init_value=[0.02, 0.05, 0.1], decay_steps=60)
-    kw = {"data": "digits", "steps": 60, "eval_every": 20, "batch_size": 24, "progress": False}
-    whole = fit(batch, **kw)
-    save = Checkpointer.save
+def test_another_block_size_trains_the_same_runs_up_to_float32_rounding():
+    batch = eval(BATCH)
+    small = fit(batch, block_size=2, progress=False, **FIT)
+    large = fit(batch, block_size=16, progress=False, **FIT)
+    np.testing.assert_array_equal(small.diverged, large.diverged)
+    for name, values in small.metrics.items():
+        np.testing.assert_allclose(large.metrics[name], values, rtol=1e-5, atol=1e-6)
 
-    def save_then_stop(self, step, tree, last):
-        save(self, step, tree, last)
-        raise KeyboardInterrupt
 
-    _cores(monkeypatch, 3)
-    monkeypatch.setattr(Checkpointer, "save", save_then_stop)
-    with pytest.raises(KeyboardInterrupt):
-        fit(batch, checkpoint_dir=tmp_path, **kw)
-    monkeypatch.setattr(Checkpointer, "save", save)
-    restore, restored = Checkpointer.restore, []
+def test_a_checkpoint_refuses_another_block_size(tmp_path):
+    batch = eval(BATCH)
+    kw = {**FIT, "seeds": 1, "progress": False}
+    fit(batch, block_size=2, checkpoint_dir=tmp_path, **kw)
+    with pytest.raises(ValueError, match="holds a checkpoint .* of a run with other arguments"):
+        fit(batch, block_size=3, checkpoint_dir=tmp_path, **kw)
 
-    def noting_restore(self, like):
-        out = restore(self, like)
-        restored.append(out[0])
-        return out
 
-    monkeypatch.setattr(Checkpointer, "restore", noting_restore)
-    _cores(monkeypatch, 2)
-    resumed = fit(batch, checkpoint_dir=tmp_path, **kw)
-    assert restored == [20]  # resumed after the first chunk, saved by three groups
-    for name, values in whole.metrics.items():
-        np.testing.assert_allclose(resumed.metrics[name], values, rtol=1e-6, atol=1e-7)
+def test_block_size_must_be_a_positive_integer():
+    with pytest.raises(ValueError, match="block_size must be an integer >= 1, got 0"):
+        fit(eval(BATCH), block_size=0, **FIT)

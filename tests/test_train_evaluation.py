@@ -10,7 +10,6 @@ import optax
 import pytest
 
 from jaxsched.train import load
-from jaxsched.train.devices import Placement
 from jaxsched.train.evaluation import RUN_EXAMPLES, EvalSet, eval_batch_size
 from jaxsched.train.loop import build_program, default_optimizer
 from jaxsched.train.models import initial_states
@@ -52,8 +51,9 @@ def test_evaluation_equals_the_plain_mean_of_each_split():
     ]
     packed = EvalSet.pack(splits, batch_size=50)  # several batches, the last one padded
     objective = Objective.resolve(None, None, classification=True)
-    program = build_program(network, objective, default_optimizer, Placement(1))
-    totals = np.asarray(program.evaluate(params, state, packed.x, packed.y, packed.member))
+    program = build_program(network, objective, default_optimizer)
+    evaluate = jax.vmap(program.evaluate, in_axes=(0, 0, None, None, None))  # over seeds
+    totals = np.asarray(evaluate(params, state, packed.x, packed.y, packed.member))
     assert totals.shape == (2, 1, 2, 3)
     loss, acc = np.moveaxis(packed.means(totals), -2, 0)
     for seed in range(2):

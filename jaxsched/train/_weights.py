@@ -44,11 +44,9 @@ class Weights:
 
 def save_weights(directory: Path, weights: Weights) -> None:
     """Write ``weights`` into ``directory`` (``weights/`` and ``weights.json``)."""
-    import orbax.checkpoint as ocp
-
     leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves((weights.params, weights.state))]
     path = (directory / "weights").absolute()
-    with ocp.StandardCheckpointer() as checkpointer:
+    with _checkpointer() as checkpointer:
         checkpointer.save(path, leaves, force=True)
     meta = {
         "model": weights.model,
@@ -59,11 +57,19 @@ def save_weights(directory: Path, weights: Weights) -> None:
     (directory / "weights.json").write_text(json.dumps(meta))
 
 
+def _checkpointer():
+    """An orbax checkpointer for this process alone: in a run of several processes
+    (`jax.distributed`) a result is saved and read by whichever process holds it."""
+    import orbax.checkpoint as ocp
+
+    me = jax.process_index()
+    alone = ocp.options.MultiprocessingOptions(primary_host=me, active_processes={me})
+    return ocp.StandardCheckpointer(multiprocessing_options=alone)
+
+
 def load_weights(directory: Path, model: Any = None) -> Weights:
     """The `Weights` `save_weights` wrote into ``directory``; ``model`` is the model
     function, needed unless the weights are a built-in model's."""
-    import orbax.checkpoint as ocp
-
     from jaxsched.train.models import abstract_states
 
     meta = json.loads((directory / "weights.json").read_text())
@@ -75,7 +81,7 @@ def load_weights(directory: Path, model: Any = None) -> Weights:
             )
         model = meta["model"]
     network, like = abstract_states(model, tuple(meta["input_shape"]), meta["n_outputs"])
-    with ocp.StandardCheckpointer() as checkpointer:
+    with _checkpointer() as checkpointer:
         leaves = checkpointer.restore((directory / "weights").absolute())
     shapes = [x.shape for x in jax.tree_util.tree_leaves(like)]
     if len(leaves) != len(shapes) or any(

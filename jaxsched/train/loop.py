@@ -3,7 +3,8 @@
 The shape is the "make_train" pattern: the model and the optimizer family are
 Python, the batch size and chunk length are array shapes, and everything swept
 (the schedule batch, the seeds' weights and batches) is an array argument. A
-chunk of ``eval_every`` steps is ``jit(vmap_seeds(vmap_configs(lax.scan(step))))``;
+chunk of ``eval_every`` steps of a block of configurations of one seed is
+``jit(vmap_configs(lax.scan(step)))`` (`jaxsched.train.devices`);
 configurations of one seed share initial weights and batch indices (one gather
 per step, a fair comparison); seeds differ in both. The indices come from the
 host (`jaxsched.train.order`).
@@ -22,7 +23,6 @@ import optax
 
 from jaxsched._base import Schedule
 from jaxsched.train._compiler import compiler_options
-from jaxsched.train.devices import Placement
 from jaxsched.train.models import Network
 from jaxsched.train.objective import Objective
 
@@ -130,23 +130,25 @@ def build_program(
     network: Network,
     objective: Objective,
     optimizer: OptimizerFactory,
-    placement: Placement,
     divergence_factor: float | None = None,
 ) -> Program:
-    """Compile-ready functions over ``[seed, config]`` batches, placed by ``placement``.
+    """Compile-ready functions over a block of configurations of one seed
+    (`jaxsched.train.devices.Blocks`).
 
-    ``init(params, state, schedules, at)`` gives the first carry (below) from
-    the seeds' weights and model state, and the learning rates ``[config,
-    len(at)]`` at steps ``at``. ``chunk(carry, schedules, (x_train, y_train),
-    indices, start)`` trains ``indices.shape[1]`` steps from step ``start``;
-    ``indices`` is ``[seed, step, example]`` (`jaxsched.train.order`). The
-    carry is a `Carry`: ``diverged_at`` is the step of the first loss that
-    `diverged` (-1 if none; a chunk that ends with non-finite weights but no
-    such loss counts its last step) and ``loss_sum`` the sum of the chunk's
-    training losses. ``evaluate(params, state, x, y, member)`` takes an
-    `jaxsched.train.evaluation.EvalSet`'s arrays and gives, per run, the sums
-    ``[loss and each metric, split]``. The data are arguments, not constants of
-    the program, so a large data set does not slow its compilation.
+    ``init(params, state, schedules, at)`` gives the block's first carry
+    (below) from the seed's weights and model state, and the learning rates
+    ``[config, len(at)]`` at steps ``at``. ``chunk(carry, schedules, (x_train,
+    y_train), indices, start)`` trains ``indices.shape[0]`` steps from step
+    ``start``; ``indices`` is ``[step, example]``, the seed's batches
+    (`jaxsched.train.order`), shared by the block's configurations (one gather
+    per step, a fair comparison). The carry is a `Carry`: ``diverged_at`` is
+    the step of the first loss that `diverged` (-1 if none; a chunk that ends
+    with non-finite weights but no such loss counts its last step) and
+    ``loss_sum`` the sum of the chunk's training losses. ``evaluate(params,
+    state, x, y, member)`` takes an `jaxsched.train.evaluation.EvalSet`'s arrays
+    and gives, per configuration, the sums ``[loss and each metric, split]``.
+    The data are arguments, not constants of the program, so a large data set
+    does not slow its compilation.
     """
     loss_fn = training_loss(network, objective)
 
@@ -182,12 +184,6 @@ def build_program(
         broken = (carry.diverged_at < 0) & ~all_finite(carry.params)
         return carry._replace(diverged_at=jnp.where(broken, steps[-1], carry.diverged_at))
 
-    def chunk_seed(carry, schedules, data, indices, start):
-        # The configurations of a seed share its batches: the indices are not
-        # batched over them, so each step gathers its examples once.
-        shared = (0, 0, None, None, None)
-        return jax.vmap(chunk_one, in_axes=shared)(carry, schedules, data, indices, start)
-
     measures = (objective.loss, *(m.fn for m in objective.metrics.values()))
 
     def evaluate_one(params, state, xs, ys, member):
@@ -202,30 +198,17 @@ def build_program(
         totals = jnp.zeros((len(measures), member.shape[-1]), jnp.float32)
         return jax.lax.scan(batch, totals, (xs, ys, member))[0]
 
-    def init_all(params, state, schedules, at):
-        per_config = jax.vmap(init_one, in_axes=(None, None, 0))
-        carry = jax.vmap(per_config, in_axes=(0, 0, None))(params, state, schedules)
+    def init_block(params, state, schedules, at):
+        carry = jax.vmap(init_one, in_axes=(None, None, 0))(params, state, schedules)
         return carry, jax.vmap(lambda schedule: schedule(at))(schedules)
 
-    # Outputs placed as the next call's inputs are, so that a program compiles
-    # once (the first carry, from init, is placed like the chunks' carries).
-    runs_sharded, configs_sharded = placement.sharding(1), placement.sharding(0)
+    configs = (0, 0, None, None, None)
     options = compiler_options()
-    init = jax.jit(
-        init_all, out_shardings=(runs_sharded, configs_sharded), compiler_options=options
+    return Program(
+        init=jax.jit(init_block, compiler_options=options),
+        chunk=jax.jit(jax.vmap(chunk_one, in_axes=configs), compiler_options=options),
+        evaluate=jax.jit(jax.vmap(evaluate_one, in_axes=configs), compiler_options=options),
     )
-    chunk = jax.jit(
-        jax.vmap(chunk_seed, in_axes=(0, None, None, 0, None)),
-        out_shardings=runs_sharded,
-        compiler_options=options,
-    )
-    runs = {"in_axes": (0, 0, None, None, None)}
-    evaluate = jax.jit(
-        jax.vmap(jax.vmap(evaluate_one, **runs), **runs),
-        out_shardings=runs_sharded,
-        compiler_options=options,
-    )
-    return Program(init=init, chunk=chunk, evaluate=evaluate)
 
 
 def step_program(

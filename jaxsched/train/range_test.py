@@ -34,7 +34,7 @@ from jaxsched.train._compiler import compiler_options
 from jaxsched.train._io import array, plain, pyplot
 from jaxsched.train._limits import check_fits, check_runs_fit, check_seed, check_steps
 from jaxsched.train.data import Dataset, load
-from jaxsched.train.devices import Placement
+from jaxsched.train.devices import Blocks
 from jaxsched.train.loop import (
     OptimizerFactory,
     all_finite,
@@ -215,8 +215,8 @@ def lr_find(
     **Sweep**: ``n_rates`` runs at the constant rates
     :math:`\eta_i = \eta_{\min} (\eta_{\max}/\eta_{\min})^{i / (n - 1)}`, each
     ``steps`` steps long, all in one ``jit(vmap(lax.scan))`` program from the
-    same initial weights on the same batches (spread, as `fit` spreads its
-    configurations, over the devices or the cores of one CPU: see
+    same initial weights on the same batches (in blocks spread, as `fit`
+    spreads its configurations, over the devices and cores: see
     `jaxsched.train.devices`). The curve is each run's mean
     training loss over its last :math:`k = \lceil T / 10 \rceil` steps. A run
     diverged (NaN, ``diverged`` True) if its loss became non-finite or rose, at
@@ -345,11 +345,17 @@ def lr_find(
         sweep = jax.jit(
             jax.vmap(run, in_axes=(None, None, 0, None, None)), compiler_options=options
         )
-        # Spread over the devices, or over the cores of one CPU, as fit spreads configurations.
-        placement = Placement(n_rates)
-        shared = placement.replicate((params, state, data, indices))
-        losses = placement.run(sweep, *shared[:2], placement.place(schedules, axis=0), *shared[2:])
-        raw = placement.to_host(losses, axis=0).astype(np.float64)
+        # In blocks over the devices and cores, as fit trains its configurations.
+        blocks = Blocks(n_rates, 1)
+        losses = blocks.run(
+            sweep,
+            blocks.replicate(params),
+            blocks.replicate(state),
+            blocks.place_configs(schedules),
+            blocks.replicate(data),
+            blocks.replicate(indices),
+        )
+        raw = blocks.gather_configs(losses).astype(np.float64)
         lr = np.asarray(schedules.value, dtype=np.float64)
         loss, diverged = _sweep_curve(raw, diverge_factor)
         suggested = _sweep_suggestion(lr, loss, raw)

@@ -27,7 +27,7 @@ from jaxsched.train._limits import (
 from jaxsched.train._weights import Weights
 from jaxsched.train.checkpoint import Checkpointer, fingerprint
 from jaxsched.train.data import Dataset, load
-from jaxsched.train.devices import Groups, Placement
+from jaxsched.train.devices import Blocks, PerBlock
 from jaxsched.train.evaluation import EvalSet, eval_batch_size
 from jaxsched.train.loop import (
     OptimizerFactory,
@@ -67,6 +67,7 @@ def fit(
     divergence_factor: float | None = 10.0,
     keep_weights: str | None = None,
     callbacks: Sequence[Callback] = (),
+    block_size: int | None = None,
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
     progress: bool = True,
@@ -115,6 +116,9 @@ def fit(
         one with an ``end()`` method is told when training stops (see
         `jaxsched.train.callbacks`, e.g. its `TensorBoard`). A callback that
         raises stops the run.
+      block_size: the most runs one compiled block program trains (default: 16 on a
+        CPU, 256 elsewhere; see `jaxsched.train.devices`). The results depend on
+        it (and on the platform), never on the number of devices, cores or processes.
       checkpoint_dir: save the sweep here (orbax) and, when it holds a checkpoint
         of a run with the same arguments, resume from the newest one: the result
         is bit-identical to an uninterrupted run. A checkpoint of a run with
@@ -125,12 +129,10 @@ def fit(
     Returns:
       A `Result` with metrics shaped ``[seed, config, eval]``.
 
-    With several devices the configurations are sharded over them; on one CPU
-    device they are split into a group per core, each group's chunks called
-    from a thread of its own so that the cores train at once (see
-    `jaxsched.train.devices`). The metrics equal a one-group, one-device run up
-    to float32 rounding (programs over different numbers of configurations may
-    round differently).
+    The runs are trained in blocks of at most ``block_size`` configurations of
+    one seed, each by the same compiled program, spread over the processes, the
+    devices and (on a CPU) the cores: results are bit-identical on any number
+    of them (`jaxsched.train.devices`).
 
     Example:
       >>> import jaxsched
@@ -144,7 +146,9 @@ def fit(
     """
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
     objective = Objective.resolve(loss, metrics, dataset.classification)
-    _check(schedules, optimizer, dataset, steps, batch_size, eval_every, checkpoint_every)
+    _check(
+        schedules, optimizer, dataset, steps, batch_size, eval_every, checkpoint_every, block_size
+    )
     divergence_factor = _check_factor(divergence_factor)
     warn_unfinished("fit", schedules, steps)
     callbacks = _check_callbacks(callbacks)
@@ -170,30 +174,30 @@ def fit(
     objective.check(outputs, y_like, n_outputs)
     configs = _configs(schedules)  # after the cheap checks: 10**5 configurations take a minute
     optimizer = optimizer or default_optimizer
-    placement = Placement(n_configs)
+    blocks = Blocks(n_configs, len(seeds), block_size)
 
     network, params, state = initial_states(model, dataset.input_shape, n_outputs, seeds)
 
-    train = placement.replicate((dataset.x_train, dataset.y_train))
+    train = blocks.replicate((dataset.x_train, dataset.y_train))
     splits = {"val": (dataset.x_val, dataset.y_val), "test": (dataset.x_test, dataset.y_test)}
     n_examples = sum(len(y) for _, y in splits.values())
-    batch = eval_batch_size(n_runs, n_examples)
-    evaluation = EvalSet.pack(list(splits.values()), batch)
-    eval_arrays = placement.replicate((evaluation.x, evaluation.y, evaluation.member))
-    placed = placement.place(schedules, axis=0)
-    program = build_program(network, objective, optimizer, placement, divergence_factor)
+    # Evaluation batches follow the block, not the sweep: the same sums on any machine.
+    evaluation = EvalSet.pack(list(splits.values()), eval_batch_size(blocks.size, n_examples))
+    eval_arrays = [blocks.replicate(a) for a in (evaluation.x, evaluation.y, evaluation.member)]
+    placed = blocks.place_configs(schedules)
+    program = build_program(network, objective, optimizer, divergence_factor)
 
     n_train = len(dataset.x_train)
     eval_steps = list(range(eval_every, steps + 1, eval_every))
     if not eval_steps or eval_steps[-1] != steps:
         eval_steps.append(steps)
     # The rate in force at each evaluation: the one of the step before it.
-    started = placement.run(
+    started = blocks.run(
         program.init,
-        placement.replicate(params),
-        placement.replicate(state),
+        blocks.place_seeds(params),
+        blocks.place_seeds(state),
         placed,
-        placement.replicate(np.asarray(eval_steps, np.int32) - 1),
+        np.asarray(eval_steps, np.int32) - 1,
     )
     carry, lr = started.map(lambda out: out[0]), started.map(lambda out: out[1])
     shape = (len(seeds), n_configs, len(eval_steps))
@@ -224,8 +228,8 @@ def fit(
                 dataset.x_train[:batch_size],
                 dataset.y_train[:batch_size],
             ),
-            initial_state=jax.tree_util.tree_leaves(placement.gather(carry, axis=1)),
-            run=[steps, batch_size, seeds, eval_every],
+            initial_state=jax.tree_util.tree_leaves(blocks.gather(carry)),
+            run=[steps, batch_size, seeds, eval_every, blocks.size],
             # The scheme's name, and the first batch of every seed: a NumPy whose
             # generator draws other permutations changes it too.
             order=[
@@ -235,13 +239,13 @@ def fit(
         )
         checkpointer = Checkpointer(checkpoint_dir, run_id, checkpoint_every)
         try:
-            restored = checkpointer.restore(_snapshot(carry, history, placement))
+            restored = checkpointer.restore(_snapshot(carry, history, blocks))
         except BaseException:  # a refused or unreadable checkpoint: release orbax first
             checkpointer.close()
             raise
         if restored is not None:
             done, saved = restored
-            carry = _unsnapshot(saved["carry"], carry, placement)
+            carry = _unsnapshot(saved["carry"], carry, blocks)
             history = {m: np.asarray(saved["history"][m]) for m in objective.names}
 
     piece = max(1, _INDICES_BYTES // (4 * batch_size * len(seeds)))
@@ -265,36 +269,36 @@ def fit(
                 indices = np.stack(
                     [order.batch_indices(s, start, n, n_train, batch_size) for s in seeds]
                 )
-                carry = placement.run(
+                carry = blocks.run(
                     program.chunk,
                     carry,
                     placed,
                     train,
-                    placement.replicate(indices),
+                    blocks.place_seeds(indices),
                     np.int32(start),
                 )
                 if start + n < end:
-                    loss_sum = loss_sum + placement.to_host(carry.map(lambda c: c.loss_sum), axis=1)
+                    loss_sum = loss_sum + blocks.gather(carry.map(lambda c: c.loss_sum))
                     bar.update(start + n)
-            totals = placement.run(
+            totals = blocks.run(
                 program.evaluate,
                 carry.map(lambda c: c.params),
                 carry.map(lambda c: c.state),
                 *eval_arrays,
             )
             done = end
-            loss_sum = loss_sum + placement.to_host(carry.map(lambda c: c.loss_sum), axis=1)
+            loss_sum = loss_sum + blocks.gather(carry.map(lambda c: c.loss_sum))
             history["train_loss"][..., k] = loss_sum / length
-            means = evaluation.means(placement.to_host(totals, axis=1))  # no val split: NaN
+            means = evaluation.means(blocks.gather(totals))  # no val split: NaN
             for i, measure in enumerate(("loss", *objective.metrics)):
                 for j, split in enumerate(splits):
                     history[f"{split}_{measure}"][..., k] = means[..., i, j]
             if checkpointer is not None:
-                snapshot = _snapshot(carry, history, placement)
+                snapshot = _snapshot(carry, history, blocks)
                 checkpointer.save(done, snapshot, last=end == eval_steps[-1])
             bar.update(done, history[watched][..., k], metric_goals[watched])
             if callbacks:
-                at = placement.to_host(carry.map(lambda c: c.diverged_at), axis=1)
+                at = blocks.gather(carry.map(lambda c: c.diverged_at))
                 dead = _dead_after(at, np.asarray([end]))[..., 0]
                 now = {m: np.where(dead, np.nan, v[..., k]) for m, v in history.items()}
                 for callback in callbacks:
@@ -308,14 +312,14 @@ def fit(
             if stop is not None:
                 stop()
 
-    diverged = placement.to_host(carry.map(lambda c: c.diverged_at), axis=1)
+    diverged = blocks.gather(carry.map(lambda c: c.diverged_at))
     metrics = dict(history)
     for m in metrics:  # a diverged run has no metrics from the chunk it diverged in on
         metrics[m] = np.where(_dead_after(diverged, np.asarray(eval_steps)), np.nan, metrics[m])
     result = Result(
         metrics=metrics,
         steps=np.asarray(eval_steps),
-        lr=placement.to_host(lr, axis=0),
+        lr=blocks.gather_configs(lr),
         diverged=diverged,
         configs=configs,
         seeds=seeds,
@@ -326,7 +330,7 @@ def fit(
     # "best": the configuration `Result.best` picks (the first if every one diverged).
     best = int(np.argmax(result.score(result.default_metric)))
     kept = list(range(n_configs)) if keep_weights == "all" else [best]
-    final = placement.gather(carry.map(lambda c: (c.params, c.state)), axis=1)
+    final = blocks.gather(carry.map(lambda c: (c.params, c.state)))
     final = jax.tree_util.tree_map(lambda x: x[:, kept], final)
     weights = Weights(
         network=network,
@@ -340,18 +344,19 @@ def fit(
     return dataclasses.replace(result, weights=weights)
 
 
-def _snapshot(carry: Groups, history: dict[str, np.ndarray], placement: Placement) -> dict:
-    """What a checkpoint holds: the carry joined on the host without padding (the
-    same whatever the devices or groups), and the metrics so far."""
-    leaves = jax.tree_util.tree_leaves(placement.gather(carry, axis=1))
+def _snapshot(carry: PerBlock, history: dict[str, np.ndarray], blocks: Blocks) -> dict:
+    """What a checkpoint holds: the carry joined on the host ``[seed, config, ...]``
+    without padding (the same whatever the devices, cores or processes), and the
+    metrics so far."""
+    leaves = jax.tree_util.tree_leaves(blocks.gather(carry))
     return {"carry": leaves, "history": history}
 
 
-def _unsnapshot(leaves, like: Groups, placement: Placement) -> Groups:
-    """A restored carry, padded, grouped and placed like ``like``."""
+def _unsnapshot(leaves, like: PerBlock, blocks: Blocks) -> PerBlock:
+    """A restored carry, cut into blocks and placed like ``like``."""
     host = [np.asarray(x) for x in leaves]
-    tree = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like[0]), host)
-    return placement.place(tree, axis=1)
+    structure = jax.tree_util.tree_structure(next(iter(like.values())))
+    return blocks.place_runs(jax.tree_util.tree_unflatten(structure, host))
 
 
 def _name(factory: Any) -> str:
@@ -413,7 +418,14 @@ def _check_checkpoint_dir(checkpoint_dir: str | Path | None) -> None:
 
 
 def _check(
-    schedules, optimizer, dataset: Dataset, steps, batch_size, eval_every, checkpoint_every
+    schedules,
+    optimizer,
+    dataset: Dataset,
+    steps,
+    batch_size,
+    eval_every,
+    checkpoint_every,
+    block_size,
 ) -> None:
     """Every argument checked before anything compiles (the configurations' values by
     `_configs`)."""
@@ -439,6 +451,7 @@ def _check(
     if optimizer is not None:
         check_optimizer("fit", optimizer, _first(schedules))
     counts = {
+        "block_size": 1 if block_size is None else block_size,
         "steps": steps,
         "batch_size": batch_size,
         "eval_every": eval_every,
