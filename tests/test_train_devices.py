@@ -16,7 +16,7 @@ import jax
 import numpy as np
 import pytest
 
-import jaxsched as js
+import jaxsched as js  # noqa: F401  (BATCH is evaluated here)
 from jaxsched.train import LRFindResult, Result, devices, fit
 from jaxsched.train.devices import Blocks, block_layout
 
@@ -25,7 +25,8 @@ BATCH = "js.grid(js.cosine, init_value=[0.02, 0.05, 0.1, 0.2, 1e4], decay_steps=
 FIT = {"data": "digits", "steps": 20, "eval_every": 10, "batch_size": 32, "seeds": 2}
 LR_FIND = {"data": "digits", "method": "sweep", "n_rates": 6, "steps": 20}
 
-SWEEP = """
+SWEEP = (
+    """
 import json, os, sys
 machine = sys.argv[1]
 if machine == "one-core":
@@ -47,13 +48,16 @@ expected = {"four-devices": (4, 1), "one-core": (1, 1), "process-0": (1, 2), "pr
 assert (len(jax.local_devices()), jax.process_count()) == expected.get(machine, (1, 1))
 assert blocks.workers == {"one-core": 1, "four-devices": 4}.get(machine, blocks.workers)
 checkpoint_dir = sys.argv[4] if len(sys.argv) > 4 else None
-result = fit(%s, block_size=2, progress=False, checkpoint_dir=checkpoint_dir, **%r)
-found = lr_find(**%r)
+result = fit(BATCH_SPEC, block_size=2, progress=False, checkpoint_dir=checkpoint_dir, **FIT_KW)
+found = lr_find(**LR_FIND_KW)
 if jax.process_index() == 0:
     result.save(sys.argv[2])
     with open(os.path.join(sys.argv[2], "lr_find.json"), "w") as f:
         json.dump(found.to_dict(), f)
-""" % (BATCH, FIT, LR_FIND)
+""".replace("BATCH_SPEC", BATCH)
+    .replace("FIT_KW", repr(FIT))
+    .replace("LR_FIND_KW", repr(LR_FIND))
+)
 
 
 def _free_port() -> int:
@@ -204,7 +208,7 @@ def test_a_checkpoint_refuses_another_block_size(tmp_path):
     batch = eval(BATCH)
     kw = {**FIT, "seeds": 1, "progress": False}
     fit(batch, block_size=2, checkpoint_dir=tmp_path, **kw)
-    with pytest.raises(ValueError, match="holds a checkpoint .* of a run with other arguments"):
+    with pytest.raises(ValueError, match=r"holds a checkpoint .* of a run with other arguments"):
         fit(batch, block_size=3, checkpoint_dir=tmp_path, **kw)
 
 

@@ -274,7 +274,7 @@ def test_keep_weights_all_that_cannot_fit_is_refused_and_the_default_keeps_the_b
     monkeypatch.setattr(trainer_module, "memory_bytes", lambda: 4 * 2000)  # a quarter: 2000 bytes
     batch = js.stack([js.constant(0.01), js.constant(0.05)])
     args = {**RUN, "loss": "mse", "seeds": 2, "steps": 20}
-    with pytest.raises(ValueError, match="keep_weights='all'.*use keep_weights='best'"):
+    with pytest.raises(ValueError, match=r"keep_weights='all'.*use keep_weights='best'"):
         fit(batch, keep_weights="all", progress=False, **args)
     result = fit(batch, progress=True, **args)
     assert len(result.weights.configs) == 1
@@ -290,5 +290,5 @@ def test_a_model_with_dropout_but_no_rngs_is_refused_with_advice():
         def __call__(self, x):
             return self.drop(self.out(x))
 
-    with pytest.raises(ValueError, match="build nnx.Dropout with rngs=rngs"):
+    with pytest.raises(ValueError, match=r"build nnx\.Dropout with rngs=rngs"):
         fit(js.stack([js.constant(0.1)]), **{**RUN, "model": NoKeys, "progress": False})
