@@ -175,6 +175,19 @@ def test_grid_sweeps_lists_and_shares_the_rest():
         js.grid(js.cosine, init_value=0.1, decay_steps=10)
 
 
+def test_compat_constructors_are_the_factories_parse_calls():
+    """Each constructor is registered once, as itself: `parse` and `from_dict` call the
+    very function the module exports (keras.PiecewiseConstantDecay was a wrapper around
+    it, registered over it)."""
+    from jaxsched._base import factory_named
+
+    for name in ks.__all__:
+        assert factory_named(f"keras.{name}") is getattr(ks, name), name
+    piecewise = factory_named("keras.PiecewiseConstantDecay")
+    assert piecewise.schedule_class.kind == "keras.PiecewiseConstantDecay"
+    assert not hasattr(piecewise.__wrapped__, "schedule_class")  # no factory inside
+
+
 def test_repr_is_readable_and_summarises_big_batches():
     assert (
         repr(js.cosine(0.1, 100))

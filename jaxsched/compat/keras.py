@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 
+@factory(None, name="keras.ExponentialDecay")
 @speaks_as("keras.ExponentialDecay", init_value="initial_learning_rate")
 def ExponentialDecay(
     initial_learning_rate: Any,
@@ -55,6 +56,7 @@ def ExponentialDecay(
     )
 
 
+@factory(None, name="keras.InverseTimeDecay")
 @speaks_as("keras.InverseTimeDecay", init_value="initial_learning_rate")
 def InverseTimeDecay(
     initial_learning_rate: Any,
@@ -72,6 +74,7 @@ def InverseTimeDecay(
     )
 
 
+@factory(None, name="keras.PolynomialDecay")
 @speaks_as(
     "keras.PolynomialDecay", init_value="initial_learning_rate", end_value="end_learning_rate"
 )
@@ -129,6 +132,7 @@ def PiecewiseConstantDecay(
     return _PiecewiseConstant(boundaries=boundaries, values=values)
 
 
+@factory(None, name="keras.CosineDecay")
 @speaks_as("keras.CosineDecay", init_value="initial_learning_rate", end_value="alpha")
 def CosineDecay(
     initial_learning_rate: Any,
@@ -157,6 +161,7 @@ def CosineDecay(
     return warmup(decay, warmup_steps=warmup_steps, init_value=initial_learning_rate)
 
 
+@factory(None, name="keras.CosineDecayRestarts")
 @speaks_as("keras.CosineDecayRestarts", init_value="initial_learning_rate", end_value="alpha")
 def CosineDecayRestarts(
     initial_learning_rate: Any,
@@ -177,14 +182,3 @@ def CosineDecayRestarts(
         m_mul=m_mul,
         end_value=a * i,
     )
-
-
-for _fn in (
-    ExponentialDecay,
-    InverseTimeDecay,
-    PolynomialDecay,
-    PiecewiseConstantDecay,
-    CosineDecay,
-    CosineDecayRestarts,
-):
-    factory(None, name=f"keras.{_fn.__name__}", event_ndims={"boundaries": 1, "values": 1})(_fn)
