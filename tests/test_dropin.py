@@ -181,11 +181,25 @@ def test_compat_constructors_are_the_factories_parse_calls():
     it, registered over it)."""
     from jaxsched._base import factory_named
 
-    for name in ks.__all__:
-        assert factory_named(f"keras.{name}") is getattr(ks, name), name
+    for module, prefix in ((ts, "torch"), (ks, "keras")):
+        for name in module.__all__:
+            assert factory_named(f"{prefix}.{name}") is getattr(module, name), name
     piecewise = factory_named("keras.PiecewiseConstantDecay")
     assert piecewise.schedule_class.kind == "keras.PiecewiseConstantDecay"
     assert not hasattr(piecewise.__wrapped__, "schedule_class")  # no factory inside
+
+
+def test_only_milestones_are_a_sequence_per_schedule_in_torch_constructors():
+    from jaxsched._base import event_ndim
+
+    for name in ts.__all__:
+        want = {"milestones": 1} if name == "MultiStepLR" else {}
+        assert getattr(ts, name).event_ndims == want, name
+    assert event_ndim(ts.MultiStepLR, "milestones") == 1
+    assert event_ndim(ts.StepLR, "milestones") == 0
+    # so grid takes one list of milestones as one value, as it does boundaries
+    batch = js.grid(ts.MultiStepLR, lr=[0.1, 0.2], milestones=[10, 20])
+    np.testing.assert_allclose(batch(15), [0.01, 0.02], rtol=1e-6)
 
 
 def test_repr_is_readable_and_summarises_big_batches():

@@ -115,6 +115,7 @@ def _zero_from(name: str, lr: Any, step: Any) -> _decay.Piecewise | _decay.Const
     return _decay.piecewise(boundaries=[step], values=values)
 
 
+@factory(None, name="torch.StepLR")
 @speaks_as("torch.StepLR", init_value="lr", decay_rate="gamma")
 def StepLR(
     lr: Any, step_size: Any, gamma: Any = 0.1, last_epoch: int = -1
@@ -134,6 +135,7 @@ def StepLR(
     return _decay.step(init_value=lr, step_size=step_size, decay_rate=rate, decays_per_rate=k)
 
 
+@factory(None, name="torch.MultiStepLR", event_ndims={"milestones": 1})
 @speaks_as(
     "torch.MultiStepLR", init_value="lr", boundaries="milestones", decay_rate="gamma", values="lr"
 )
@@ -172,6 +174,7 @@ def MultiStepLR(
     return _decay.piecewise(boundaries=unique, values=values)
 
 
+@factory(None, name="torch.ExponentialLR")
 @speaks_as("torch.ExponentialLR", init_value="lr", decay_rate="gamma")
 def ExponentialLR(
     lr: Any, gamma: Any, last_epoch: int = -1
@@ -219,6 +222,7 @@ def _halving_period(label: str, gamma: Any) -> tuple[Any, Any]:
     return k, rate
 
 
+@factory(None, name="torch.PolynomialLR")
 @speaks_as("torch.PolynomialLR", init_value="lr", end_value="lr", decay_steps="total_iters")
 def PolynomialLR(
     lr: Any, total_iters: Any = 5, power: Any = 1.0, last_epoch: int = -1
@@ -244,6 +248,7 @@ def PolynomialLR(
     )
 
 
+@factory(None, name="torch.LinearLR")
 @speaks_as("torch.LinearLR", init_value="lr", end_value="lr", decay_steps="total_iters")
 def LinearLR(
     lr: Any,
@@ -277,6 +282,7 @@ def LinearLR(
     )
 
 
+@factory(None, name="torch.ConstantLR")
 @speaks_as("torch.ConstantLR", boundaries="total_iters", values="lr")
 def ConstantLR(
     lr: Any, factor: Any = 1.0 / 3, total_iters: Any = 5, last_epoch: int = -1
@@ -301,6 +307,7 @@ def ConstantLR(
     return _decay.piecewise(boundaries=boundaries, values=values)
 
 
+@factory(None, name="torch.CosineAnnealingWarmRestarts")
 @speaks_as(
     "torch.CosineAnnealingWarmRestarts",
     init_value="lr",
@@ -323,6 +330,7 @@ def CosineAnnealingWarmRestarts(
     )
 
 
+@factory(None, name="torch.CyclicLR")
 @speaks_as("torch.CyclicLR", base_value="base_lr", peak_value="max_lr")
 def CyclicLR(
     lr: Any = None,
@@ -523,16 +531,3 @@ def _require_a_first_phase(pct_start: Any, total_steps: Any) -> None:
             f"{p.tolist()} and total_steps={total.tolist()}: the warmup would last 0 steps, "
             "which PyTorch refuses (it divides by that length)"
         )
-
-
-for _name in (
-    "StepLR",
-    "MultiStepLR",
-    "ExponentialLR",
-    "PolynomialLR",
-    "LinearLR",
-    "ConstantLR",
-    "CosineAnnealingWarmRestarts",
-    "CyclicLR",
-):
-    factory(None, name=f"torch.{_name}", event_ndims={"milestones": 1})(globals()[_name])
