@@ -66,6 +66,22 @@ def test_to_dict_from_dict_parse_round_trip(name):
     np.testing.assert_array_equal(parsed(STEPS), schedule(STEPS))
 
 
+def test_keras_shrinking_restarts_round_trip():
+    """keras.CosineDecayRestarts with t_mul < 1, which cosine_restarts refuses, is a
+    keras.cosine_restarts: its dict and repr build it again."""
+    for t_mul in (0.5, [0.5, 2.0]):
+        schedule = ks.CosineDecayRestarts(0.1, 40, t_mul=t_mul, m_mul=0.9, alpha=0.1)
+        spec = schedule.to_dict()
+        assert spec["kind"] == "keras.cosine_restarts"
+        for again in (js.from_dict(json.loads(json.dumps(spec))), js.parse(repr(schedule))):
+            assert again.to_dict() == spec
+            np.testing.assert_array_equal(again(STEPS[:, None]), schedule(STEPS[:, None]))
+    assert np.isnan(schedule[0](80)) and not np.isnan(schedule[0](79))
+    assert ks.CosineDecayRestarts(0.1, 40).to_dict()["kind"] == "cosine_restarts"
+    with pytest.raises(ValueError, match="keras.cosine_restarts: t_mul must be > 0, got 0"):
+        js.from_dict({**spec, "t_mul": 0.0})
+
+
 def test_batch_round_trip_through_json():
     batch = js.grid(
         js.exponential,

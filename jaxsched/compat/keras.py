@@ -19,12 +19,19 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxsched import _decay
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_float, as_piecewise, host_or_traced, require_nondecreasing
+from jaxsched._check import (
+    as_float,
+    as_piecewise,
+    concrete,
+    host_or_traced,
+    require_nondecreasing,
+)
 from jaxsched._compose import Warmup, warmup
-from jaxsched._cosine import Cosine, CosineRestarts, cosine, cosine_restarts
+from jaxsched._cosine import Cosine, CosineRestarts, cosine, restarts_fields
 from jaxsched._steps import Steps
 from jaxsched.compat._names import speaks_as
 
@@ -171,14 +178,48 @@ def CosineDecayRestarts(
     alpha: Any = 0.0,
     name: str = "SGDRDecay",
 ) -> CosineRestarts:
-    """``keras.optimizers.schedules.CosineDecayRestarts``: SGDR with ``end = alpha * lr``."""
+    """``keras.optimizers.schedules.CosineDecayRestarts``: SGDR with ``end = alpha * lr``.
+
+    As in Keras, ``t_mul`` may be below 1 (`jaxsched.cosine_restarts` refuses that):
+    the periods shrink, ``first_decay_steps * t_mul**i``, and sum to
+    ``first_decay_steps / (1 - t_mul)`` steps; from there on the schedule is NaN,
+    as Keras's is. Such a schedule is a ``keras.cosine_restarts``, which is what
+    its `to_dict` and `repr` name, for `from_dict` and `parse`.
+
+    >>> s = CosineDecayRestarts(1.0, first_decay_steps=10, t_mul=0.5)
+    >>> [round(float(s(t)), 4) for t in (0, 5, 10, 15, 20)]  # periods of 10, 5, 2.5, ...
+    [1.0, 0.5, 1.0, 1.0, nan]
+    """
     init = as_float("keras.CosineDecayRestarts", "initial_learning_rate", initial_learning_rate)
     alpha = as_float("keras.CosineDecayRestarts", "alpha", alpha)
     _, (a, i) = host_or_traced(alpha, init)
-    return cosine_restarts(
-        init_value=init,
-        first_decay_steps=first_decay_steps,
-        t_mul=t_mul,
-        m_mul=m_mul,
-        end_value=a * i,
+    # Checked as cosine_restarts' fields, whose messages speaks_as puts in Keras's words.
+    fields = restarts_fields(
+        "cosine_restarts", init, first_decay_steps, t_mul, m_mul, a * i, shrink=True
     )
+    shrinking = concrete(fields["t_mul"])
+    if shrinking is not None and np.any(shrinking < 1):
+        return _ShrinkingRestarts(**fields)
+    return CosineRestarts(**fields)
+
+
+@register("keras.cosine_restarts")
+class _ShrinkingRestarts(CosineRestarts):
+    """`CosineRestarts` whose ``t_mul`` may be below 1, as Keras's: periods that shrink
+    and end at ``first_decay_steps / (1 - t_mul)``, NaN from there."""
+
+
+@factory(_ShrinkingRestarts, name="keras.cosine_restarts")
+def _shrinking_restarts(
+    init_value: Any,
+    first_decay_steps: Any,
+    t_mul: Any = 2.0,
+    m_mul: Any = 1.0,
+    end_value: Any = 0.0,
+) -> _ShrinkingRestarts:
+    """A `CosineDecayRestarts` with ``t_mul < 1`` rebuilt from its fields (`to_dict`,
+    `repr`): `jaxsched.cosine_restarts` with ``t_mul > 0`` allowed."""
+    fields = restarts_fields(
+        "keras.cosine_restarts", init_value, first_decay_steps, t_mul, m_mul, end_value, True
+    )
+    return _ShrinkingRestarts(**fields)
