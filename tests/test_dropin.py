@@ -205,6 +205,17 @@ def test_compat_constructors_are_the_factories_parse_calls():
     assert not hasattr(piecewise.__wrapped__, "schedule_class")  # no factory inside
 
 
+def test_dir_and_tab_completion_show_only_the_exports():
+    """Helper imports are private: dir() of the compat modules lists their constructors
+    (it listed Any, np, jnp, require, ...), and jaxsched's lists its __all__ (with the
+    subpackages imported so far)."""
+    for module in (ts, ks, js.compat):
+        public = {n for n in dir(module) if not n.startswith("_")}
+        assert public == set(module.__all__), sorted(public ^ set(module.__all__))
+    public = {n for n in dir(js) if not n.startswith("_")} - {"train", "experiments", "cli"}
+    assert public == set(js.__all__), sorted(public ^ set(js.__all__))
+
+
 def test_only_milestones_are_a_sequence_per_schedule_in_torch_constructors():
     from jaxsched._base import event_ndim
 
