@@ -78,7 +78,7 @@ def test_keras_shrinking_restarts_round_trip():
             np.testing.assert_array_equal(again(STEPS[:, None]), schedule(STEPS[:, None]))
     assert np.isnan(schedule[0](80)) and not np.isnan(schedule[0](79))
     assert ks.CosineDecayRestarts(0.1, 40).to_dict()["kind"] == "cosine_restarts"
-    with pytest.raises(ValueError, match="keras.cosine_restarts: t_mul must be > 0, got 0"):
+    with pytest.raises(ValueError, match=r"keras\.cosine_restarts: t_mul must be > 0, got 0"):
         js.from_dict({**spec, "t_mul": 0.0})
 
 
