@@ -247,10 +247,34 @@ def test_bad_spec_strings(spec):
 
 
 def test_unknown_kind_in_from_dict():
-    with pytest.raises(ValueError, match="unknown schedule 'nope'"):
-        js.from_dict({"kind": "nope"})
+    with pytest.raises(ValueError, match="unknown schedule 'nope'; known: constant, cosine"):
+        js.from_dict({"kind": "nope"})  # nothing close: no suggestion
     with pytest.raises(ValueError, match="kind"):
         js.from_dict({"init_value": 0.1})
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: js.parse("cosin(0.1, 100)"), "unknown schedule 'cosin' (did you mean 'cosine'?)"),
+        (
+            lambda: js.from_dict({"kind": "cosin", "init_value": 0.1, "decay_steps": 100}),
+            "unknown schedule 'cosin' (did you mean 'cosine'?); known: constant",
+        ),
+        (
+            lambda: js.parse("torch.StepLr(0.1, step_size=10)"),
+            "unknown schedule 'torch.StepLr' (did you mean 'torch.StepLR'?)",
+        ),
+        (
+            lambda: js.parse("warmup(cosine_restart(0.1, 10), 5)"),
+            "unknown schedule 'cosine_restart' (did you mean 'cosine_restarts'?)",
+        ),
+    ],
+)
+def test_a_misspelled_schedule_name_gets_a_suggestion(call, message):
+    with pytest.raises(ValueError) as e:
+        call()
+    assert message in str(e.value)
 
 
 # Boundaries a float32 cannot hold: 2**24 + 1 and 2**25 + 1 round to 2**24 and 2**25
