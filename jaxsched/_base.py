@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._check import on_host
+from jaxsched._check import did_you_mean, on_host
 from jaxsched._steps import Steps
 
 __all__ = ["Schedule", "data", "factory", "register", "static"]
@@ -112,9 +112,16 @@ def _broadcast_leaf(value: Any, shape: tuple[int, ...]) -> Any:
 def factory_named(name: str) -> Callable[..., Schedule]:
     """The factory `parse` and `from_dict` know as ``name``; ``ValueError`` if none."""
     if name not in _FACTORIES:
-        known = ", ".join(sorted(_FACTORIES))
-        raise ValueError(f"unknown schedule {name!r}; known: {known}")
+        known = ", ".join(factory_names())
+        raise ValueError(
+            f"unknown schedule {name!r}{did_you_mean(name, _FACTORIES)}; known: {known}"
+        )
     return _FACTORIES[name]
+
+
+def factory_names() -> list[str]:
+    """The names `factory_named` knows, sorted."""
+    return sorted(_FACTORIES)
 
 
 def event_ndim(fn: Callable[..., Schedule], param: str) -> int:

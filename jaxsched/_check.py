@@ -8,10 +8,11 @@ schedule's formulas clamp them into range instead.
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -153,6 +154,30 @@ def as_choice(factory: str, name: str, value: Any, choices: Sequence[str]) -> st
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{factory}: {name} must be one of {options}, got {value!r}")
     return value
+
+
+def did_you_mean(name: Any, known: Iterable[str]) -> str:
+    """`` (did you mean 'cosine'?)``, naming the entries of ``known`` close to a
+    misspelled ``name`` (`difflib.get_close_matches`, those about as close as the
+    closest), for an error message to put after the name; empty when none is close.
+
+    >>> did_you_mean("cosin", ["cosine", "join", "poly"])
+    " (did you mean 'cosine'?)"
+    >>> did_you_mean("wds", ["wsd", "rex"])
+    " (did you mean 'wsd'?)"
+    >>> did_you_mean("cosine_restart", ["cosine_restarts", "cosine_restarts2", "cosine"])
+    " (did you mean 'cosine_restarts' or 'cosine_restarts2'?)"
+    >>> did_you_mean("nope", ["cosine", "poly"])
+    ''
+    """
+    if not isinstance(name, str):
+        return ""
+    close = difflib.get_close_matches(name, [k for k in known if k != name])
+    score = [difflib.SequenceMatcher(None, c, name).ratio() for c in close]
+    close = [c for c, r in zip(close, score, strict=True) if r >= score[0] - 0.1]
+    if not close:
+        return ""
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)"
 
 
 def require(factory: str, name: str, value: Any, condition: Condition, must: str) -> None:

@@ -256,9 +256,9 @@ def cosine_restarts(
     Args:
       init_value: :math:`\eta_0`, the first peak.
       first_decay_steps: :math:`k > 0`, the first period's length.
-      t_mul: :math:`m_t > 0`, how much longer each period is than the last. Below 1
-        the periods shrink and sum to :math:`k / (1 - m_t)` steps; the schedule is
-        undefined from there on and gives NaN, as Keras's does.
+      t_mul: :math:`m_t \ge 1`, how much longer each period is than the last. (Periods
+        that shrink, :math:`0 < m_t < 1`, are Keras's: see
+        `jaxsched.compat.keras.CosineDecayRestarts`.)
       m_mul: :math:`m_m \ge 0`, how much lower each peak is than the last (0: one
         cosine, then ``end_value`` for good, as Keras computes it).
       end_value: :math:`\eta_1`, absolute.
@@ -269,19 +269,38 @@ def cosine_restarts(
       >>> [round(float(s(t)), 4) for t in (0, 5, 10, 20, 30)]
       [1.0, 0.5, 1.0, 0.5, 1.0]
     """
-    f = "cosine_restarts"
+    fields = restarts_fields(
+        "cosine_restarts", init_value, first_decay_steps, t_mul, m_mul, end_value, shrink=False
+    )
+    return CosineRestarts(**fields)
+
+
+def restarts_fields(
+    f: str,
+    init_value: Any,
+    first_decay_steps: Any,
+    t_mul: Any,
+    m_mul: Any,
+    end_value: Any,
+    shrink: bool,
+) -> dict[str, jax.Array]:
+    """`CosineRestarts`'s fields, converted and checked for the factory ``f``: ``t_mul``
+    must be ``>= 1``, or with ``shrink`` (Keras's periods that shrink) ``> 0``."""
     init_value = as_float(f, "init_value", init_value)
     first_decay_steps = as_float(f, "first_decay_steps", first_decay_steps, switch=True)
     t_mul = as_float(f, "t_mul", t_mul)
     m_mul = as_float(f, "m_mul", m_mul)
     end_value = as_float(f, "end_value", end_value)
     require(f, "first_decay_steps", first_decay_steps, lambda x: x > 0, "> 0")
-    require(f, "t_mul", t_mul, lambda x: x > 0, "> 0")
+    if shrink:
+        require(f, "t_mul", t_mul, lambda x: x > 0, "> 0")
+    else:
+        require(f, "t_mul", t_mul, lambda x: x >= 1, ">= 1")
     require(f, "m_mul", m_mul, lambda x: x >= 0, ">= 0")
-    return CosineRestarts(
-        init_value=init_value,
-        first_decay_steps=first_decay_steps,
-        t_mul=t_mul,
-        m_mul=m_mul,
-        end_value=end_value,
-    )
+    return {
+        "init_value": init_value,
+        "first_decay_steps": first_decay_steps,
+        "t_mul": t_mul,
+        "m_mul": m_mul,
+        "end_value": end_value,
+    }

@@ -37,6 +37,10 @@ def test_plot_writes_a_png(tmp_path):
     [
         (["plot", "cosine(0.1, decay_steps=-1)"], ["cosine", "decay_steps", "-1"]),
         (["plot", "nope(1)"], ["unknown schedule 'nope'"]),
+        (
+            ["plot", "torch.StepLr(0.1, step_size=30)"],
+            ["unknown schedule 'torch.StepLr' (did you mean 'torch.StepLR'?)"],
+        ),
         (["plot", "cosine(0.1, decay_steps=x)"], ["literal"]),
         (["plot", SPEC, "--steps", "0"], ["--steps"]),
         (["plot", SPEC, "-o", "/no/such/folder/lr.png"], ["/no/such/folder"]),

@@ -66,6 +66,22 @@ def test_to_dict_from_dict_parse_round_trip(name):
     np.testing.assert_array_equal(parsed(STEPS), schedule(STEPS))
 
 
+def test_keras_shrinking_restarts_round_trip():
+    """keras.CosineDecayRestarts with t_mul < 1, which cosine_restarts refuses, is a
+    keras.cosine_restarts: its dict and repr build it again."""
+    for t_mul in (0.5, [0.5, 2.0]):
+        schedule = ks.CosineDecayRestarts(0.1, 40, t_mul=t_mul, m_mul=0.9, alpha=0.1)
+        spec = schedule.to_dict()
+        assert spec["kind"] == "keras.cosine_restarts"
+        for again in (js.from_dict(json.loads(json.dumps(spec))), js.parse(repr(schedule))):
+            assert again.to_dict() == spec
+            np.testing.assert_array_equal(again(STEPS[:, None]), schedule(STEPS[:, None]))
+    assert np.isnan(schedule[0](80)) and not np.isnan(schedule[0](79))
+    assert ks.CosineDecayRestarts(0.1, 40).to_dict()["kind"] == "cosine_restarts"
+    with pytest.raises(ValueError, match=r"keras\.cosine_restarts: t_mul must be > 0, got 0"):
+        js.from_dict({**spec, "t_mul": 0.0})
+
+
 def test_batch_round_trip_through_json():
     batch = js.grid(
         js.exponential,
@@ -173,6 +189,44 @@ def test_grid_sweeps_lists_and_shares_the_rest():
     np.testing.assert_allclose(batch(5), [1.0, 0.5])
     with pytest.raises(ValueError, match="as a list of values to sweep"):
         js.grid(js.cosine, init_value=0.1, decay_steps=10)
+
+
+def test_compat_constructors_are_the_factories_parse_calls():
+    """Each constructor is registered once, as itself: `parse` and `from_dict` call the
+    very function the module exports (keras.PiecewiseConstantDecay was a wrapper around
+    it, registered over it)."""
+    from jaxsched._base import factory_named
+
+    for module, prefix in ((ts, "torch"), (ks, "keras")):
+        for name in module.__all__:
+            assert factory_named(f"{prefix}.{name}") is getattr(module, name), name
+    piecewise = factory_named("keras.PiecewiseConstantDecay")
+    assert piecewise.schedule_class.kind == "keras.PiecewiseConstantDecay"
+    assert not hasattr(piecewise.__wrapped__, "schedule_class")  # no factory inside
+
+
+def test_dir_and_tab_completion_show_only_the_exports():
+    """Helper imports are private: dir() of the compat modules lists their constructors
+    (it listed Any, np, jnp, require, ...), and jaxsched's lists its __all__ (with the
+    subpackages imported so far)."""
+    for module in (ts, ks, js.compat):
+        public = {n for n in dir(module) if not n.startswith("_")}
+        assert public == set(module.__all__), sorted(public ^ set(module.__all__))
+    public = {n for n in dir(js) if not n.startswith("_")} - {"train", "experiments", "cli"}
+    assert public == set(js.__all__), sorted(public ^ set(js.__all__))
+
+
+def test_only_milestones_are_a_sequence_per_schedule_in_torch_constructors():
+    from jaxsched._base import event_ndim
+
+    for name in ts.__all__:
+        want = {"milestones": 1} if name == "MultiStepLR" else {}
+        assert getattr(ts, name).event_ndims == want, name
+    assert event_ndim(ts.MultiStepLR, "milestones") == 1
+    assert event_ndim(ts.StepLR, "milestones") == 0
+    # so grid takes one list of milestones as one value, as it does boundaries
+    batch = js.grid(ts.MultiStepLR, lr=[0.1, 0.2], milestones=[10, 20])
+    np.testing.assert_allclose(batch(15), [0.01, 0.02], rtol=1e-6)
 
 
 def test_repr_is_readable_and_summarises_big_batches():

@@ -81,7 +81,11 @@ def test_rate_grids_and_eval_spacing():
 @pytest.mark.parametrize(
     ("call", "words"),
     [
-        (lambda: candidates("nope", [0.1], 100), ["unknown family 'nope'"]),
+        (lambda: candidates("nope", [0.1], 100), ["unknown family 'nope': use any of"]),
+        (
+            lambda: candidates("cosin", [0.1], 100),
+            ["unknown family 'cosin' (did you mean 'cosine'?)"],
+        ),
         (lambda: candidates("cosine", [-0.1], 100), ["base rates must be > 0"]),
         (lambda: search_space(["cosine", "cosine"], [0.1], 100), ["'cosine' is given twice"]),
         (lambda: base_rates("rmsprop", 3), ["unknown optimizer 'rmsprop'"]),
@@ -279,6 +283,7 @@ def test_compare_selects_on_validation_and_reports_test(tiny):
     ("argv", "words"),
     [
         (["--families", "cosine,nope"], ["unknown family 'nope'"]),
+        (["--families", "cosin,wsd"], ["unknown family 'cosin' (did you mean 'cosine'?): use"]),
         (["--optimizer", "rmsprop"], ["unknown optimizer 'rmsprop'"]),
         (["--data", "/no/such/mine.npz"], ["/no/such/mine.npz", "no such file"]),
         (["--data", "mine.csv"], ["--data", "mine.csv"]),

@@ -171,7 +171,7 @@ decay_steps = 100
             lambda t: t.replace("decay_steps = 100", "decay_steps = [[100, 200]]"),
             ["decay_steps = [[100, 200]] nests lists too deep", "one grid axis"],
         ),
-        (lambda t: t.replace('"cosine"', '"cosin"'), ["family 'cosin'"]),
+        (lambda t: t.replace('"cosine"', '"cosin"'), ["family 'cosin' (did you mean 'cosine'?)"]),
         (lambda t: t.replace('"cosine"', '"warmup"'), ["family 'warmup'", "spec"]),
         (
             lambda t: (

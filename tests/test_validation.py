@@ -90,7 +90,23 @@ BAD = [
     (lambda: js.one_cycle(0.1, 100, pct_start=0.0), ["one_cycle", "pct_start", "(0, 1)"]),
     (lambda: js.one_cycle(0.1, 100, pct_start=1.0), ["one_cycle", "pct_start", "1"]),
     (lambda: js.one_cycle(0.1, 100, pct_start=1.5), ["one_cycle", "pct_start", "1.5"]),
-    (lambda: js.cosine_restarts(0.1, 10, t_mul=0.0), ["cosine_restarts", "t_mul", "> 0", "0"]),
+    (lambda: js.cosine_restarts(0.1, 10, t_mul=0.0), ["cosine_restarts", "t_mul", ">= 1", "0"]),
+    (  # periods that shrink are Keras's (keras.CosineDecayRestarts), not cosine_restarts'
+        lambda: js.cosine_restarts(0.1, 10, t_mul=0.5),
+        ["cosine_restarts: t_mul must be >= 1, got 0.5"],
+    ),
+    (
+        lambda: js.cosine_restarts(0.1, 10, t_mul=[2.0, 0.75]),
+        ["cosine_restarts: t_mul must be >= 1, got 0.75 at index 1"],
+    ),
+    (
+        lambda: js.parse("cosine_restarts(0.1, 10, t_mul=0.5)"),
+        ["cosine_restarts: t_mul must be >= 1, got 0.5"],
+    ),
+    (
+        lambda: ks.CosineDecayRestarts(0.1, 10, t_mul=0.0),
+        ["keras.CosineDecayRestarts: t_mul must be > 0, got 0"],
+    ),
     # non-finite values
     (lambda: js.poly(float("nan"), 0.0, 10), ["poly", "init_value", "finite", "nan"]),
     (lambda: js.cosine(0.1, decay_steps=math.inf), ["cosine", "decay_steps", "finite", "inf"]),
@@ -231,10 +247,34 @@ def test_bad_spec_strings(spec):
 
 
 def test_unknown_kind_in_from_dict():
-    with pytest.raises(ValueError, match="unknown schedule 'nope'"):
-        js.from_dict({"kind": "nope"})
+    with pytest.raises(ValueError, match="unknown schedule 'nope'; known: constant, cosine"):
+        js.from_dict({"kind": "nope"})  # nothing close: no suggestion
     with pytest.raises(ValueError, match="kind"):
         js.from_dict({"init_value": 0.1})
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: js.parse("cosin(0.1, 100)"), "unknown schedule 'cosin' (did you mean 'cosine'?)"),
+        (
+            lambda: js.from_dict({"kind": "cosin", "init_value": 0.1, "decay_steps": 100}),
+            "unknown schedule 'cosin' (did you mean 'cosine'?); known: constant",
+        ),
+        (
+            lambda: js.parse("torch.StepLr(0.1, step_size=10)"),
+            "unknown schedule 'torch.StepLr' (did you mean 'torch.StepLR'?)",
+        ),
+        (
+            lambda: js.parse("warmup(cosine_restart(0.1, 10), 5)"),
+            "unknown schedule 'cosine_restart' (did you mean 'cosine_restarts'?)",
+        ),
+    ],
+)
+def test_a_misspelled_schedule_name_gets_a_suggestion(call, message):
+    with pytest.raises(ValueError) as e:
+        call()
+    assert message in str(e.value)
 
 
 # Boundaries a float32 cannot hold: 2**24 + 1 and 2**25 + 1 round to 2**24 and 2**25
@@ -313,6 +353,21 @@ def test_traced_invalid_values_are_clamped_not_checked():
     np.testing.assert_array_equal(warm, [1.0] * 5)
     assert step[0] == 1.0 and np.all(step[1:] == 0.0)  # decays at every (tiny) step
     assert np.all(np.isfinite(cyc))
+
+
+def test_traced_t_mul_is_not_checked():
+    """Under jit a t_mul below 1 is not refused: its periods shrink, NaN past their end
+    (Keras's, which CosineDecayRestarts builds), and t_mul <= 0 acts as 1."""
+
+    @jax.jit
+    def values(t_mul):
+        return js.cosine_restarts(1.0, 10, t_mul=t_mul)(jnp.array([5, 10, 15, 25]))
+
+    shrinking, none, ones = values(0.5), values(0.0), values(1.0)
+    np.testing.assert_allclose(shrinking[:3], [0.5, 1.0, 1.0], rtol=1e-6)
+    assert np.isnan(shrinking[3])  # past 10 / (1 - 0.5) = 20 steps
+    np.testing.assert_array_equal(none, ones)
+    assert np.all(np.isfinite(ones))
 
 
 # Every factory once, with concrete arguments (the ways their arguments are converted).

@@ -13,20 +13,30 @@ Example:
   [0.1, 0.01]
 """
 
-from __future__ import annotations
+from typing import Any as _Any
 
-from typing import Any
-
-import jax
-import jax.numpy as jnp
+import jax as _jax
+import jax.numpy as _jnp
+import numpy as _np
 
 from jaxsched import _decay
-from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_float, as_piecewise, host_or_traced, require_nondecreasing
-from jaxsched._compose import Warmup, warmup
-from jaxsched._cosine import Cosine, CosineRestarts, cosine, cosine_restarts
-from jaxsched._steps import Steps
-from jaxsched.compat._names import speaks_as
+from jaxsched._base import Schedule as _Schedule
+from jaxsched._base import data as _data
+from jaxsched._base import factory as _factory
+from jaxsched._base import register as _register
+from jaxsched._check import as_float as _as_float
+from jaxsched._check import as_piecewise as _as_piecewise
+from jaxsched._check import concrete as _concrete
+from jaxsched._check import host_or_traced as _host_or_traced
+from jaxsched._check import require_nondecreasing as _require_nondecreasing
+from jaxsched._compose import Warmup as _Warmup
+from jaxsched._compose import warmup as _warmup
+from jaxsched._cosine import Cosine as _Cosine
+from jaxsched._cosine import CosineRestarts as _CosineRestarts
+from jaxsched._cosine import cosine as _cosine
+from jaxsched._cosine import restarts_fields as _restarts_fields
+from jaxsched._steps import Steps as _Steps
+from jaxsched.compat._names import speaks_as as _speaks_as
 
 __all__ = [
     "CosineDecay",
@@ -38,12 +48,13 @@ __all__ = [
 ]
 
 
-@speaks_as("keras.ExponentialDecay", init_value="initial_learning_rate")
+@_factory(None, name="keras.ExponentialDecay")
+@_speaks_as("keras.ExponentialDecay", init_value="initial_learning_rate")
 def ExponentialDecay(
-    initial_learning_rate: Any,
-    decay_steps: Any,
-    decay_rate: Any,
-    staircase: Any = False,
+    initial_learning_rate: _Any,
+    decay_steps: _Any,
+    decay_rate: _Any,
+    staircase: _Any = False,
     name: str = "ExponentialDecay",
 ) -> _decay.Exponential:
     """``keras.optimizers.schedules.ExponentialDecay``: ``lr * rate ** (step / decay_steps)``."""
@@ -55,12 +66,13 @@ def ExponentialDecay(
     )
 
 
-@speaks_as("keras.InverseTimeDecay", init_value="initial_learning_rate")
+@_factory(None, name="keras.InverseTimeDecay")
+@_speaks_as("keras.InverseTimeDecay", init_value="initial_learning_rate")
 def InverseTimeDecay(
-    initial_learning_rate: Any,
-    decay_steps: Any,
-    decay_rate: Any,
-    staircase: Any = False,
+    initial_learning_rate: _Any,
+    decay_steps: _Any,
+    decay_rate: _Any,
+    staircase: _Any = False,
     name: str = "InverseTimeDecay",
 ) -> _decay.InverseTime:
     """``keras.optimizers.schedules.InverseTimeDecay``: ``lr / (1 + rate * step / decay_steps)``."""
@@ -72,15 +84,16 @@ def InverseTimeDecay(
     )
 
 
-@speaks_as(
+@_factory(None, name="keras.PolynomialDecay")
+@_speaks_as(
     "keras.PolynomialDecay", init_value="initial_learning_rate", end_value="end_learning_rate"
 )
 def PolynomialDecay(
-    initial_learning_rate: Any,
-    decay_steps: Any,
-    end_learning_rate: Any = 0.0001,
-    power: Any = 1.0,
-    cycle: Any = False,
+    initial_learning_rate: _Any,
+    decay_steps: _Any,
+    end_learning_rate: _Any = 0.0001,
+    power: _Any = 1.0,
+    cycle: _Any = False,
     name: str = "PolynomialDecay",
 ) -> _decay.Poly:
     """``keras.optimizers.schedules.PolynomialDecay`` (note the default end of 0.0001)."""
@@ -93,23 +106,23 @@ def PolynomialDecay(
     )
 
 
-@register("keras.PiecewiseConstantDecay")
-class _PiecewiseConstant(Schedule):
+@_register("keras.PiecewiseConstantDecay")
+class _PiecewiseConstant(_Schedule):
     """Keras's piecewise constant, which switches at ``step > boundary``."""
 
-    boundaries: jax.Array = data(event_ndim=1)
-    values: jax.Array = data(event_ndim=1)
+    boundaries: _jax.Array = _data(event_ndim=1)
+    values: _jax.Array = _data(event_ndim=1)
 
-    def _end(self) -> jax.typing.ArrayLike:
-        return jnp.floor(jnp.max(self.boundaries, axis=-1, initial=-1.0)) + 1  # step > b
+    def _end(self) -> _jax.typing.ArrayLike:
+        return _jnp.floor(_jnp.max(self.boundaries, axis=-1, initial=-1.0)) + 1  # step > b
 
-    def _value(self, steps: Steps) -> jax.Array:
+    def _value(self, steps: _Steps) -> _jax.Array:
         return _decay.piecewise_value(steps, self.boundaries, self.values, steps.passed)
 
 
-@factory(_PiecewiseConstant, name="keras.PiecewiseConstantDecay")
+@_factory(_PiecewiseConstant, name="keras.PiecewiseConstantDecay")
 def PiecewiseConstantDecay(
-    boundaries: Any, values: Any, name: str = "PiecewiseConstantDecay"
+    boundaries: _Any, values: _Any, name: str = "PiecewiseConstantDecay"
 ) -> _PiecewiseConstant:
     r"""``keras.optimizers.schedules.PiecewiseConstantDecay``: ``values[i + 1]`` once
     ``step > boundaries[i]``.
@@ -123,21 +136,22 @@ def PiecewiseConstantDecay(
     As in Keras, boundaries may be negative (passed from the start) or
     repeated (the value between them is never used); they must not decrease.
     """
-    boundaries, values = as_piecewise(
-        "keras.PiecewiseConstantDecay", boundaries, values, require_nondecreasing
+    boundaries, values = _as_piecewise(
+        "keras.PiecewiseConstantDecay", boundaries, values, _require_nondecreasing
     )
     return _PiecewiseConstant(boundaries=boundaries, values=values)
 
 
-@speaks_as("keras.CosineDecay", init_value="initial_learning_rate", end_value="alpha")
+@_factory(None, name="keras.CosineDecay")
+@_speaks_as("keras.CosineDecay", init_value="initial_learning_rate", end_value="alpha")
 def CosineDecay(
-    initial_learning_rate: Any,
-    decay_steps: Any,
-    alpha: Any = 0.0,
+    initial_learning_rate: _Any,
+    decay_steps: _Any,
+    alpha: _Any = 0.0,
     name: str = "CosineDecay",
-    warmup_target: Any = None,
-    warmup_steps: Any = 0,
-) -> Cosine | Warmup:
+    warmup_target: _Any = None,
+    warmup_steps: _Any = 0,
+) -> _Cosine | _Warmup:
     """``keras.optimizers.schedules.CosineDecay``, with its optional linear warmup.
 
     Without ``warmup_target``: a cosine from ``initial_learning_rate`` down to
@@ -146,45 +160,69 @@ def CosineDecay(
     a cosine from ``warmup_target`` down to ``alpha * warmup_target``.
     """
     f = "keras.CosineDecay"
-    alpha = as_float(f, "alpha", alpha)
+    alpha = _as_float(f, "alpha", alpha)
     if warmup_target is None:
-        init = as_float(f, "initial_learning_rate", initial_learning_rate)
-        _, (a, i) = host_or_traced(alpha, init)
-        return cosine(init_value=init, decay_steps=decay_steps, end_value=a * i)
-    target = as_float(f, "warmup_target", warmup_target)
-    _, (a, t) = host_or_traced(alpha, target)
-    decay = cosine(init_value=target, decay_steps=decay_steps, end_value=a * t)
-    return warmup(decay, warmup_steps=warmup_steps, init_value=initial_learning_rate)
+        init = _as_float(f, "initial_learning_rate", initial_learning_rate)
+        _, (a, i) = _host_or_traced(alpha, init)
+        return _cosine(init_value=init, decay_steps=decay_steps, end_value=a * i)
+    target = _as_float(f, "warmup_target", warmup_target)
+    _, (a, t) = _host_or_traced(alpha, target)
+    decay = _cosine(init_value=target, decay_steps=decay_steps, end_value=a * t)
+    return _warmup(decay, warmup_steps=warmup_steps, init_value=initial_learning_rate)
 
 
-@speaks_as("keras.CosineDecayRestarts", init_value="initial_learning_rate", end_value="alpha")
+@_factory(None, name="keras.CosineDecayRestarts")
+@_speaks_as("keras.CosineDecayRestarts", init_value="initial_learning_rate", end_value="alpha")
 def CosineDecayRestarts(
-    initial_learning_rate: Any,
-    first_decay_steps: Any,
-    t_mul: Any = 2.0,
-    m_mul: Any = 1.0,
-    alpha: Any = 0.0,
+    initial_learning_rate: _Any,
+    first_decay_steps: _Any,
+    t_mul: _Any = 2.0,
+    m_mul: _Any = 1.0,
+    alpha: _Any = 0.0,
     name: str = "SGDRDecay",
-) -> CosineRestarts:
-    """``keras.optimizers.schedules.CosineDecayRestarts``: SGDR with ``end = alpha * lr``."""
-    init = as_float("keras.CosineDecayRestarts", "initial_learning_rate", initial_learning_rate)
-    alpha = as_float("keras.CosineDecayRestarts", "alpha", alpha)
-    _, (a, i) = host_or_traced(alpha, init)
-    return cosine_restarts(
-        init_value=init,
-        first_decay_steps=first_decay_steps,
-        t_mul=t_mul,
-        m_mul=m_mul,
-        end_value=a * i,
+) -> _CosineRestarts:
+    """``keras.optimizers.schedules.CosineDecayRestarts``: SGDR with ``end = alpha * lr``.
+
+    As in Keras, ``t_mul`` may be below 1 (`jaxsched.cosine_restarts` refuses that):
+    the periods shrink, ``first_decay_steps * t_mul**i``, and sum to
+    ``first_decay_steps / (1 - t_mul)`` steps; from there on the schedule is NaN,
+    as Keras's is. Such a schedule is a ``keras.cosine_restarts``, which is what
+    its `to_dict` and `repr` name, for `from_dict` and `parse`.
+
+    >>> s = CosineDecayRestarts(1.0, first_decay_steps=10, t_mul=0.5)
+    >>> [round(float(s(t)), 4) for t in (0, 5, 10, 15, 20)]  # periods of 10, 5, 2.5, ...
+    [1.0, 0.5, 1.0, 1.0, nan]
+    """
+    init = _as_float("keras.CosineDecayRestarts", "initial_learning_rate", initial_learning_rate)
+    alpha = _as_float("keras.CosineDecayRestarts", "alpha", alpha)
+    _, (a, i) = _host_or_traced(alpha, init)
+    # Checked as cosine_restarts' fields, whose messages speaks_as puts in Keras's words.
+    fields = _restarts_fields(
+        "cosine_restarts", init, first_decay_steps, t_mul, m_mul, a * i, shrink=True
     )
+    shrinking = _concrete(fields["t_mul"])
+    if shrinking is not None and _np.any(shrinking < 1):
+        return _ShrinkingRestarts(**fields)
+    return _CosineRestarts(**fields)
 
 
-for _fn in (
-    ExponentialDecay,
-    InverseTimeDecay,
-    PolynomialDecay,
-    PiecewiseConstantDecay,
-    CosineDecay,
-    CosineDecayRestarts,
-):
-    factory(None, name=f"keras.{_fn.__name__}", event_ndims={"boundaries": 1, "values": 1})(_fn)
+@_register("keras.cosine_restarts")
+class _ShrinkingRestarts(_CosineRestarts):
+    """`CosineRestarts` whose ``t_mul`` may be below 1, as Keras's: periods that shrink
+    and end at ``first_decay_steps / (1 - t_mul)``, NaN from there."""
+
+
+@_factory(_ShrinkingRestarts, name="keras.cosine_restarts")
+def _shrinking_restarts(
+    init_value: _Any,
+    first_decay_steps: _Any,
+    t_mul: _Any = 2.0,
+    m_mul: _Any = 1.0,
+    end_value: _Any = 0.0,
+) -> _ShrinkingRestarts:
+    """A `CosineDecayRestarts` with ``t_mul < 1`` rebuilt from its fields (`to_dict`,
+    `repr`): `jaxsched.cosine_restarts` with ``t_mul > 0`` allowed."""
+    fields = _restarts_fields(
+        "keras.cosine_restarts", init_value, first_decay_steps, t_mul, m_mul, end_value, True
+    )
+    return _ShrinkingRestarts(**fields)

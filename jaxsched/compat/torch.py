@@ -15,41 +15,41 @@ Example:
   [0.1, 0.1, 0.01]
 """
 
-from __future__ import annotations
+from collections.abc import Iterator as _Iterator
+from collections.abc import Set as _AbstractSet
+from typing import Any as _Any
 
-from collections.abc import Iterator
-from collections.abc import Set as AbstractSet
-from typing import Any
-
-import jax
-import jax.numpy as jnp
-import numpy as np
+import jax as _jax
+import jax.numpy as _jnp
+import numpy as _np
 
 from jaxsched import _decay
-from jaxsched._base import Schedule, data, factory, register, static
-from jaxsched._check import (
-    as_bool,
-    as_choice,
-    as_float,
-    concrete,
-    host_or_traced,
-    on_host,
-    require,
-)
-from jaxsched._cosine import CosineRestarts, cosine_restarts
-from jaxsched._cycles import Cyclic, cyclic
-from jaxsched._math import (
-    accurate_rise,
-    cosine_fall,
-    cosine_parts,
-    cosine_rise,
-    done,
-    linear_parts,
-    positive,
-    scaled_power,
-)
-from jaxsched._steps import Steps
-from jaxsched.compat._names import speaks_as
+from jaxsched._base import Schedule as _Schedule
+from jaxsched._base import data as _data
+from jaxsched._base import factory as _factory
+from jaxsched._base import register as _register
+from jaxsched._base import static as _static
+from jaxsched._check import as_bool as _as_bool
+from jaxsched._check import as_choice as _as_choice
+from jaxsched._check import as_float as _as_float
+from jaxsched._check import concrete as _concrete
+from jaxsched._check import host_or_traced as _host_or_traced
+from jaxsched._check import on_host as _on_host
+from jaxsched._check import require as _require
+from jaxsched._cosine import CosineRestarts as _CosineRestarts
+from jaxsched._cosine import cosine_restarts as _cosine_restarts
+from jaxsched._cycles import Cyclic as _Cyclic
+from jaxsched._cycles import cyclic as _cyclic
+from jaxsched._math import accurate_rise as _accurate_rise
+from jaxsched._math import cosine_fall as _cosine_fall
+from jaxsched._math import cosine_parts as _cosine_parts
+from jaxsched._math import cosine_rise as _cosine_rise
+from jaxsched._math import done as _done
+from jaxsched._math import linear_parts as _linear_parts
+from jaxsched._math import positive as _positive
+from jaxsched._math import scaled_power as _scaled_power
+from jaxsched._steps import Steps as _Steps
+from jaxsched.compat._names import speaks_as as _speaks_as
 
 __all__ = [
     "ConstantLR",
@@ -73,9 +73,9 @@ def _fresh(name: str, last_epoch: int) -> None:
         )
 
 
-def _concrete_int(name: str, param: str, value: Any) -> int | None:
+def _concrete_int(name: str, param: str, value: _Any) -> int | None:
     """``value`` as a Python int when it is concrete and scalar, else None."""
-    c = concrete(as_float(f"torch.{name}", param, value))
+    c = _concrete(_as_float(f"torch.{name}", param, value))
     if c is None or c.ndim:
         return None
     if not float(c).is_integer():
@@ -83,41 +83,42 @@ def _concrete_int(name: str, param: str, value: Any) -> int | None:
     return int(c)
 
 
-def _require_whole(name: str, param: str, value: Any, event_ndim: int = 0) -> None:
+def _require_whole(name: str, param: str, value: _Any, event_ndim: int = 0) -> None:
     """Concrete entries must be whole numbers: PyTorch's step counts are ints (with a
     fractional one its stepped and closed forms disagree)."""
-    c = concrete(as_float(f"torch.{name}", param, value, event_ndim=event_ndim))
-    if c is not None and not np.all(c == np.round(c)):
+    c = _concrete(_as_float(f"torch.{name}", param, value, event_ndim=event_ndim))
+    if c is not None and not _np.all(c == _np.round(c)):
         raise ValueError(f"torch.{name}: {param} must be whole numbers, got {value!r}")
 
 
-def _is_zero(value: Any) -> bool:
-    c = concrete(value)
+def _is_zero(value: _Any) -> bool:
+    c = _concrete(value)
     return c is not None and c.ndim == 0 and float(c) == 0.0
 
 
-def _held(name: str, value: Any, *others: Any) -> _decay.Constant:
+def _held(name: str, value: _Any, *others: _Any) -> _decay.Constant:
     """``value`` for good, batched as ``value`` and ``others`` (the hyperparameters
     that do not act) broadcast together: a batch stays a batch of its size."""
-    xp, (held,) = host_or_traced(as_float(f"torch.{name}", "lr", value))
-    shape = np.broadcast_shapes(np.shape(held), *(np.shape(v) for v in others))
+    xp, (held,) = _host_or_traced(_as_float(f"torch.{name}", "lr", value))
+    shape = _np.broadcast_shapes(_np.shape(held), *(_np.shape(v) for v in others))
     return _decay.constant(xp.broadcast_to(held, shape))
 
 
-def _zero_from(name: str, lr: Any, step: Any) -> _decay.Piecewise | _decay.Constant:
+def _zero_from(name: str, lr: _Any, step: _Any) -> _decay.Piecewise | _decay.Constant:
     """``lr`` before ``step`` and 0 from it on (``lr`` for good when ``step`` is None):
     PyTorch's decays with ``gamma=0``, which the decay formulas refuse."""
-    lr = as_float(f"torch.{name}", "lr", lr)
+    lr = _as_float(f"torch.{name}", "lr", lr)
     if step is None:
         return _decay.constant(lr)
-    xp, (rate,) = host_or_traced(lr)
+    xp, (rate,) = _host_or_traced(lr)
     values = xp.stack([rate, xp.zeros_like(rate)], axis=-1)
     return _decay.piecewise(boundaries=[step], values=values)
 
 
-@speaks_as("torch.StepLR", init_value="lr", decay_rate="gamma")
+@_factory(None, name="torch.StepLR")
+@_speaks_as("torch.StepLR", init_value="lr", decay_rate="gamma")
 def StepLR(
-    lr: Any, step_size: Any, gamma: Any = 0.1, last_epoch: int = -1
+    lr: _Any, step_size: _Any, gamma: _Any = 0.1, last_epoch: int = -1
 ) -> _decay.StepDecay | _decay.Piecewise:
     """``torch.optim.lr_scheduler.StepLR``: ``lr * gamma ** (t // step_size)``.
 
@@ -127,18 +128,19 @@ def StepLR(
     _fresh("StepLR", last_epoch)
     _require_whole("StepLR", "step_size", step_size)
     if _is_zero(gamma):
-        step_size = as_float("torch.StepLR", "step_size", step_size)
-        require("torch.StepLR", "step_size", step_size, lambda x: x > 0, "> 0")
+        step_size = _as_float("torch.StepLR", "step_size", step_size)
+        _require("torch.StepLR", "step_size", step_size, lambda x: x > 0, "> 0")
         return _zero_from("StepLR", lr, step_size)
     k, rate = _halving_period("torch.StepLR", gamma)
     return _decay.step(init_value=lr, step_size=step_size, decay_rate=rate, decays_per_rate=k)
 
 
-@speaks_as(
+@_factory(None, name="torch.MultiStepLR", event_ndims={"milestones": 1})
+@_speaks_as(
     "torch.MultiStepLR", init_value="lr", boundaries="milestones", decay_rate="gamma", values="lr"
 )
 def MultiStepLR(
-    lr: Any, milestones: Any, gamma: Any = 0.1, last_epoch: int = -1
+    lr: _Any, milestones: _Any, gamma: _Any = 0.1, last_epoch: int = -1
 ) -> _decay.MultiStep | _decay.Piecewise:
     """``torch.optim.lr_scheduler.MultiStepLR``: ``lr * gamma ** #{m <= t}``.
 
@@ -147,34 +149,39 @@ def MultiStepLR(
     iterable of them is taken (a set, a range), as PyTorch counts them.
     """
     _fresh("MultiStepLR", last_epoch)
-    if isinstance(milestones, AbstractSet | range | Iterator):
+    if isinstance(milestones, _AbstractSet | range | _Iterator):
         milestones = list(milestones)
     _require_whole("MultiStepLR", "milestones", milestones, event_ndim=1)
-    c = concrete(milestones) if not isinstance(milestones, list | tuple) else np.asarray(milestones)
+    c = (
+        _concrete(milestones)
+        if not isinstance(milestones, list | tuple)
+        else _np.asarray(milestones)
+    )
     if c is not None and c.ndim == 1:
         c = c[c >= 0]
         if _is_zero(gamma):
             return _zero_from("MultiStepLR", lr, c.min() if c.size else None)
-    if c is None or c.ndim != 1 or np.all(np.diff(c) > 0):
+    if c is None or c.ndim != 1 or _np.all(_np.diff(c) > 0):
         boundaries = milestones if c is None or c.ndim != 1 else c
         return _decay.multistep(init_value=lr, boundaries=boundaries, decay_rate=gamma)
-    unique, counts = np.unique(c, return_counts=True)
-    gamma = as_float("torch.MultiStepLR", "gamma", gamma)
-    require("torch.MultiStepLR", "gamma", gamma, lambda x: x > 0, "> 0")
-    lr = as_float("torch.MultiStepLR", "lr", lr)
-    passed = np.concatenate([[0], np.cumsum(counts)]).astype(gamma.dtype)
-    xp, (rate, decay) = host_or_traced(lr, gamma)
+    unique, counts = _np.unique(c, return_counts=True)
+    gamma = _as_float("torch.MultiStepLR", "gamma", gamma)
+    _require("torch.MultiStepLR", "gamma", gamma, lambda x: x > 0, "> 0")
+    lr = _as_float("torch.MultiStepLR", "lr", lr)
+    passed = _np.concatenate([[0], _np.cumsum(counts)]).astype(gamma.dtype)
+    xp, (rate, decay) = _host_or_traced(lr, gamma)
     rate, decay = rate[..., None], decay[..., None]  # a batch's axes before the values'
-    if xp is np:  # in float64, far from overflow; rounded once, to lr's dtype, by piecewise
-        values = rate.astype(np.float64) * decay.astype(np.float64) ** passed
+    if xp is _np:  # in float64, far from overflow; rounded once, to lr's dtype, by piecewise
+        values = rate.astype(_np.float64) * decay.astype(_np.float64) ** passed
     else:
-        values = scaled_power(rate, decay, passed)
+        values = _scaled_power(rate, decay, passed)
     return _decay.piecewise(boundaries=unique, values=values)
 
 
-@speaks_as("torch.ExponentialLR", init_value="lr", decay_rate="gamma")
+@_factory(None, name="torch.ExponentialLR")
+@_speaks_as("torch.ExponentialLR", init_value="lr", decay_rate="gamma")
 def ExponentialLR(
-    lr: Any, gamma: Any, last_epoch: int = -1
+    lr: _Any, gamma: _Any, last_epoch: int = -1
 ) -> _decay.Exponential | _decay.Piecewise:
     """``torch.optim.lr_scheduler.ExponentialLR``: ``lr * gamma ** t``.
 
@@ -199,29 +206,30 @@ def ExponentialLR(
     return _decay.exponential(init_value=lr, decay_steps=decay_steps, decay_rate=decay_rate)
 
 
-def _halving_period(label: str, gamma: Any) -> tuple[Any, Any]:
+def _halving_period(label: str, gamma: _Any) -> tuple[_Any, _Any]:
     """``(k, gamma ** k)`` with ``gamma ** k`` about 1/2 or 2, where ``gamma`` is given
     on the host and its dtype does not hold it; ``(1, gamma)`` elsewhere. PyTorch
     computes ``gamma ** t`` in float64: stored so, a float32 rate's rounding counts
     ``t / k`` times instead of ``t`` times."""
-    given = concrete(gamma)
+    given = _concrete(gamma)
     if given is None or given.dtype.kind not in "iuf":
         return 1, gamma
-    given = given.astype(np.float64)
-    held = np.asarray(as_float(label, "gamma", gamma))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        k = np.abs(np.log(2.0) / np.log(given))
-        plain = (held == given) | ~np.isfinite(k) | ~(given > 0)  # 1, and refusals, as given
-        k = np.where(plain, 1.0, k).astype(held.dtype)
-        rate = np.where(plain, given, given ** k.astype(np.float64))
+    given = given.astype(_np.float64)
+    held = _np.asarray(_as_float(label, "gamma", gamma))
+    with _np.errstate(divide="ignore", invalid="ignore"):
+        k = _np.abs(_np.log(2.0) / _np.log(given))
+        plain = (held == given) | ~_np.isfinite(k) | ~(given > 0)  # 1, and refusals, as given
+        k = _np.where(plain, 1.0, k).astype(held.dtype)
+        rate = _np.where(plain, given, given ** k.astype(_np.float64))
     if plain.all():
         return 1, gamma
     return k, rate
 
 
-@speaks_as("torch.PolynomialLR", init_value="lr", end_value="lr", decay_steps="total_iters")
+@_factory(None, name="torch.PolynomialLR")
+@_speaks_as("torch.PolynomialLR", init_value="lr", end_value="lr", decay_steps="total_iters")
 def PolynomialLR(
-    lr: Any, total_iters: Any = 5, power: Any = 1.0, last_epoch: int = -1
+    lr: _Any, total_iters: _Any = 5, power: _Any = 1.0, last_epoch: int = -1
 ) -> _decay.Poly | _decay.Constant:
     """``torch.optim.lr_scheduler.PolynomialLR``: ``lr * (1 - min(t, T) / T) ** power``.
 
@@ -232,9 +240,9 @@ def PolynomialLR(
     if (whole is not None and whole <= 0) or _is_zero(power):
         return _held("PolynomialLR", lr, total_iters, power)
     # A traced or batched total_iters <= 0 holds lr too: a decay from lr to lr.
-    total_iters = as_float("torch.PolynomialLR", "total_iters", total_iters)
-    lr = as_float("torch.PolynomialLR", "lr", lr)
-    xp, (total, rate) = host_or_traced(total_iters, lr)
+    total_iters = _as_float("torch.PolynomialLR", "total_iters", total_iters)
+    lr = _as_float("torch.PolynomialLR", "lr", lr)
+    xp, (total, rate) = _host_or_traced(total_iters, lr)
     held = total <= 0
     return _decay.poly(
         init_value=lr,
@@ -244,12 +252,13 @@ def PolynomialLR(
     )
 
 
-@speaks_as("torch.LinearLR", init_value="lr", end_value="lr", decay_steps="total_iters")
+@_factory(None, name="torch.LinearLR")
+@_speaks_as("torch.LinearLR", init_value="lr", end_value="lr", decay_steps="total_iters")
 def LinearLR(
-    lr: Any,
-    start_factor: Any = 1.0 / 3,
-    end_factor: Any = 1.0,
-    total_iters: Any = 5,
+    lr: _Any,
+    start_factor: _Any = 1.0 / 3,
+    end_factor: _Any = 1.0,
+    total_iters: _Any = 5,
     last_epoch: int = -1,
 ) -> _decay.Poly | _decay.Constant:
     """``torch.optim.lr_scheduler.LinearLR``: ``lr`` times a factor moving linearly
@@ -259,14 +268,14 @@ def LinearLR(
     """
     f = "torch.LinearLR"
     _fresh("LinearLR", last_epoch)
-    start_factor = as_float(f, "start_factor", start_factor)
-    end_factor = as_float(f, "end_factor", end_factor)
-    require(f, "start_factor", start_factor, lambda x: (x > 0) & (x <= 1), "in (0, 1]")
-    require(f, "end_factor", end_factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
-    lr = as_float(f, "lr", lr)
+    start_factor = _as_float(f, "start_factor", start_factor)
+    end_factor = _as_float(f, "end_factor", end_factor)
+    _require(f, "start_factor", start_factor, lambda x: (x > 0) & (x <= 1), "in (0, 1]")
+    _require(f, "end_factor", end_factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
+    lr = _as_float(f, "lr", lr)
     whole = _concrete_int("LinearLR", "total_iters", total_iters)
-    total_iters = as_float(f, "total_iters", total_iters)
-    xp, (lr, start, end, total) = host_or_traced(lr, start_factor, end_factor, total_iters)
+    total_iters = _as_float(f, "total_iters", total_iters)
+    xp, (lr, start, end, total) = _host_or_traced(lr, start_factor, end_factor, total_iters)
     if whole is not None and whole <= 0:
         return _held("LinearLR", lr * start, end)
     held = total <= 0  # traced or batched: stays at start_factor
@@ -277,9 +286,10 @@ def LinearLR(
     )
 
 
-@speaks_as("torch.ConstantLR", boundaries="total_iters", values="lr")
+@_factory(None, name="torch.ConstantLR")
+@_speaks_as("torch.ConstantLR", boundaries="total_iters", values="lr")
 def ConstantLR(
-    lr: Any, factor: Any = 1.0 / 3, total_iters: Any = 5, last_epoch: int = -1
+    lr: _Any, factor: _Any = 1.0 / 3, total_iters: _Any = 5, last_epoch: int = -1
 ) -> _decay.Piecewise | _decay.Constant:
     """``torch.optim.lr_scheduler.ConstantLR``: ``lr * factor`` for ``total_iters`` steps, then ``lr``.
 
@@ -287,21 +297,22 @@ def ConstantLR(
     """
     f = "torch.ConstantLR"
     _fresh("ConstantLR", last_epoch)
-    factor = as_float(f, "factor", factor)
-    require(f, "factor", factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
-    lr = as_float(f, "lr", lr)
+    factor = _as_float(f, "factor", factor)
+    _require(f, "factor", factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
+    lr = _as_float(f, "lr", lr)
     whole = _concrete_int("ConstantLR", "total_iters", total_iters)
     if whole is not None and whole <= 0:
         return _decay.constant(lr * factor)
-    total_iters = as_float(f, "total_iters", total_iters, switch=True)
-    xp, (lr, factor, total) = host_or_traced(lr, factor, total_iters)
+    total_iters = _as_float(f, "total_iters", total_iters, switch=True)
+    xp, (lr, factor, total) = _host_or_traced(lr, factor, total_iters)
     after = xp.where(total <= 0, lr * factor, lr)  # traced or batched <= 0: factor for good
     values = xp.stack(xp.broadcast_arrays(lr * factor, after), axis=-1)
     boundaries = xp.expand_dims(xp.maximum(total, 0), -1)
     return _decay.piecewise(boundaries=boundaries, values=values)
 
 
-@speaks_as(
+@_factory(None, name="torch.CosineAnnealingWarmRestarts")
+@_speaks_as(
     "torch.CosineAnnealingWarmRestarts",
     init_value="lr",
     first_decay_steps="T_0",
@@ -309,36 +320,37 @@ def ConstantLR(
     end_value="eta_min",
 )
 def CosineAnnealingWarmRestarts(
-    lr: Any, T_0: Any, T_mult: Any = 1, eta_min: Any = 0.0, last_epoch: int = -1
-) -> CosineRestarts:
+    lr: _Any, T_0: _Any, T_mult: _Any = 1, eta_min: _Any = 0.0, last_epoch: int = -1
+) -> _CosineRestarts:
     """``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts``: SGDR with periods ``T_0 * T_mult**i``."""
     f = "torch.CosineAnnealingWarmRestarts"
     _fresh("CosineAnnealingWarmRestarts", last_epoch)
     _concrete_int("CosineAnnealingWarmRestarts", "T_0", T_0)
     _concrete_int("CosineAnnealingWarmRestarts", "T_mult", T_mult)
-    require(f, "T_0", T_0, lambda x: x > 0, "> 0")
-    require(f, "T_mult", T_mult, lambda x: x >= 1, ">= 1")
-    return cosine_restarts(
+    _require(f, "T_0", T_0, lambda x: x > 0, "> 0")
+    _require(f, "T_mult", T_mult, lambda x: x >= 1, ">= 1")
+    return _cosine_restarts(
         init_value=lr, first_decay_steps=T_0, t_mul=T_mult, m_mul=1.0, end_value=eta_min
     )
 
 
-@speaks_as("torch.CyclicLR", base_value="base_lr", peak_value="max_lr")
+@_factory(None, name="torch.CyclicLR")
+@_speaks_as("torch.CyclicLR", base_value="base_lr", peak_value="max_lr")
 def CyclicLR(
-    lr: Any = None,
-    base_lr: Any = None,
-    max_lr: Any = None,
-    step_size_up: Any = 2000,
-    step_size_down: Any = None,
+    lr: _Any = None,
+    base_lr: _Any = None,
+    max_lr: _Any = None,
+    step_size_up: _Any = 2000,
+    step_size_down: _Any = None,
     mode: str = "triangular",
-    gamma: Any = 1.0,
-    scale_fn: Any = None,
+    gamma: _Any = 1.0,
+    scale_fn: _Any = None,
     scale_mode: str | None = None,
     cycle_momentum: bool = True,
-    base_momentum: Any = 0.8,
-    max_momentum: Any = 0.9,
+    base_momentum: _Any = 0.8,
+    max_momentum: _Any = 0.9,
     last_epoch: int = -1,
-) -> Cyclic:
+) -> _Cyclic:
     """``torch.optim.lr_scheduler.CyclicLR``. PyTorch overwrites the optimizer's ``lr``
     with ``base_lr``, so ``lr`` does not matter; custom ``scale_fn`` is not supported.
     ``scale_mode`` is ignored, as PyTorch ignores it without a ``scale_fn`` (each mode
@@ -348,12 +360,12 @@ def CyclicLR(
         raise ValueError("torch.CyclicLR: base_lr and max_lr are required")
     if scale_fn is not None:
         raise ValueError("torch.CyclicLR: a custom scale_fn is not supported; use mode")
-    as_choice("torch.CyclicLR", "mode", mode, ("triangular", "triangular2", "exp_range"))
+    _as_choice("torch.CyclicLR", "mode", mode, ("triangular", "triangular2", "exp_range"))
     # PyTorch reads gamma in exp_range only, and computes gamma ** t in float64.
     gamma_steps, rate = (
         _halving_period("torch.CyclicLR", gamma) if mode == "exp_range" else (1, 1.0)
     )
-    return cyclic(
+    return _cyclic(
         base_value=base_lr,
         peak_value=max_lr,
         step_size_up=step_size_up,
@@ -365,27 +377,27 @@ def CyclicLR(
 
 
 # ------------------------------------------------------------------ own semantics
-@register("torch.CosineAnnealingLR")
-class _CosineAnnealing(Schedule):
+@_register("torch.CosineAnnealingLR")
+class _CosineAnnealing(_Schedule):
     """PyTorch's cosine annealing, which keeps following the cosine after ``T_max``."""
 
-    lr: jax.Array = data()
-    T_max: jax.Array = data()
-    eta_min: jax.Array = data()
+    lr: _jax.Array = _data()
+    T_max: _jax.Array = _data()
+    eta_min: _jax.Array = _data()
 
-    def _value(self, steps: Steps) -> jax.Array:
-        half = positive(self.T_max)
+    def _value(self, steps: _Steps) -> _jax.Array:
+        half = _positive(self.T_max)
         _, pos = steps.divmod(2 * half)
         # (1 + cos(pi r / T)) / 2 is symmetric about r = T; fold onto [0, T].
-        folded = jnp.minimum(pos, 2 * half - pos)
-        value = self.eta_min + (self.lr - self.eta_min) * cosine_fall(folded, half)
+        folded = _jnp.minimum(pos, 2 * half - pos)
+        value = self.eta_min + (self.lr - self.eta_min) * _cosine_fall(folded, half)
         # An eta_min above lr: a rise from lr by sin^2(pi p / 2), which keeps lr's digits.
-        return accurate_rise(self.lr, self.eta_min, value, cosine_rise(done(folded, half)))
+        return _accurate_rise(self.lr, self.eta_min, value, _cosine_rise(_done(folded, half)))
 
 
-@factory(_CosineAnnealing, name="torch.CosineAnnealingLR")
+@_factory(_CosineAnnealing, name="torch.CosineAnnealingLR")
 def CosineAnnealingLR(
-    lr: Any, T_max: Any, eta_min: Any = 0.0, last_epoch: int = -1
+    lr: _Any, T_max: _Any, eta_min: _Any = 0.0, last_epoch: int = -1
 ) -> _CosineAnnealing:
     r"""``torch.optim.lr_scheduler.CosineAnnealingLR``.
 
@@ -396,31 +408,31 @@ def CosineAnnealingLR(
     """
     f = "torch.CosineAnnealingLR"
     _fresh("CosineAnnealingLR", last_epoch)
-    lr = as_float(f, "lr", lr)
-    T_max = as_float(f, "T_max", T_max)
-    require(f, "T_max", T_max, lambda x: x > 0, "> 0")
-    return _CosineAnnealing(lr=lr, T_max=T_max, eta_min=as_float(f, "eta_min", eta_min))
+    lr = _as_float(f, "lr", lr)
+    T_max = _as_float(f, "T_max", T_max)
+    _require(f, "T_max", T_max, lambda x: x > 0, "> 0")
+    return _CosineAnnealing(lr=lr, T_max=T_max, eta_min=_as_float(f, "eta_min", eta_min))
 
 
-@register("torch.OneCycleLR")
-class _OneCycle(Schedule):
+@_register("torch.OneCycleLR")
+class _OneCycle(_Schedule):
     """PyTorch's one-cycle policy: phases end at ``p T - 1``, ``2 p T - 2`` and ``T - 1``."""
 
-    max_lr: jax.Array = data()
-    total_steps: jax.Array = data()
-    pct_start: jax.Array = data()
-    div_factor: jax.Array = data()
-    final_div_factor: jax.Array = data()
-    three_phase: jax.Array = data()
-    anneal_strategy: str = static(default="cos")
+    max_lr: _jax.Array = _data()
+    total_steps: _jax.Array = _data()
+    pct_start: _jax.Array = _data()
+    div_factor: _jax.Array = _data()
+    final_div_factor: _jax.Array = _data()
+    three_phase: _jax.Array = _data()
+    anneal_strategy: str = _static(default="cos")
 
-    def _end(self) -> jax.typing.ArrayLike:
+    def _end(self) -> _jax.typing.ArrayLike:
         return self.total_steps  # the value at total_steps is held
 
-    def _value(self, steps: Steps) -> jax.Array:
+    def _value(self, steps: _Steps) -> _jax.Array:
         # PyTorch raises past total_steps; the value at total_steps is held.
         past = steps.passed(self.total_steps)
-        t = Steps(jnp.where(past, self.total_steps, steps.hi), jnp.where(past, 0, steps.lo))
+        t = _Steps(_jnp.where(past, self.total_steps, steps.hi), _jnp.where(past, 0, steps.lo))
         initial = self.max_lr / self.div_factor
         final = initial / self.final_div_factor
         # Phase ends as (a multiple of T, steps before it), subtracted from the step in
@@ -432,40 +444,40 @@ class _OneCycle(Schedule):
         two = self._phase(t, end1, last, self.max_lr, final)
         back = self._phase(t, end1, end2, self.max_lr, initial)
         tail = self._phase(t, end2, last, initial, final)
-        three = jnp.where(_until(t, end2) >= 0, back, tail)
-        return jnp.where(_until(t, end1) >= 0, rise, jnp.where(self.three_phase, three, two))
+        three = _jnp.where(_until(t, end2) >= 0, back, tail)
+        return _jnp.where(_until(t, end1) >= 0, rise, _jnp.where(self.three_phase, three, two))
 
-    def _phase(self, t: Steps, start_step, end_step, start, end) -> jax.Array:
+    def _phase(self, t: _Steps, start_step, end_step, start, end) -> _jax.Array:
         """PyTorch's annealing between two steps, unclipped (it extrapolates to T)."""
         length = (end_step[0] - start_step[0]) - (end_step[1] - start_step[1])
-        safe = jnp.where(length == 0, 1.0, length)
-        p = jnp.where(length == 0, 1.0, -_until(t, start_step) / safe)
-        q = jnp.where(length == 0, 0.0, _until(t, end_step) / safe)
+        safe = _jnp.where(length == 0, 1.0, length)
+        p = _jnp.where(length == 0, 1.0, -_until(t, start_step) / safe)
+        q = _jnp.where(length == 0, 0.0, _until(t, end_step) / safe)
         if self.anneal_strategy == "linear":
-            return linear_parts(start, end, p, q)
-        return cosine_parts(start, end, p, q)
+            return _linear_parts(start, end, p, q)
+        return _cosine_parts(start, end, p, q)
 
 
-def _until(t: Steps, end: tuple[jax.Array, jax.Array]) -> jax.Array:
+def _until(t: _Steps, end: tuple[_jax.Array, _jax.Array]) -> _jax.Array:
     """The steps from ``t`` to ``end[0] - end[1]``, exact where the two are close."""
     return t.until(end[0]) - end[1]
 
 
-@factory(_OneCycle, name="torch.OneCycleLR")
+@_factory(_OneCycle, name="torch.OneCycleLR")
 def OneCycleLR(
-    lr: Any = None,
-    max_lr: Any = None,
-    total_steps: Any = None,
-    epochs: Any = None,
-    steps_per_epoch: Any = None,
-    pct_start: Any = 0.3,
+    lr: _Any = None,
+    max_lr: _Any = None,
+    total_steps: _Any = None,
+    epochs: _Any = None,
+    steps_per_epoch: _Any = None,
+    pct_start: _Any = 0.3,
     anneal_strategy: str = "cos",
     cycle_momentum: bool = True,
-    base_momentum: Any = 0.85,
-    max_momentum: Any = 0.95,
-    div_factor: Any = 25.0,
-    final_div_factor: Any = 1e4,
-    three_phase: Any = False,
+    base_momentum: _Any = 0.85,
+    max_momentum: _Any = 0.95,
+    div_factor: _Any = 25.0,
+    final_div_factor: _Any = 1e4,
+    three_phase: _Any = False,
     last_epoch: int = -1,
 ) -> _OneCycle:
     r"""``torch.optim.lr_scheduler.OneCycleLR`` (PyTorch overwrites ``lr``, so it does not matter).
@@ -484,55 +496,42 @@ def OneCycleLR(
     if total_steps is None:
         if epochs is None or steps_per_epoch is None:
             raise ValueError(f"{f}: give total_steps, or epochs and steps_per_epoch")
-        epochs = as_float(f, "epochs", epochs)
-        steps_per_epoch = as_float(f, "steps_per_epoch", steps_per_epoch)
-        require(f, "epochs", epochs, lambda x: x > 0, "> 0")
-        require(f, "steps_per_epoch", steps_per_epoch, lambda x: x > 0, "> 0")
-        _, (epochs, steps_per_epoch) = host_or_traced(epochs, steps_per_epoch)
+        epochs = _as_float(f, "epochs", epochs)
+        steps_per_epoch = _as_float(f, "steps_per_epoch", steps_per_epoch)
+        _require(f, "epochs", epochs, lambda x: x > 0, "> 0")
+        _require(f, "steps_per_epoch", steps_per_epoch, lambda x: x > 0, "> 0")
+        _, (epochs, steps_per_epoch) = _host_or_traced(epochs, steps_per_epoch)
         total_steps = epochs * steps_per_epoch
     _require_a_first_phase(pct_start, total_steps)
-    total_steps = as_float(f, "total_steps", total_steps)
-    pct_start = as_float(f, "pct_start", pct_start)
-    require(f, "total_steps", total_steps, lambda x: x > 0, "> 0")
-    require(f, "pct_start", pct_start, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
-    div_factor = as_float(f, "div_factor", div_factor)
-    final_div_factor = as_float(f, "final_div_factor", final_div_factor)
-    require(f, "div_factor", div_factor, lambda x: x > 0, "> 0")
-    require(f, "final_div_factor", final_div_factor, lambda x: x > 0, "> 0")
+    total_steps = _as_float(f, "total_steps", total_steps)
+    pct_start = _as_float(f, "pct_start", pct_start)
+    _require(f, "total_steps", total_steps, lambda x: x > 0, "> 0")
+    _require(f, "pct_start", pct_start, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
+    div_factor = _as_float(f, "div_factor", div_factor)
+    final_div_factor = _as_float(f, "final_div_factor", final_div_factor)
+    _require(f, "div_factor", div_factor, lambda x: x > 0, "> 0")
+    _require(f, "final_div_factor", final_div_factor, lambda x: x > 0, "> 0")
     return _OneCycle(
-        max_lr=as_float(f, "max_lr", max_lr),
+        max_lr=_as_float(f, "max_lr", max_lr),
         total_steps=total_steps,
         pct_start=pct_start,
         div_factor=div_factor,
         final_div_factor=final_div_factor,
-        three_phase=as_bool(f, "three_phase", three_phase),
-        anneal_strategy=as_choice(f, "anneal_strategy", anneal_strategy, ("cos", "linear")),
+        three_phase=_as_bool(f, "three_phase", three_phase),
+        anneal_strategy=_as_choice(f, "anneal_strategy", anneal_strategy, ("cos", "linear")),
     )
 
 
-def _require_a_first_phase(pct_start: Any, total_steps: Any) -> None:
+def _require_a_first_phase(pct_start: _Any, total_steps: _Any) -> None:
     """PyTorch's first phase lasts ``pct_start * total_steps - 1`` steps, which it
     divides by: it refuses (ZeroDivisionError) a product of exactly 1, as computed
     in float64 from the arguments as given; so does this, with a ValueError."""
-    p, total = on_host(pct_start), on_host(total_steps)
+    p, total = _on_host(pct_start), _on_host(total_steps)
     if p is None or total is None or p.dtype.kind not in "biuf" or total.dtype.kind not in "biuf":
         return
-    if np.any(p.astype(np.float64) * total.astype(np.float64) == 1):
+    if _np.any(p.astype(_np.float64) * total.astype(_np.float64) == 1):
         raise ValueError(
             f"torch.OneCycleLR: pct_start * total_steps must not be 1, got pct_start="
             f"{p.tolist()} and total_steps={total.tolist()}: the warmup would last 0 steps, "
             "which PyTorch refuses (it divides by that length)"
         )
-
-
-for _name in (
-    "StepLR",
-    "MultiStepLR",
-    "ExponentialLR",
-    "PolynomialLR",
-    "LinearLR",
-    "ConstantLR",
-    "CosineAnnealingWarmRestarts",
-    "CyclicLR",
-):
-    factory(None, name=f"torch.{_name}", event_ndims={"milestones": 1})(globals()[_name])

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 import jaxsched
+from jaxsched._check import did_you_mean
 from jaxsched._output import writable_folder
 from jaxsched.experiments.families import FAMILIES, Candidate, search_space
 from jaxsched.experiments.tasks import BUDGETS, Budget, Task, base_rates, eval_every, optimizer
@@ -392,7 +393,9 @@ def check_settings(
         raise ValueError("give at least one family")
     for f in families:
         if f not in FAMILIES:
-            raise ValueError(f"unknown family {f!r}: use any of {', '.join(FAMILIES)}")
+            raise ValueError(
+                f"unknown family {f!r}{did_you_mean(f, FAMILIES)}: use any of {', '.join(FAMILIES)}"
+            )
     if len(set(families)) != len(families):
         raise ValueError(f"a family is given twice: {', '.join(families)}")
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:

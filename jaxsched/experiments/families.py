@@ -38,6 +38,7 @@ from typing import Any
 
 import jaxsched
 from jaxsched._base import Schedule
+from jaxsched._check import did_you_mean
 
 __all__ = ["FAMILIES", "LABELS", "Candidate", "candidates", "search_space"]
 
@@ -152,7 +153,8 @@ def candidates(family: str, rates: Sequence[float], steps: int, own: int = 2) ->
       {'decay_steps': 200}
     """
     if family not in _FAMILIES:
-        raise ValueError(f"unknown family {family!r}: use any of {', '.join(FAMILIES)}")
+        close = did_you_mean(family, FAMILIES)
+        raise ValueError(f"unknown family {family!r}{close}: use any of {', '.join(FAMILIES)}")
     if not 1 <= own <= 3:
         raise ValueError(f"own must be 1, 2 or 3 (values of a family's own parameter), got {own}")
     if steps < 2:

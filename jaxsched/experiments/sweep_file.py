@@ -58,8 +58,9 @@ from typing import Any
 import numpy as np
 
 import jaxsched
-from jaxsched._base import Schedule, event_ndim, factory_named
+from jaxsched._base import Schedule, event_ndim, factory_named, factory_names
 from jaxsched._batch import _depth
+from jaxsched._check import did_you_mean
 from jaxsched._output import writable_folder
 from jaxsched.experiments.tasks import OPTIMIZERS, optimizer
 from jaxsched.train import Result, fit
@@ -371,8 +372,10 @@ def _schedules(err: _Errors, table: dict, where: str) -> list[Schedule]:
     except ValueError:
         factory = None
     if factory is None or family in _COMPOSITES or "." in family:
+        numeric = [n for n in factory_names() if n not in _COMPOSITES and "." not in n]
         err(
-            f"{where}: family {family!r} is not a schedule factory with numeric parameters "
+            f"{where}: family {family!r}{did_you_mean(family, numeric)} is not a schedule "
+            "factory with numeric parameters "
             f'(e.g. cosine, poly, wsd); write composed schedules as spec = ["..."]'
         )
     params = {k: v for k, v in table.items() if k != "family"}
