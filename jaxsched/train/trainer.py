@@ -70,6 +70,7 @@ def fit(
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
     progress: bool = True,
+    eval_params: Callable[[Any, Any], Any] | None = None,
 ) -> Result:
     """Train every schedule in a batch, for every seed, in one compiled program.
 
@@ -121,6 +122,9 @@ def fit(
         other arguments is refused with a `ValueError`.
       checkpoint_every: save after every this many chunks (and after the last).
       progress: show a progress bar (only when stderr is a terminal).
+      eval_params: ``eval_params(opt_state, params) -> params``, the weights to evaluate
+        (and keep) instead of the trained ones, for optimizers that evaluate elsewhere
+        than they take gradients: ``optax.contrib.schedule_free_eval_params``.
 
     Returns:
       A `Result` with metrics shaped ``[seed, config, eval]``.
@@ -148,6 +152,10 @@ def fit(
     divergence_factor = _check_factor(divergence_factor)
     warn_unfinished("fit", schedules, steps)
     callbacks = _check_callbacks(callbacks)
+    if eval_params is not None and not callable(eval_params):
+        raise ValueError(
+            f"fit: eval_params must be a function (opt_state, params) -> params, got {eval_params!r}"
+        )
     n_configs = schedules.batch_shape[0]
     _check_checkpoint_dir(checkpoint_dir)
     # The history's size is checked before a count of seeds becomes a list.
@@ -182,6 +190,7 @@ def fit(
     eval_arrays = placement.replicate((evaluation.x, evaluation.y, evaluation.member))
     placed = placement.place(schedules, axis=0)
     program = build_program(network, objective, optimizer, placement, divergence_factor)
+    evaluated = _evaluated(eval_params, placement)
 
     n_train = len(dataset.x_train)
     eval_steps = list(range(eval_every, steps + 1, eval_every))
@@ -208,6 +217,7 @@ def fit(
             test=[dataset.x_test, dataset.y_test],
             model=_name(model),
             optimizer=_name(optimizer),
+            **({} if eval_params is None else {"eval_params": _name(eval_params)}),
             objective=[
                 objective.loss_name,
                 [(m, v.goal, _name(v.fn)) for m, v in objective.metrics.items()],
@@ -278,7 +288,7 @@ def fit(
                     bar.update(start + n)
             totals = placement.run(
                 program.evaluate,
-                carry.map(lambda c: c.params),
+                evaluated(carry),
                 carry.map(lambda c: c.state),
                 *eval_arrays,
             )
@@ -326,7 +336,8 @@ def fit(
     # "best": the configuration `Result.best` picks (the first if every one diverged).
     best = int(np.argmax(result.score(result.default_metric)))
     kept = list(range(n_configs)) if keep_weights == "all" else [best]
-    final = placement.gather(carry.map(lambda c: (c.params, c.state)), axis=1)
+    trained = Groups(zip(evaluated(carry), carry.map(lambda c: c.state), strict=True))
+    final = placement.gather(trained, axis=1)
     final = jax.tree_util.tree_map(lambda x: x[:, kept], final)
     weights = Weights(
         network=network,
@@ -338,6 +349,17 @@ def fit(
         n_outputs=n_outputs,
     )
     return dataclasses.replace(result, weights=weights)
+
+
+def _evaluated(eval_params: Callable[[Any, Any], Any] | None, placement: Placement):
+    """``carry -> Groups`` of the weights to evaluate: the trained ones, or
+    ``eval_params(opt_state, params)`` of every run (one jitted program)."""
+    if eval_params is None:
+        return lambda carry: carry.map(lambda c: c.params)
+    per_run = jax.jit(jax.vmap(jax.vmap(eval_params)), out_shardings=placement.sharding(1))
+    return lambda carry: placement.run(
+        per_run, carry.map(lambda c: c.opt_state), carry.map(lambda c: c.params)
+    )
 
 
 def _snapshot(carry: Groups, history: dict[str, np.ndarray], placement: Placement) -> dict:
