@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import subprocess
@@ -391,3 +392,87 @@ def test_a_results_folder_that_cannot_be_written_is_refused_before_training(caps
         err = capsys.readouterr().err.strip()
         assert err.startswith("jaxsched compare: error: --results-dir/--name: the folder"), err
         assert words in err and "trained" not in err
+
+
+# ----------------------------------------------------------------------------- the protocol
+def _confirmed(test_by_family, families):
+    """``summarize`` of a search where each family has one configuration, and a confirmation
+    whose final test accuracy is ``test_by_family[seed, family]`` (10 fresh seeds)."""
+    test_by_family = np.asarray(test_by_family, float)
+    n_seeds, k = test_by_family.shape
+    cands = _cands([(f, 0.1) for f in families])
+    search = _result(np.full((1, k, 1), 0.7), np.full((1, k, 1), 0.7), steps=(10,))
+    confirm = _result(np.full((n_seeds, k, 1), 0.7), test_by_family[..., None], steps=(10,))
+    confirm = dataclasses.replace(confirm, seeds=list(range(100, 100 + n_seeds)))
+    rows, _ = summarize(cands, search, confirm)
+    return {r.family: r for r in rows}
+
+
+def test_a_known_difference_is_detected_a_null_one_is_not_and_holm_corrects():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.80, 0.03, 10)  # the seeds differ a lot; the pairs much less
+    better = base + 0.02 + rng.normal(0, 0.005, 10)
+    same = base + rng.normal(0, 0.005, 10)
+    rows = _confirmed(np.stack([base, better, same], 1), ["constant", "cosine", "rex"])
+    assert rows["cosine"].beats_constant is True and rows["cosine"].p_holm < 0.001
+    assert rows["cosine"].delta_ci_low > 0 and rows["cosine"].p_best > 0.95
+    assert rows["rex"].beats_constant is False and rows["rex"].delta_ci_low < 0
+    assert rows["constant"].beats_constant is None and math.isnan(rows["constant"].p_holm)
+    # Holm: p-values below 0.05 alone, not after correcting for three families
+    d = np.array([0.03, -0.01, 0.02, 0.0, 0.01, 0.025, -0.005, 0.015, 0.01, -0.008])
+    raw = sps_paired(d)
+    assert 0.02 < raw < 0.05
+    rows = _confirmed(
+        np.stack([base, base + d, base + d[::-1], base + np.roll(d, 3)], 1),
+        ["constant", "cosine", "rex", "wsd"],
+    )
+    for f in ("cosine", "rex", "wsd"):
+        assert rows[f].p == pytest.approx(raw) and rows[f].p_holm == pytest.approx(3 * raw)
+        assert rows[f].beats_constant is (3 * raw < 0.05)
+
+
+def sps_paired(d):
+    from scipy import stats
+
+    return float(stats.ttest_1samp(d, 0.0, alternative="greater").pvalue)
+
+
+def test_confirmation_seeds_are_fresh_and_overlap_is_refused():
+    from jaxsched.experiments.compare import seed_lists
+
+    assert seed_lists(2, 10) == ([0, 1], list(range(100, 110)))
+    assert seed_lists(150, 2)[1] == [150, 151]  # a count never overlaps the search
+    assert seed_lists([3], [0, 1]) == ([3], [0, 1])
+    with pytest.raises(ValueError, match=r"overlap \(1, 2\)"):
+        seed_lists([0, 1, 2], [1, 2, 5])
+    with pytest.raises(ValueError, match="seeds must be >= 1"):
+        seed_lists(1, 0)
+
+
+def test_search_then_confirm_with_schedule_free_and_one_seed(capsys):
+    from jaxsched.experiments.report import markdown
+
+    study = run_study(
+        [Task("d", "digits", "mlp", 30)],
+        ["adam"],
+        ["rex", "schedule_free"],
+        budget="small",
+        rates=[0.01],
+        seeds=1,
+        search_seeds=[0],
+        progress=False,
+        log=None,
+    )
+    run = study.runs[0]
+    assert run.result.seeds == [0] and run.confirm.seeds == [100]
+    assert [c.family for c in run.candidates] == ["constant", "rex", "schedule_free"]
+    rows = {r.family: r for r in run.rows}
+    assert rows["constant"].reference and not rows["rex"].reference
+    assert study.settings["reference"] == ["constant"]
+    for f, r in rows.items():  # each selected configuration retrained on the fresh seed
+        assert run.confirm.configs[r.confirm_index] == run.result.configs[r.index], f
+        assert r.seeds == 1 and math.isnan(r.test_acc_ci_low) and r.beats_constant is None
+    assert rows["schedule_free"].test_acc > 0.5  # evaluated at its averaged weights; chance 0.1
+    table = markdown(study)
+    assert "1 seed: no interval" in table and "no interval and no test" in table
+    assert "— (1 seed: no test)" in table
