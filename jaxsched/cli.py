@@ -189,9 +189,11 @@ def _add_compare(commands) -> None:
         "compare",
         help="which schedule trains best: sweep every family, select on validation",
         description=(
-            "Sweep each schedule family's hyperparameters (base rate on a log grid x the "
-            "family's own parameter) for several seeds, select each family's best "
-            "configuration on validation accuracy and report its test accuracy. Without "
+            "Search each schedule family's hyperparameters (base rate on a log grid x the "
+            "family's own parameter) on the search seeds, select each family's configuration "
+            "on validation accuracy, then train the selected ones, the tuned constant rate "
+            "among them, on fresh seeds and report their test accuracy with intervals, the "
+            "paired difference to the constant rate and a Holm-corrected test. Without "
             "--data/--model: MNIST-1D with the MLP and the CNN, and digits with the MLP."
         ),
     )
@@ -206,9 +208,18 @@ def _add_compare(commands) -> None:
         "--families",
         help="comma-separated (default all): constant, step, multistep, exponential, "
         "inverse_time, poly, linear, cosine, warmup_cosine, one_cycle, cyclic, "
-        "cosine_restarts, wsd, rex",
+        "cosine_restarts, wsd, rex, schedule_free (constant is trained as the reference "
+        "in any case)",
     )
-    p.add_argument("--seeds", type=int, default=3, help="seeds per configuration (default 3)")
+    p.add_argument(
+        "--seeds",
+        help="confirmation seeds: a count (default 10: seeds 100, 101, ...) or a "
+        "comma-separated list, none of them a search seed",
+    )
+    p.add_argument(
+        "--search-seeds",
+        help="search seeds: a count (default 2: seeds 0, 1) or a comma-separated list",
+    )
     p.add_argument("--steps", type=int, help="training steps (default: set by the budget)")
     p.add_argument(
         "--budget",
@@ -240,7 +251,12 @@ def _add_compare(commands) -> None:
 
 def _compare(args: argparse.Namespace) -> int:
     from jaxsched.experiments import report
-    from jaxsched.experiments.compare import check_settings, run_study
+    from jaxsched.experiments.compare import (
+        DEFAULT_SEARCH_SEEDS,
+        DEFAULT_SEEDS,
+        check_settings,
+        run_study,
+    )
     from jaxsched.experiments.families import FAMILIES
     from jaxsched.experiments.tasks import BUDGETS, STANDARD_TASKS, Task, standard_tasks
     from jaxsched.train.data import BUILTIN as DATASETS
@@ -250,8 +266,13 @@ def _compare(args: argparse.Namespace) -> int:
     if budget_name not in BUDGETS:
         raise ValueError(f"--budget must be one of {', '.join(BUDGETS)}, got {budget_name!r}")
     budget = BUDGETS[budget_name]
+    seeds = DEFAULT_SEEDS if args.seeds is None else _seed_arg(args.seeds, "--seeds")
+    search_seeds = (
+        DEFAULT_SEARCH_SEEDS
+        if args.search_seeds is None
+        else _seed_arg(args.search_seeds, "--search-seeds")
+    )
     for flag, value in (
-        ("--seeds", args.seeds),
         ("--steps", args.steps),
         ("--batch-size", args.batch_size),
     ):
@@ -283,7 +304,15 @@ def _compare(args: argparse.Namespace) -> int:
             name = f"{Path(data).name}-{model}"
         steps = args.steps or budget.steps.get(name, budget.steps["other"])
         tasks = [Task(name, data, model, steps, args.batch_size, standard.get(name))]
-    check_settings(optimizers, families, args.seeds, args.target, args.target_fraction)
+    check_settings(
+        optimizers,
+        families,
+        seeds,
+        args.target,
+        args.target_fraction,
+        search_seeds=search_seeds,
+        names=("--search-seeds", "--seeds"),
+    )
     if not args.no_plots:
         report.check_plotting()
     name = args.name or time.strftime("compare-%Y%m%d-%H%M%S")
@@ -295,7 +324,8 @@ def _compare(args: argparse.Namespace) -> int:
         optimizers,
         families,
         budget=budget,
-        seeds=args.seeds,
+        seeds=seeds,
+        search_seeds=search_seeds,
         rates=rates,
         target=args.target,
         target_fraction=args.target_fraction,
@@ -308,6 +338,22 @@ def _compare(args: argparse.Namespace) -> int:
     print(report.markdown(study))
     print(f"total {study.seconds:.0f} s; wrote {len(written)} files to {folder}/")
     return 0
+
+
+def _seed_arg(text: str, flag: str) -> int | list[int]:
+    """``--seeds``: a count (``10``) or the seeds themselves (``0,1,2``)."""
+    items = _names(text, flag)
+    try:
+        values = [int(item) for item in items]
+    except ValueError:
+        raise ValueError(
+            f"{flag} must be a count or comma-separated integers, got {text!r}"
+        ) from None
+    if "," not in text:
+        if values[0] < 1:
+            raise ValueError(f"{flag} must be >= 1, got {values[0]}")
+        return values[0]
+    return values
 
 
 def _names(text: str, flag: str) -> list[str]:

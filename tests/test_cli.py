@@ -172,7 +172,8 @@ def test_compare_resumes_each_task_and_optimizer_from_its_own_checkpoints(
 
     def recorded(self, like):
         out = restore(self, like)
-        restored.append((self.directory.name, None if out is None else out[0]))
+        name = f"{self.directory.parent.name}/{self.directory.name}"
+        restored.append((name, None if out is None else out[0]))
         return out
 
     monkeypatch.setattr(Checkpointer, "restore", recorded)
@@ -183,15 +184,16 @@ def test_compare_resumes_each_task_and_optimizer_from_its_own_checkpoints(
         "--no-plots", "--results-dir", str(tmp_path), "--checkpoint-dir", str(ckpt),
     ]  # fmt: skip
     assert main([*argv, "--name", "first"]) == 0
-    assert main([*argv, "--name", "again"]) == 0  # restores both fits, trains nothing
-    assert restored == [
-        ("digits-mlp-sgd", None), ("digits-mlp-adam", None),
-        ("digits-mlp-sgd", 2), ("digits-mlp-adam", 2),
-    ]  # fmt: skip
+    assert main([*argv, "--name", "again"]) == 0  # restores every fit, trains nothing
+    fits = [f"digits-mlp-{o}/{stage}" for o in ("sgd", "adam") for stage in ("search", "confirm")]
+    assert restored == [(f, None) for f in fits] + [(f, 2) for f in fits]
     assert sorted(p.name for p in ckpt.iterdir()) == ["digits-mlp-adam", "digits-mlp-sgd"]
-    for folder in ckpt.iterdir():  # the last two checkpoints are kept
-        assert sorted(p.name for p in folder.iterdir() if p.name.isdigit()) == ["1", "2"]
-    for name in ("digits-mlp-sgd.json", "digits-mlp-adam.json", "summary.csv"):
+    for folder in ckpt.iterdir():  # a folder per stage; the last two checkpoints are kept
+        assert sorted(p.name for p in folder.iterdir()) == ["confirm", "search"]
+        for stage in folder.iterdir():
+            assert sorted(p.name for p in stage.iterdir() if p.name.isdigit()) == ["1", "2"]
+    names = [f"digits-mlp-{o}{s}.json" for o in ("sgd", "adam") for s in ("", "-confirm")]
+    for name in (*names, "summary.csv"):
         assert (tmp_path / "again" / name).read_text() == (tmp_path / "first" / name).read_text()
     blocker = tmp_path / "a-file"
     blocker.write_text("")

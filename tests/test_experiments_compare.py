@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import subprocess
@@ -28,6 +29,7 @@ def test_every_family_of_the_issue_is_compared():
     assert set(FAMILIES) == {
         "constant", "step", "multistep", "exponential", "inverse_time", "poly", "linear",
         "cosine", "warmup_cosine", "one_cycle", "cyclic", "cosine_restarts", "wsd", "rex",
+        "schedule_free",
     }  # fmt: skip
 
 
@@ -51,6 +53,9 @@ def test_schedules_start_or_peak_at_the_base_rate_and_end_low(family):
     for c in candidates(family, [0.1], 1000, own=3):
         lr = np.asarray(c.schedule(steps))
         assert lr.max() == pytest.approx(0.1, rel=1e-4), c
+        if family == "schedule_free":  # the rate of optax's schedule-free: warmup, then constant
+            assert lr[0] < 0.1 / 5 and lr[-1] == pytest.approx(0.1)
+            continue
         if family == "constant":
             continue
         assert lr[-1] < 0.1 / 3, (c, lr[-1])  # every other family decays by the end
@@ -142,11 +147,13 @@ def test_selection_uses_validation_never_test():
     cosine = next(r for r in rows if r.family == "cosine")
     assert cosine.index == 2 and cosine.base_rate == 0.3
     assert cosine.val_acc == pytest.approx(0.79) and cosine.test_acc == pytest.approx(0.75)
+    assert cosine.search_val_acc == pytest.approx(0.79)
     assert cosine.test_acc_std == pytest.approx(0.01)
     assert target == pytest.approx(0.95 * 0.79)
-    # against the tuned constant, paired per seed: d = [0.04, 0.06], t_{0.95, 1} = 6.314
+    # against the tuned constant, paired per seed: d = [0.04, 0.06], se 0.01, t_{0.975, 1} = 12.706
     assert cosine.delta == pytest.approx(0.05)
-    assert cosine.delta_low == pytest.approx(0.05 - 6.3138 * 0.01, abs=1e-5)
+    assert cosine.delta_ci_low == pytest.approx(0.05 - 12.7062 * 0.01, abs=1e-5)
+    assert cosine.p == pytest.approx(0.0628, abs=1e-3)  # t = 5, 1 degree of freedom
     assert cosine.beats_constant is False  # two seeds cannot show it
     const = next(r for r in rows if r.family == "constant")
     assert const.beats_constant is None and const.delta == 0.0
@@ -165,22 +172,22 @@ def _rex_row_against_constant(constant_test, family_test):
 def test_a_small_gain_every_seed_agrees_on_is_a_win():
     # Seeds differ by 10 points, the gain is 2 on each: unpaired, it would drown in the spread.
     rex = _rex_row_against_constant([0.60, 0.70, 0.80], [0.62, 0.72, 0.82])
-    assert rex.delta == pytest.approx(0.02) and rex.delta_low == pytest.approx(0.02)
-    assert rex.beats_constant is True
+    assert rex.delta == pytest.approx(0.02) and rex.delta_ci_low == pytest.approx(0.02)
+    assert rex.p_holm == 0.0 and rex.beats_constant is True
 
 
 def test_a_gain_the_seeds_disagree_on_is_not_a_win():
     rex = _rex_row_against_constant([0.70, 0.70, 0.70], [0.80, 0.60, 0.77])  # d = [0.1, -0.1, 0.07]
     d = np.array([0.1, -0.1, 0.07])
-    want = d.mean() - 2.919986 * d.std(ddof=1) / math.sqrt(3)
-    assert rex.delta == pytest.approx(d.mean()) and rex.delta_low == pytest.approx(want)
+    want = d.mean() - 4.302653 * d.std(ddof=1) / math.sqrt(3)
+    assert rex.delta == pytest.approx(d.mean()) and rex.delta_ci_low == pytest.approx(want)
     assert rex.beats_constant is False
 
 
 def test_one_seed_has_no_verdict_rex_row_against_constant():
     rex = _rex_row_against_constant([0.70], [0.90])
-    assert rex.delta == pytest.approx(0.2) and math.isnan(rex.delta_low)
-    assert rex.beats_constant is None
+    assert rex.delta == pytest.approx(0.2) and math.isnan(rex.delta_ci_low)
+    assert rex.beats_constant is None and math.isnan(rex.p_holm) and math.isnan(rex.p_best)
 
 
 def test_diverged_configurations_are_not_selected_and_steps_to_target():
@@ -211,10 +218,12 @@ def test_a_family_that_always_diverged_gets_an_empty_row():
 # ----------------------------------------------------------------------------- a real run
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """``jaxsched compare`` on digits: 2 families x 2 base rates, 2 seeds, 100 steps, SGD + Adam."""
+    """``jaxsched compare`` on digits: 2 families x 2 base rates, 1 search seed, 2 confirmation
+    seeds, 100 steps, SGD + Adam."""
     out = tmp_path_factory.mktemp("results")
     argv = [
         "compare", "--data", "digits", "--families", "constant,cosine", "--seeds", "2",
+        "--search-seeds", "1",
         "--steps", "100", "--budget", "small", "--results-dir", str(out), "--name", "tiny",
     ]  # fmt: skip
     import contextlib
@@ -232,11 +241,14 @@ def test_compare_writes_tables_data_and_figures(tiny):
     for name in (
         "table.md", "summary.csv", "study.json", "overview.png",
         *(f"digits-mlp-{o}{s}" for o in ("sgd", "adam")
-          for s in (".json", "-lr.png", "-curves.png", "-sensitivity.png")),
+          for s in (".json", "-confirm.json", "-lr.png", "-curves.png", "-sensitivity.png")),
     ):  # fmt: skip
         assert (folder / name).is_file(), name
     assert (folder / "overview.png").read_bytes()[:4] == b"\x89PNG"
-    assert "[1/2] digits-mlp sgd: 4 configurations (2 families) x 2 seeds x 100 steps" in printed
+    assert "[1/2] digits-mlp sgd: search 4 configurations (2 families) x 1 seeds x 100 steps" in (
+        printed
+    )
+    assert "confirm 2 configurations (one per family) x 2 seeds (100, 101)" in printed
     table = (folder / "table.md").read_text()
     assert table in printed
     assert "### digits, MLP · SGD (momentum 0.9)" in table and "### digits, MLP · Adam" in table
@@ -250,33 +262,52 @@ def test_compare_writes_tables_data_and_figures(tiny):
             assert cell in ("0.0562 ⇣", "0.178 ⇡", "0.00562 ⇣", "0.0178 ⇡"), line
 
 
-def test_compare_selects_on_validation_and_reports_test(tiny):
+def test_compare_selects_on_the_search_and_reports_the_confirmation(tiny):
     _, _, folder = tiny
     with (folder / "summary.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [(r["optimizer"], r["family"]) for r in rows] == [
         ("sgd", "constant"), ("sgd", "cosine"), ("adam", "constant"), ("adam", "cosine"),
     ]  # fmt: skip
+    for column in (
+        "task", "optimizer", "family", "seeds", "test_acc_mean", "test_acc_ci_low",
+        "test_acc_ci_high", "delta_vs_constant", "delta_ci_low", "p_holm", "beats_constant",
+        "p_best",
+    ):  # fmt: skip
+        assert column in rows[0], column
     study = json.loads((folder / "study.json").read_text())
-    assert study["settings"]["seeds"] == 2 and study["settings"]["rates"]["sgd"] == [0.0562, 0.178]
+    assert study["settings"]["seeds"] == [100, 101] and study["settings"]["search_seeds"] == [0]
+    assert study["settings"]["rates"]["sgd"] == [0.0562, 0.178]
     for row in rows:
-        result = Result.from_json(folder / f"digits-mlp-{row['optimizer']}.json")
-        assert result.metrics["val_acc"].shape == (2, 4, 10)  # seeds, 2 families x 2 rates, evals
+        search = Result.from_json(folder / f"digits-mlp-{row['optimizer']}.json")
+        confirm = Result.from_json(folder / f"digits-mlp-{row['optimizer']}-confirm.json")
+        assert search.metrics["val_acc"].shape == (1, 4, 10)  # seed, 2 families x 2 rates, evals
+        assert confirm.metrics["val_acc"].shape == (2, 2, 10)  # fresh seeds, one per family
+        assert search.seeds == [0] and confirm.seeds == [100, 101]
         family = [0, 1] if row["family"] == "constant" else [2, 3]
-        final_val = result.metrics["val_acc"][:, family, -1].mean(axis=0)
-        chosen = family[int(np.argmax(final_val))]  # on validation
-        test = result.metrics["test_acc"][:, chosen, -1]
-        assert float(row["val_acc"]) == pytest.approx(final_val.max(), abs=1e-6)
-        assert float(row["test_acc"]) == pytest.approx(test.mean(), abs=1e-6)
-        assert float(row["test_acc_std"]) == pytest.approx(test.std(), abs=1e-6)
-        assert float(row["test_acc"]) > 0.85  # digits: chance is 0.1
+        final_val = search.metrics["val_acc"][:, family, -1].mean(axis=0)
+        chosen = family[int(np.argmax(final_val))]  # on the search's validation
+        j = 0 if row["family"] == "constant" else 1
+        assert confirm.configs[j] == search.configs[chosen]
+        test = confirm.metrics["test_acc"][:, j, -1]
+        assert row["seeds"] == "2"
+        assert float(row["search_val_acc"]) == pytest.approx(final_val.max(), abs=1e-6)
+        assert float(row["test_acc_mean"]) == pytest.approx(test.mean(), abs=1e-6)
+        assert float(row["test_acc_ci_low"]) <= float(row["test_acc_mean"])
+        assert float(row["test_acc_mean"]) > 0.85  # digits: chance is 0.1
         assert 0 < float(row["train_loss"]) < 1.0
-        assert int(row["steps_to_target"]) in result.steps.tolist()
+        assert int(row["steps_to_target"]) in confirm.steps.tolist()
         run = next(r for r in study["runs"] if r["optimizer"] == row["optimizer"])
         assert run["candidates"][chosen]["family"] == row["family"]
-        assert json.loads(row["schedule"]) == result.configs[chosen]
+        assert json.loads(row["schedule"]) == search.configs[chosen]
         sens = run["sensitivity"][row["family"]]
-        assert max(sens.values()) == pytest.approx(float(row["val_acc"]), abs=1e-6)
+        assert max(sens.values()) == pytest.approx(float(row["search_val_acc"]), abs=1e-6)
+        if row["family"] == "cosine":
+            const = confirm.metrics["test_acc"][:, 0, -1]
+            assert float(row["delta_vs_constant"]) == pytest.approx((test - const).mean(), abs=1e-6)
+            assert row["p_holm"] == row["p"]  # one family compared: Holm changes nothing
+        assert 0 <= float(row["p_best"]) <= 1
+    assert sum(float(r["p_best"]) for r in rows if r["optimizer"] == "sgd") == pytest.approx(1)
 
 
 @pytest.mark.parametrize(
@@ -289,6 +320,12 @@ def test_compare_selects_on_validation_and_reports_test(tiny):
         (["--data", "mine.csv"], ["--data", "mine.csv"]),
         (["--budget", "huge"], ["--budget", "huge"]),
         (["--seeds", "0"], ["--seeds"]),
+        (["--seeds", "a,b"], ["--seeds", "integers"]),
+        (
+            ["--search-seeds", "0,1", "--seeds", "1,2,3"],
+            ["--search-seeds", "--seeds", "overlap (1)"],
+        ),
+        (["--search-seeds", "1,1"], ["--search-seeds", "distinct"]),
         (["--target", "70"], ["target", "(0, 1]", "70"]),
         (["--families", "rex,rex"], ["given twice"]),
         (["--rates", "0.1,abc"], ["--rates", "'abc'"]),
@@ -320,10 +357,14 @@ def test_compare_on_a_users_npz(tmp_path, capsys):
     ]  # fmt: skip
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "### mine-mlp · Adam" in out and "| **REX** | 0.01 |" in out
+    assert "### mine-mlp · Adam" in out and "REX" in out
     assert not list((tmp_path / "mine").glob("*.png"))
     rows = list(csv.DictReader((tmp_path / "mine" / "summary.csv").open()))
-    assert len(rows) == 1 and float(rows[0]["test_acc"]) > 0.9  # well separated clusters
+    # constant was not asked for: trained as the reference all are compared with
+    assert [(r["family"], r["reference"]) for r in rows] == [("constant", "True"), ("rex", "False")]
+    assert "| **constant** (reference) |" in out or "| constant (reference) |" in out
+    assert float(rows[1]["test_acc_mean"]) > 0.9  # well separated clusters
+    assert rows[1]["delta_vs_constant"] != "" and rows[1]["p_holm"] != ""
     # A file named like a built-in data set is still the user's: not its label or paper.
     (tmp_path / "sub").mkdir()
     (tmp_path / "mine.npz").rename(tmp_path / "sub" / "digits.npz")
@@ -356,3 +397,87 @@ def test_a_results_folder_that_cannot_be_written_is_refused_before_training(caps
         err = capsys.readouterr().err.strip()
         assert err.startswith("jaxsched compare: error: --results-dir/--name: the folder"), err
         assert words in err and "trained" not in err
+
+
+# ----------------------------------------------------------------------------- the protocol
+def _confirmed(test_by_family, families):
+    """``summarize`` of a search where each family has one configuration, and a confirmation
+    whose final test accuracy is ``test_by_family[seed, family]`` (10 fresh seeds)."""
+    test_by_family = np.asarray(test_by_family, float)
+    n_seeds, k = test_by_family.shape
+    cands = _cands([(f, 0.1) for f in families])
+    search = _result(np.full((1, k, 1), 0.7), np.full((1, k, 1), 0.7), steps=(10,))
+    confirm = _result(np.full((n_seeds, k, 1), 0.7), test_by_family[..., None], steps=(10,))
+    confirm = dataclasses.replace(confirm, seeds=list(range(100, 100 + n_seeds)))
+    rows, _ = summarize(cands, search, confirm)
+    return {r.family: r for r in rows}
+
+
+def test_a_known_difference_is_detected_a_null_one_is_not_and_holm_corrects():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.80, 0.03, 10)  # the seeds differ a lot; the pairs much less
+    better = base + 0.02 + rng.normal(0, 0.005, 10)
+    same = base + rng.normal(0, 0.005, 10)
+    rows = _confirmed(np.stack([base, better, same], 1), ["constant", "cosine", "rex"])
+    assert rows["cosine"].beats_constant is True and rows["cosine"].p_holm < 0.001
+    assert rows["cosine"].delta_ci_low > 0 and rows["cosine"].p_best > 0.95
+    assert rows["rex"].beats_constant is False and rows["rex"].delta_ci_low < 0
+    assert rows["constant"].beats_constant is None and math.isnan(rows["constant"].p_holm)
+    # Holm: p-values below 0.05 alone, not after correcting for three families
+    d = np.array([0.03, -0.01, 0.02, 0.0, 0.01, 0.025, -0.005, 0.015, 0.01, -0.008])
+    raw = sps_paired(d)
+    assert 0.02 < raw < 0.05
+    rows = _confirmed(
+        np.stack([base, base + d, base + d[::-1], base + np.roll(d, 3)], 1),
+        ["constant", "cosine", "rex", "wsd"],
+    )
+    for f in ("cosine", "rex", "wsd"):
+        assert rows[f].p == pytest.approx(raw) and rows[f].p_holm == pytest.approx(3 * raw)
+        assert rows[f].beats_constant is (3 * raw < 0.05)
+
+
+def sps_paired(d):
+    from scipy import stats
+
+    return float(stats.ttest_1samp(d, 0.0, alternative="greater").pvalue)
+
+
+def test_confirmation_seeds_are_fresh_and_overlap_is_refused():
+    from jaxsched.experiments.compare import seed_lists
+
+    assert seed_lists(2, 10) == ([0, 1], list(range(100, 110)))
+    assert seed_lists(150, 2)[1] == [150, 151]  # a count never overlaps the search
+    assert seed_lists([3], [0, 1]) == ([3], [0, 1])
+    with pytest.raises(ValueError, match=r"overlap \(1, 2\)"):
+        seed_lists([0, 1, 2], [1, 2, 5])
+    with pytest.raises(ValueError, match="seeds must be >= 1"):
+        seed_lists(1, 0)
+
+
+def test_search_then_confirm_with_schedule_free_and_one_seed(capsys):
+    from jaxsched.experiments.report import markdown
+
+    study = run_study(
+        [Task("d", "digits", "mlp", 30)],
+        ["adam"],
+        ["rex", "schedule_free"],
+        budget="small",
+        rates=[0.01],
+        seeds=1,
+        search_seeds=[0],
+        progress=False,
+        log=None,
+    )
+    run = study.runs[0]
+    assert run.result.seeds == [0] and run.confirm.seeds == [100]
+    assert [c.family for c in run.candidates] == ["constant", "rex", "schedule_free"]
+    rows = {r.family: r for r in run.rows}
+    assert rows["constant"].reference and not rows["rex"].reference
+    assert study.settings["reference"] == ["constant"]
+    for f, r in rows.items():  # each selected configuration retrained on the fresh seed
+        assert run.confirm.configs[r.confirm_index] == run.result.configs[r.index], f
+        assert r.seeds == 1 and math.isnan(r.test_acc_ci_low) and r.beats_constant is None
+    assert rows["schedule_free"].test_acc > 0.5  # evaluated at its averaged weights; chance 0.1
+    table = markdown(study)
+    assert "1 seed: no interval" in table and "no interval and no test" in table
+    assert "— (1 seed: no test)" in table

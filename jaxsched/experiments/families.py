@@ -22,7 +22,18 @@ cyclic             ``cyclic(r/10, r, step_size_up)`` (triangular)   step_size_up
 cosine_restarts    ``cosine_restarts(r, first_decay_steps, t_mul=2)``  first_decay_steps: T/7, T/3, T/15
 wsd                ``wsd(r, T, warmup_steps=T/20, decay_steps)``    decay_steps: T/5, T/10, 2T/5
 rex                ``rex(r, decay_steps=T)``                        --
+schedule_free      ``warmup(constant(r), w)``, schedule-free (*)    w: T/20, T/5, T/10
 =================  ==============================================  ==========================
+
+(*) ``schedule_free`` is a baseline a user would pick instead of a schedule: the
+rate is the learning rate of ``optax.contrib.schedule_free_sgd`` (for SGD) or
+``schedule_free_adamw`` (for Adam and AdamW), which average the iterates
+themselves, and runs are evaluated at the averaged weights
+(``optax.contrib.schedule_free_eval_params``). It needs its own optimizer, so the
+comparison trains it in a program of its own (`SCHEDULE_FREE`,
+`jaxsched.experiments.tasks.schedule_free_optimizer`), at the optimizer's base
+rates times `jaxsched.experiments.tasks.SCHEDULE_FREE_RATE_SCALE` (10 for SGD,
+whose momentum the schedule-free SGD lacks).
 
 A budget with ``own=n`` takes the first ``n`` values. The decays end at a
 fixed fraction of the rate (1/10, 1/100, ...) at ``T``; cyclic schedules end a
@@ -40,7 +51,7 @@ import jaxsched
 from jaxsched._base import Schedule
 from jaxsched._check import did_you_mean
 
-__all__ = ["FAMILIES", "LABELS", "Candidate", "candidates", "search_space"]
+__all__ = ["FAMILIES", "LABELS", "SCHEDULE_FREE", "Candidate", "candidates", "search_space"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +137,16 @@ _FAMILIES: dict[str, _Family] = {
         _frac,
     ),
     "rex": _Family(None, (None,), lambda r, t, _: jaxsched.rex(r, t)),
+    "schedule_free": _Family(
+        "warmup_steps",
+        (0.05, 0.2, 0.1),
+        lambda r, t, w: jaxsched.warmup(jaxsched.constant(r), warmup_steps=_frac(w, t)),
+        _frac,
+    ),
 }
+
+#: Families trained with a schedule-free optimizer (their schedule is its learning rate).
+SCHEDULE_FREE: frozenset[str] = frozenset({"schedule_free"})
 
 #: The families, in the order of the tables.
 FAMILIES: tuple[str, ...] = tuple(_FAMILIES)
@@ -139,6 +159,7 @@ LABELS: dict[str, str] = {name: name.replace("_", " ") for name in FAMILIES} | {
     "one_cycle": "one-cycle",
     "inverse_time": "inverse time",
     "cosine_restarts": "cosine restarts",
+    "schedule_free": "schedule-free",
 }
 
 

@@ -3,14 +3,18 @@
 `write` puts everything of a `Study` in one folder:
 
 - ``table.md``: the summary and one table per task x optimizer (what the CLI prints);
-- ``summary.csv`` and ``study.json``: one row per task x optimizer x family, the
-  settings, the validation-accuracy sensitivity to the base rate, the curves
-  of the selected configurations;
-- ``<task>-<optimizer>.json``: the full `jaxsched.train.Result` (every
-  configuration, seed and evaluation; ``Result.from_json`` reads it back);
+- ``summary.csv`` and ``study.json``: one row per task x optimizer x family (its
+  confirmed numbers: ``seeds, test_acc_mean, test_acc_ci_low, test_acc_ci_high,
+  delta_vs_constant, delta_ci_low, delta_ci_high, p, p_holm, beats_constant, p_best``,
+  ...), the settings, the validation-accuracy sensitivity to the base rate (search),
+  the curves of the selected configurations (confirmation);
+- ``<task>-<optimizer>.json`` (the search) and ``<task>-<optimizer>-confirm.json``
+  (the confirmation): the full `jaxsched.train.Result` (every configuration, seed
+  and evaluation; ``Result.from_json`` reads it back);
 - PNGs (matplotlib): ``overview.png`` and, per task x optimizer, ``-lr.png``
   (the selected schedules), ``-curves.png`` (training loss and validation
-  accuracy) and ``-sensitivity.png`` (validation accuracy against base rate).
+  accuracy, confirmation) and ``-sensitivity.png`` (validation accuracy against
+  base rate, search).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +50,22 @@ def markdown(study: Study) -> str:
 
 
 def summary_table(study: Study) -> str:
-    """One row per task x optimizer: the family that wins on validation against tuned constant."""
+    """One row per task x optimizer: the family best on (confirmed) validation against the
+    tuned constant rate, on the confirmation seeds."""
     lines = [
-        "| task | optimizer | best on validation | its test acc | constant: test acc "
-        "| Δ test (95% lower bound) | beats constant (paired over seeds, 95%) | paper (constant) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| task | optimizer | best on validation | its test acc [95% CI] | constant: test acc "
+        "| Δ test [95% CI] | p (Holm) | beats constant | P(best) | families beating constant "
+        "| paper (constant) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in study.runs:
-        ok = [r for r in run.rows if r.index >= 0]
-        best = max(ok, key=lambda r: r.val_acc, default=None)
+        ok = [r for r in run.rows if r.confirm_index >= 0]
+        best = max(
+            (r for r in ok if math.isfinite(r.val_acc)), key=lambda r: r.val_acc, default=None
+        )
         const = next((r for r in ok if r.family == "constant"), None)
+        tested = [r for r in ok if r.beats_constant is not None]
+        wins = sum(bool(r.beats_constant) for r in tested)
         paper = run.task.paper_test_acc
         lines.append(
             "| "
@@ -63,10 +74,13 @@ def summary_table(study: Study) -> str:
                     _task_label(run),
                     OPTIMIZER_LABELS.get(run.optimizer, run.optimizer),
                     _label(best.family) if best else "all diverged",
-                    _acc(best.test_acc, best.test_acc_std) if best else "—",
-                    _acc(const.test_acc, const.test_acc_std) if const else "—",
+                    _acc(best) if best else "—",
+                    _acc(const) if const else "—",
                     _delta(best) if best and best.family != "constant" else "—",
+                    _p(best.p_holm) if best and best.family != "constant" else "—",
                     _beats(best) if best else "—",
+                    _prob(best.p_best) if best else "—",
+                    f"{wins} of {len(tested)}" if tested else "— (no test)",
                     f"{100 * paper:.0f}%" if paper else "—",
                 ]
             )
@@ -76,26 +90,44 @@ def summary_table(study: Study) -> str:
 
 
 def run_table(run: TaskRun) -> str:
-    """The families of one task x optimizer, best validation accuracy first (accuracies in %)."""
-    r0 = run.result
+    """The families of one task x optimizer, best confirmed validation accuracy first
+    (accuracies in %)."""
+    search, confirm = run.result, run.confirm
+    n_seeds = len(confirm.seeds) if confirm is not None else len(search.seeds)
     head = (
         f"### {_task_label(run)} · {OPTIMIZER_LABELS.get(run.optimizer, run.optimizer)}\n\n"
-        f"{run.task.steps} steps of {run.task.batch_size}, {len(r0.seeds)} seeds, "
-        f"{len(run.candidates)} configurations, trained in {run.seconds:.0f} s. "
-        f"Selected on validation accuracy (mean over seeds, last evaluation); "
-        f"target for steps-to-target: validation accuracy {100 * run.target:.1f}%.\n"
+        f"{run.task.steps} steps of {run.task.batch_size}. Search: {len(run.candidates)} "
+        f"configurations x {len(search.seeds)} seeds ({_seeds(search.seeds)}), each family's "
+        f"configuration selected on validation accuracy (mean over seeds, last evaluation). "
+        f"Confirmation: the selected configurations on {n_seeds} fresh seeds "
+        f"({_seeds(confirm.seeds) if confirm is not None else '—'}), reported below; "
+        f"trained in {run.seconds:.0f} s. "
+        f"Target for steps-to-target: validation accuracy {100 * run.target:.1f}%.\n"
     )
+    if n_seeds < 2:
+        head += (
+            "\nWith 1 confirmation seed there is no interval and no test: use --seeds 2 or "
+            "more (10 by default).\n"
+        )
     lines = [
-        "| family | base rate | own parameter | val acc | test acc | Δ test vs constant "
-        "| final train loss | steps to target |",
-        "|---|---|---|---|---|---|---|---|",
+        "| family | base rate | own parameter | val acc | test acc [95% CI] "
+        "| Δ test vs constant [95% CI] | p (Holm) | P(best) | final train loss "
+        "| steps to target |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    ok = sorted((r for r in run.rows if r.index >= 0), key=lambda r: -r.val_acc)
+    ok = sorted(
+        (r for r in run.rows if r.confirm_index >= 0),
+        key=lambda r: -r.val_acc if math.isfinite(r.val_acc) else math.inf,
+    )
     for k, r in enumerate(ok):
         name = _label(r.family)
         name = f"**{name}**" if k == 0 else name
+        if r.reference:
+            name += " (reference)"
         if r.n_diverged:
-            name += f" ({r.n_diverged}/{r.n_configs} diverged)"
+            name += f" ({r.n_diverged}/{r.n_configs} diverged in the search)"
+        if r.confirm_diverged:
+            name += f" (diverged on {r.confirm_diverged}/{n_seeds} seeds)"
         lines.append(
             "| "
             + " | ".join(
@@ -103,9 +135,11 @@ def run_table(run: TaskRun) -> str:
                     name,
                     f"{r.base_rate:.3g}{_grid_edge(run, r)}",
                     _params(r.params),
-                    _acc(r.val_acc, r.val_acc_std),
-                    _acc(r.test_acc, r.test_acc_std),
+                    _pm(r.val_acc, r.val_acc_std),
+                    _acc(r),
                     "baseline" if r.family == "constant" else _delta(r) + _mark(r),
+                    "—" if r.family == "constant" else _p(r.p_holm),
+                    _prob(r.p_best),
                     f"{r.train_loss:.3f}",
                     str(r.steps_to_target) if r.steps_to_target is not None else "not reached",
                 ]
@@ -115,14 +149,18 @@ def run_table(run: TaskRun) -> str:
     for r in run.rows:
         if r.index < 0:
             lines.append(
-                f"| {_label(r.family)} | all {r.n_configs} configurations diverged | | | | | | |"
+                f"| {_label(r.family)} | all {r.n_configs} configurations diverged in the "
+                f"search | | | | | | | | |"
             )
     note = (
-        "\nΔ: difference of mean test accuracy to the tuned constant rate, in points; in "
-        "brackets its one-sided 95% lower confidence bound from the per-seed differences "
-        "(a seed gives every schedule the same initial weights and batches, so they pair; "
-        "Student's t); ✓ where that bound is above 0. "
-        "⇡ / ⇣: the highest / lowest base rate of the grid, so the best rate may lie beyond it."
+        "\nval acc: mean ± std over the confirmation seeds. Test acc: mean and 95% t interval "
+        "over them. Δ: the mean per-seed difference of test accuracy to the tuned constant "
+        "rate, in points, with its 95% interval (a seed gives every family the same initial "
+        "weights and batches, so they pair). p (Holm): the one-sided paired t-test of Δ > 0, "
+        "Holm-Bonferroni corrected over the families compared; ✓ where it is below "
+        f"{_alpha(run)}. P(best): the bootstrap probability over seeds of the highest mean test "
+        "accuracy. ⇡ / ⇣: the highest / lowest base rate of the grid, so the best rate may lie "
+        "beyond it."
     )
     return head + "\n" + "\n".join(lines) + "\n" + note
 
@@ -143,6 +181,10 @@ def write(study: Study, folder: str | Path, plots: bool = True) -> list[Path]:
         path = folder / f"{run.name}.json"
         run.result.to_json(path)
         written.append(path)
+        if run.confirm is not None:
+            path = folder / f"{run.name}-confirm.json"
+            run.confirm.to_json(path)
+            written.append(path)
     if plots:
         written.append(plot_overview(study, folder / "overview.png"))
         for run in study.runs:
@@ -157,22 +199,34 @@ _CSV_FIELDS = (
     "task",
     "optimizer",
     "family",
-    "base_rate",
-    "params",
+    "seeds",
+    "test_acc_mean",
+    "test_acc_ci_low",
+    "test_acc_ci_high",
+    "test_acc_std",
+    "delta_vs_constant",
+    "delta_ci_low",
+    "delta_ci_high",
+    "p",
+    "p_holm",
+    "beats_constant",
+    "p_best",
     "val_acc",
     "val_acc_std",
-    "test_acc",
-    "test_acc_std",
+    "search_val_acc",
+    "base_rate",
+    "params",
     "train_loss",
     "steps_to_target",
     "target",
     "n_configs",
     "n_diverged",
-    "delta",
-    "delta_low",
-    "beats_constant",
+    "confirm_diverged",
+    "reference",
     "schedule",
 )
+#: CSV columns named otherwise than the `FamilyRow` fields they hold.
+_CSV_RENAMED = {"test_acc_mean": "test_acc", "delta_vs_constant": "delta"}
 
 
 def _write_csv(study: Study, path: Path) -> Path:
@@ -186,6 +240,7 @@ def _write_csv(study: Study, path: Path) -> Path:
                     "optimizer": run.optimizer,
                     "target": run.target,
                 }
+                d |= {new: d[old] for new, old in _CSV_RENAMED.items()}
                 writer.writerow(
                     json.dumps(d[k]) if isinstance(d[k], dict) else _cell(d[k]) for k in _CSV_FIELDS
                 )
@@ -207,13 +262,13 @@ def _cell(v: Any) -> str:
 def _study_dict(study: Study) -> dict[str, Any]:
     runs = []
     for run in study.runs:
-        r = run.result
+        r = run.confirm if run.confirm is not None else run.result
         selected = {}
         for row in run.rows:
-            if row.index < 0:
+            if row.confirm_index < 0:
                 continue
             selected[row.family] = {
-                m: _plain(r.metrics[m][:, row.index].mean(axis=0))
+                m: _plain(_seed_mean(r.metrics[m][:, row.confirm_index]))
                 for m in ("train_loss", "val_acc", "test_acc")
             }
         runs.append(
@@ -239,6 +294,13 @@ def _study_dict(study: Study) -> dict[str, Any]:
     return {"settings": study.settings, "seconds": study.seconds, "runs": runs}
 
 
+def _seed_mean(a: np.ndarray) -> np.ndarray:
+    """The mean over seeds (axis 0) of the runs that had not diverged."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(a, axis=0)
+
+
 def _plain(a: np.ndarray) -> list[float | None]:
     return [_num(x) for x in np.asarray(a, dtype=float)]
 
@@ -260,8 +322,40 @@ def _label(family: str) -> str:
     return LABELS.get(family, family)
 
 
-def _acc(mean: float, std: float) -> str:
+def _pm(mean: float, std: float) -> str:
     return f"{100 * mean:.1f} ± {100 * std:.1f}"
+
+
+def _acc(r: FamilyRow) -> str:
+    """Mean test accuracy and its 95% interval, or why there is none."""
+    if math.isnan(r.test_acc_ci_low):
+        return f"{100 * r.test_acc:.1f} ({_no_interval(r)})"
+    return f"{100 * r.test_acc:.1f} [{100 * r.test_acc_ci_low:.1f}, {100 * r.test_acc_ci_high:.1f}]"
+
+
+def _no_interval(r: FamilyRow) -> str:
+    return f"{r.seeds} seed: no interval" if r.seeds < 2 else "no interval"
+
+
+def _p(p: float) -> str:
+    if math.isnan(p):
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _prob(p: float) -> str:
+    return "—" if math.isnan(p) else f"{p:.2f}"
+
+
+def _alpha(run: TaskRun) -> str:
+    return f"{run.alpha:g}"
+
+
+def _seeds(seeds) -> str:
+    seeds = list(seeds)
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}..{seeds[-1]}"
+    return ", ".join(map(str, seeds))
 
 
 def _grid_edge(run: TaskRun, r: FamilyRow) -> str:
@@ -274,10 +368,10 @@ def _grid_edge(run: TaskRun, r: FamilyRow) -> str:
 
 def _delta(r: FamilyRow) -> str:
     if r.delta is None:
-        return "—"
-    if r.delta_low is None or math.isnan(r.delta_low):
-        return f"{100 * r.delta:+.1f}"
-    return f"{100 * r.delta:+.1f} (≥ {100 * r.delta_low:+.1f})"
+        return "— (no constant rate to compare with)"
+    if math.isnan(r.delta_ci_low):
+        return f"{100 * r.delta:+.1f} ({_no_interval(r)})"
+    return f"{100 * r.delta:+.1f} [{100 * r.delta_ci_low:+.1f}, {100 * r.delta_ci_high:+.1f}]"
 
 
 def _mark(r: FamilyRow) -> str:
@@ -288,7 +382,7 @@ def _beats(r: FamilyRow) -> str:
     if r.family == "constant":
         return "— (constant wins)"
     if r.beats_constant is None:
-        return "—"
+        return "— (1 seed: no test)" if r.seeds < 2 else "—"
     return "yes" if r.beats_constant else "no"
 
 
@@ -320,7 +414,7 @@ def _colors(n: int):
 
 
 def _selected(run: TaskRun) -> list[FamilyRow]:
-    return [r for r in run.rows if r.index >= 0]
+    return [r for r in run.rows if r.confirm_index >= 0]
 
 
 def plot_lr(run: TaskRun, path: str | Path) -> Path:
@@ -343,21 +437,23 @@ def plot_curves(run: TaskRun, path: str | Path) -> Path:
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     rows = _selected(run)
-    steps = run.result.steps
+    result = run.confirm if run.confirm is not None else run.result
+    steps = result.steps
     for r, color in zip(rows, _colors(len(rows)), strict=True):
-        loss = run.result.metrics["train_loss"][:, r.index].mean(axis=0)
-        acc = run.result.metrics["val_acc"][:, r.index].mean(axis=0)
+        loss = _seed_mean(result.metrics["train_loss"][:, r.confirm_index])
+        acc = _seed_mean(result.metrics["val_acc"][:, r.confirm_index])
         left.plot(steps, loss, color=color, label=_label(r.family))
         right.plot(steps, 100 * acc, color=color, label=_label(r.family))
     right.axhline(100 * run.target, color="gray", ls=":", lw=1, label="target")
     left.set(xlabel="step", ylabel="training loss", yscale="log")
     right.set(xlabel="step", ylabel="validation accuracy (%)")
     lo = np.nanmin([100 * r.val_acc for r in rows]) if rows else 0
+    lo = lo if np.isfinite(lo) else 0
     right.set_ylim(max(0, lo - 15), None)
     for ax in (left, right):
         ax.grid(alpha=0.3)
     right.legend(fontsize=7, ncol=2)
-    fig.suptitle(f"selected configurations, mean over seeds: {_title(run)}")
+    fig.suptitle(f"selected configurations, mean over the confirmation seeds: {_title(run)}")
     return _save(fig, path)
 
 
@@ -395,12 +491,14 @@ def plot_overview(study: Study, path: str | Path) -> Path:
         squeeze=False,
     )
     for ax, run in zip(axes.flat, study.runs, strict=False):
-        rows = sorted(_selected(run), key=lambda r: r.val_acc)
+        rows = sorted(_selected(run), key=lambda r: r.val_acc if math.isfinite(r.val_acc) else -1)
         y = np.arange(len(rows))
-        mean = [100 * r.test_acc for r in rows]
-        std = [100 * r.test_acc_std for r in rows]
+        mean = np.array([100 * r.test_acc for r in rows])
+        low = np.array([100 * r.test_acc_ci_low for r in rows])
+        high = np.array([100 * r.test_acc_ci_high for r in rows])
+        err = np.nan_to_num(np.stack([mean - low, high - mean]))  # no interval: no bar
         colors = ["tab:green" if r.beats_constant else "tab:blue" for r in rows]
-        ax.errorbar(mean, y, xerr=std, fmt="none", ecolor="gray", capsize=2)
+        ax.errorbar(mean, y, xerr=err, fmt="none", ecolor="gray", capsize=2)
         ax.scatter(mean, y, c=colors, zorder=3, s=18)
         const = next((r for r in rows if r.family == "constant"), None)
         if const is not None:
@@ -415,8 +513,8 @@ def plot_overview(study: Study, path: str | Path) -> Path:
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     fig.suptitle(
-        "selected on validation (top: best); test accuracy mean ± std over seeds; "
-        "green: beats constant (paired over seeds, 95%)",
+        "selected on validation (top: best); test accuracy on the confirmation seeds, mean and "
+        "95% interval; green: beats constant (paired over seeds, Holm-corrected, 5%)",
         fontsize=9,
     )
     return _save(fig, path)

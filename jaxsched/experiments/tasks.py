@@ -28,6 +28,7 @@ __all__ = [
     "base_rates",
     "eval_every",
     "optimizer",
+    "schedule_free_optimizer",
     "standard_tasks",
 ]
 
@@ -53,6 +54,31 @@ OPTIMIZER_LABELS = {
     "adam": "Adam",
     "adamw": "AdamW (weight decay 1e-4)",
 }
+
+
+def _schedule_free_sgd(lr: Schedule) -> optax.GradientTransformation:
+    return optax.contrib.schedule_free_sgd(lr, b1=0.9)
+
+
+def _schedule_free_adam(lr: Schedule) -> optax.GradientTransformation:
+    return optax.contrib.schedule_free_adamw(lr, b1=0.9, weight_decay=0.0)
+
+
+def _schedule_free_adamw(lr: Schedule) -> optax.GradientTransformation:
+    return optax.contrib.schedule_free_adamw(lr, b1=0.9, weight_decay=1e-4)
+
+
+#: The schedule-free baseline's base rates are the optimizer's grid times this: SGD with
+#: momentum 0.9 moves 1 / (1 - 0.9) = 10 times its rate per step in a steady direction,
+#: schedule-free SGD (no momentum in its base step) once.
+SCHEDULE_FREE_RATE_SCALE = {"sgd": 10.0, "adam": 1.0, "adamw": 1.0}
+
+_SCHEDULE_FREE = {
+    "sgd": _schedule_free_sgd,
+    "adam": _schedule_free_adam,
+    "adamw": _schedule_free_adamw,
+}
+
 # log10 of the middle of each optimizer's base-rate grid (half-decade spacing around it)
 _RATE_CENTER = {"sgd": -1.0, "adam": -2.0, "adamw": -2.0}
 
@@ -68,6 +94,21 @@ def optimizer(name: str) -> OptimizerFactory:
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}: use one of {', '.join(OPTIMIZERS)}")
     return OPTIMIZERS[name]
+
+
+def schedule_free_optimizer(name: str) -> OptimizerFactory:
+    """The schedule-free counterpart of optimizer ``name`` (optax.contrib): SGD for
+    ``"sgd"`` (its interpolation ``b1 = 0.9`` in place of momentum), AdamW without weight
+    decay for ``"adam"``, with the same decay as ``"adamw"`` for ``"adamw"``. Evaluate it at
+    ``optax.contrib.schedule_free_eval_params`` (``fit(..., eval_params=...)``).
+
+    Example:
+      >>> from jaxsched.experiments.tasks import schedule_free_optimizer
+      >>> import jaxsched
+      >>> opt = schedule_free_optimizer("sgd")(jaxsched.constant(0.1))
+    """
+    optimizer(name)  # the same names, the same error
+    return _SCHEDULE_FREE[name]
 
 
 def base_rates(optimizer_name: str, n: int) -> list[float]:

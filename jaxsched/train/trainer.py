@@ -71,6 +71,7 @@ def fit(
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
     progress: bool = True,
+    eval_params: Callable[[Any, Any], Any] | None = None,
 ) -> Result:
     """Train every schedule in a batch, for every seed, in one compiled program.
 
@@ -125,6 +126,9 @@ def fit(
         other arguments is refused with a `ValueError`.
       checkpoint_every: save after every this many chunks (and after the last).
       progress: show a progress bar (only when stderr is a terminal).
+      eval_params: ``eval_params(opt_state, params) -> params``, the weights to evaluate
+        (and keep) instead of the trained ones, for optimizers that evaluate elsewhere
+        than they take gradients: ``optax.contrib.schedule_free_eval_params``.
 
     Returns:
       A `Result` with metrics shaped ``[seed, config, eval]``.
@@ -152,6 +156,10 @@ def fit(
     divergence_factor = _check_factor(divergence_factor)
     warn_unfinished("fit", schedules, steps)
     callbacks = _check_callbacks(callbacks)
+    if eval_params is not None and not callable(eval_params):
+        raise ValueError(
+            f"fit: eval_params must be a function (opt_state, params) -> params, got {eval_params!r}"
+        )
     n_configs = schedules.batch_shape[0]
     _check_checkpoint_dir(checkpoint_dir)
     # The history's size is checked before a count of seeds becomes a list.
@@ -186,6 +194,7 @@ def fit(
     eval_arrays = [blocks.replicate(a) for a in (evaluation.x, evaluation.y, evaluation.member)]
     placed = blocks.place_configs(schedules)
     program = build_program(network, objective, optimizer, divergence_factor)
+    evaluated = _evaluated(eval_params, blocks)
 
     n_train = len(dataset.x_train)
     eval_steps = list(range(eval_every, steps + 1, eval_every))
@@ -212,6 +221,7 @@ def fit(
             test=[dataset.x_test, dataset.y_test],
             model=_name(model),
             optimizer=_name(optimizer),
+            **({} if eval_params is None else {"eval_params": _name(eval_params)}),
             objective=[
                 objective.loss_name,
                 [(m, v.goal, _name(v.fn)) for m, v in objective.metrics.items()],
@@ -282,7 +292,7 @@ def fit(
                     bar.update(start + n)
             totals = blocks.run(
                 program.evaluate,
-                carry.map(lambda c: c.params),
+                evaluated(carry),
                 carry.map(lambda c: c.state),
                 *eval_arrays,
             )
@@ -330,7 +340,8 @@ def fit(
     # "best": the configuration `Result.best` picks (the first if every one diverged).
     best = int(np.argmax(result.score(result.default_metric)))
     kept = list(range(n_configs)) if keep_weights == "all" else [best]
-    final = blocks.gather(carry.map(lambda c: (c.params, c.state)))
+    evaluated_params = evaluated(carry)  # the weights the metrics were measured on
+    final = blocks.gather(PerBlock((b, (evaluated_params[b], c.state)) for b, c in carry.items()))
     final = jax.tree_util.tree_map(lambda x: x[:, kept], final)
     weights = Weights(
         network=network,
@@ -342,6 +353,17 @@ def fit(
         n_outputs=n_outputs,
     )
     return dataclasses.replace(result, weights=weights)
+
+
+def _evaluated(eval_params: Callable[[Any, Any], Any] | None, blocks: Blocks):
+    """``carry -> PerBlock`` of the weights to evaluate: the trained ones, or
+    ``eval_params(opt_state, params)`` of every run (one jitted program per block)."""
+    if eval_params is None:
+        return lambda carry: carry.map(lambda c: c.params)
+    per_run = jax.jit(jax.vmap(eval_params))
+    return lambda carry: blocks.run(
+        per_run, carry.map(lambda c: c.opt_state), carry.map(lambda c: c.params)
+    )
 
 
 def _snapshot(carry: PerBlock, history: dict[str, np.ndarray], blocks: Blocks) -> dict:
