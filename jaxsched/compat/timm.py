@@ -35,6 +35,7 @@ from jaxsched._check import (
     concrete,
     require,
     require_nondecreasing,
+    require_related,
 )
 from jaxsched._math import done, scaled_power
 from jaxsched._restarts import restarts
@@ -293,6 +294,8 @@ def TanhLRScheduler(
     """
     f = "timm.TanhLRScheduler"
     _no_noise(f, noise_range_t)
+    lb, ub = as_float(f, "lb", lb), as_float(f, "ub", ub)
+    require_related(f, ("lb", "ub"), (lb, ub), lambda lo, up: lo < up, "lb must be < ub")
     main = _cycles(
         f, "tanh", lr, t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, lower=lb, upper=ub
     )

@@ -252,7 +252,8 @@ def cosine_with_restarts(
     n = _steps(f, "num_training_steps", num_training_steps)
     xp, (span, c, w) = host_or_traced(_span(w, n), _cycles(f, num_cycles), w)
     decays = cosine_restarts(lr, first_decay_steps=span / c, t_mul=1.0)
-    return join([warmup(decays, warmup_steps=w), _decay.constant(xp.zeros_like(span))], [w + span])
+    end = xp.expand_dims(w + span, -1)
+    return join([warmup(decays, warmup_steps=w), _decay.constant(xp.zeros_like(span))], end)
 
 
 @speaks_as("transformers.polynomial", init_value="lr", end_value="lr_end")
