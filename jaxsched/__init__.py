@@ -35,6 +35,7 @@ from jaxsched._decay import (
 )
 from jaxsched._interpolate import PiecewiseInterpolate, piecewise_interpolate
 from jaxsched._modern import WSD, InverseSqrt, Rex, inverse_sqrt, rex, wsd
+from jaxsched._restarts import Restarts, restarts
 from jaxsched._spec import from_dict, parse
 
 __version__ = "0.1.0"
@@ -54,6 +55,7 @@ __all__ = [
     "Piecewise",
     "PiecewiseInterpolate",
     "Poly",
+    "Restarts",
     "Rex",
     "Schedule",
     "StepDecay",
@@ -77,6 +79,7 @@ __all__ = [
     "piecewise",
     "piecewise_interpolate",
     "poly",
+    "restarts",
     "rex",
     "stack",
     "step",

@@ -7,6 +7,6 @@ equals ``optax.<function>(...)(t)``. All return ordinary jaxsched schedules: jit
 vmappable, usable in optax.
 """
 
-from jaxsched.compat import keras, optax, torch
+from jaxsched.compat import keras, optax, timm, torch, transformers
 
-__all__ = ["keras", "optax", "torch"]
+__all__ = ["keras", "optax", "timm", "torch", "transformers"]
