@@ -450,19 +450,21 @@ def main(argv: list[str] | None = None) -> None:
         jax.config.update("jax_num_cpu_devices", args.cpu_devices)
 
     from jaxsched.train.data import load
-    from jaxsched.train.devices import Placement
+    from jaxsched.train.devices import Blocks
 
     dataset = load("mnist1d")
     work = make_workload(dataset, args.configs, args.steps)
     jnp.zeros(()).block_until_ready()  # start the backend before any clock
     info = machine()
-    placement = Placement(args.configs)
-    info["fit_devices"], info["fit_groups"] = placement.n_devices, placement.groups
+    blocks = Blocks(args.configs, 1)
+    info["fit_devices"], info["fit_blocks"] = len(jax.local_devices()), blocks.n_blocks
+    info["fit_block_size"], info["fit_threads"] = blocks.size, blocks.workers
     load_before = os.getloadavg()[0]
     print(
         f"{args.configs} configs x {args.steps} steps, batch {BATCH_SIZE}, on {info['backend']} "
-        f"({info['cpu']}, {info['cpu_count']} cores); fit on {placement.n_devices} device(s) "
-        f"in {placement.groups} group(s); load average {load_before:.2f}"
+        f"({info['cpu']}, {info['cpu_count']} cores); fit on {info['fit_devices']} device(s), "
+        f"{blocks.n_blocks} block(s) of {blocks.size} runs, {blocks.workers} thread(s); "
+        f"load average {load_before:.2f}"
     )
 
     runners = {
