@@ -121,7 +121,7 @@ def test_bit_identical_on_one_device_four_devices_one_core_and_two_processes(tmp
 
 def test_two_processes_checkpoint_and_resume(tmp_path):
     """Two processes save every chunk; killed after the first, both resume, and the
-    result is the one of an uninterrupted single process."""
+    result is the one of an uninterrupted single process; so is one process's resume."""
     ckpt, port = tmp_path / "ckpt", _free_port()
     procs = [_run(f"process-{i}", tmp_path / "first", port, ckpt) for i in (0, 1)]
     _finish(*procs)
@@ -136,6 +136,10 @@ def test_two_processes_checkpoint_and_resume(tmp_path):
     _finish(*procs)
     here = fit(eval(BATCH), block_size=2, progress=False, **FIT)
     _assert_identical(here, Result.load(tmp_path / "resumed"))
+    # The checkpoint holds the gathered runs: one process resumes what two saved.
+    shutil.rmtree(ckpt / "20")
+    alone = fit(eval(BATCH), block_size=2, progress=False, checkpoint_dir=ckpt, **FIT)
+    _assert_identical(here, alone)
 
 
 def test_block_layout_follows_the_sweep_and_block_size_not_the_machine():
