@@ -67,9 +67,8 @@ def _add_cpu_devices(p: argparse.ArgumentParser) -> None:
         "--cpu-devices",
         type=int,
         metavar="K",
-        help="on a CPU, shard the configurations over K JAX CPU devices (by default they "
-        "train on one device in a group per core, from threads; either way metrics equal a "
-        "one-group run up to float rounding)",
+        help="on a CPU, spread the blocks of runs over K JAX CPU devices (by default one "
+        "device, with a thread per core; the results are the same bit for bit either way)",
     )
 
 
@@ -409,10 +408,17 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"every configuration diverged; wrote {len(written)} files to {spec.output}/")
         return 1
     best = result.best()
+    name = result.default_metric.removeprefix("val_")
+
+    def shown(split: str) -> str:
+        mean, std = best[f"{split}_{name}_mean"], best[f"{split}_{name}_std"]
+        if name == "acc":
+            return f"{split} {100 * mean:.1f} ± {100 * std:.1f}%"
+        return f"{split} {name} {mean:.4g} ± {std:.2g}"
+
     print(
         f"best on validation: config {best['index']} {spec.schedules[best['index']]!r}: "
-        f"val {100 * best['val_acc_mean']:.1f} ± {100 * best['val_acc_std']:.1f}%, "
-        f"test {100 * best['test_acc_mean']:.1f} ± {100 * best['test_acc_std']:.1f}%"
+        f"{shown('val')}, {shown('test')}"
     )
     print(f"wrote {len(written)} files to {spec.output}/")
     return 0

@@ -481,3 +481,11 @@ def test_search_then_confirm_with_schedule_free_and_one_seed(capsys):
     table = markdown(study)
     assert "1 seed: no interval" in table and "no interval and no test" in table
     assert "— (1 seed: no test)" in table
+
+
+def test_compare_refuses_regression_data_before_training(tmp_path, capsys):
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    np.savez(tmp_path / "reg.npz", x=x, y=x[:, 0], x_test=x[:8], y_test=x[:8, 0])
+    assert main(["compare", "--data", str(tmp_path / "reg.npz"), "--model", "mlp"]) == 2
+    err = capsys.readouterr().err
+    assert "y holds floats (regression targets)" in err and "jaxsched sweep" in err

@@ -386,3 +386,26 @@ def test_a_checkpoint_dir_that_cannot_be_made_is_refused_before_training(tmp_pat
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"jaxsched sweep: error: --checkpoint-dir '{blocker / 'c'}' cannot be")
     assert not (tmp_path / "out" / "result.json").exists()
+
+
+def test_a_regression_sweep_ranks_by_validation_loss(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (x @ rng.normal(size=(4, 2))).astype(np.float32)  # float targets [n, 2]
+    np.savez(tmp_path / "reg.npz", x=x[:250], y=y[:250], x_test=x[250:], y_test=y[250:])
+    text = TINY.replace('name = "digits"', 'path = "reg.npz"').replace(
+        'optimizer = "sgd"', 'optimizer = "adam"\nloss = "mse"'
+    )
+    path = _write(tmp_path, text.format(out="out"))
+    assert load_sweep(path).loss == "mse"
+    assert main(["sweep", str(path)]) == 0
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert "| val loss | test loss |" in table
+    result = Result.from_json(tmp_path / "out" / "result.json")
+    assert "val_acc" not in result.metrics and result.default_metric == "val_loss"
+    first = int(table.splitlines()[2].split("|")[2])  # the config ranked first
+    assert first == result.best()["index"]
+    assert (tmp_path / "out" / "val_loss.png").exists()
+    bad = _write(tmp_path, text.replace('loss = "mse"', 'loss = "hinge"').format(out="out"))
+    assert main(["sweep", str(bad)]) == 2
+    assert "[train] loss 'hinge' is unknown; use cross_entropy, mse" in capsys.readouterr().err

@@ -274,6 +274,12 @@ def run_study(
     families = asked if "constant" in asked else ["constant", *asked]
     datasets = {str(task.data): load(task.data, val_fraction) for task in tasks}
     for task in tasks:  # before any training, not after the first task's
+        if not datasets[str(task.data)].classification:
+            raise ValueError(
+                f"{task.name}: y holds floats (regression targets), but the comparison ranks "
+                "classifiers by accuracy; sweep a regression problem with jaxsched sweep (a "
+                "TOML file, ranked by validation loss) or jaxsched.train.fit"
+            )
         n_train = len(datasets[str(task.data)].x_train)
         if task.batch_size > n_train:
             raise ValueError(

@@ -10,6 +10,8 @@ ill-typed one is a `ValueError` naming the file, the table and the key::
     [train]
     model = "mlp"            # "mlp" or "cnn"
     optimizer = "sgd"        # optional: "sgd" (momentum 0.9, fit's default), "adam", "adamw"
+    loss = "mse"             # optional: "cross_entropy" or "mse"; default by the targets
+                             # (integer y: classes, cross-entropy; float y: regression, mse)
     steps = 500
     seeds = 3                # a count or a list of seeds; optional, default 1
     eval_every = 100         # optional, default steps / 10
@@ -67,12 +69,13 @@ from jaxsched.train import Result, fit
 from jaxsched.train._io import pyplot
 from jaxsched.train.data import BUILTIN
 from jaxsched.train.models import BUILTIN as MODELS
+from jaxsched.train.objective import LOSSES
 
 __all__ = ["SweepSpec", "load_sweep", "run_sweep", "sweep_table"]
 
 _KEYS = {
     "data": {"name", "path", "val_fraction"},
-    "train": {"model", "optimizer", "steps", "seeds", "eval_every", "batch_size"},
+    "train": {"model", "optimizer", "loss", "steps", "seeds", "eval_every", "batch_size"},
     "schedule": None,  # family + the factory's parameters, or spec
     "output": {"dir"},
 }
@@ -89,6 +92,7 @@ class SweepSpec:
       data: a built-in dataset name or an ``.npz`` path (joined to the file's folder).
       val_fraction: the part of the training set held out for validation.
       model, optimizer: names (`jaxsched.train.models`, `jaxsched.experiments.OPTIMIZERS`).
+      loss: ``"cross_entropy"``, ``"mse"``, or None (by the targets, as in `fit`).
       steps, seeds, eval_every, batch_size: as in `jaxsched.train.fit`.
       schedules: the batch of schedules (the grids of every ``[schedule]`` table, stacked).
       output: the folder the results go to (joined to the file's folder).
@@ -99,6 +103,7 @@ class SweepSpec:
     val_fraction: float
     model: str
     optimizer: str
+    loss: str | None
     steps: int
     seeds: int | list[int]
     eval_every: int
@@ -192,6 +197,9 @@ def load_sweep(path: str | Path) -> SweepSpec:
     opt = _string(err, train, "train", "optimizer", "sgd")  # fit's default, by name
     if opt not in OPTIMIZERS:
         err(f"[train] optimizer {opt!r} is unknown; use {', '.join(OPTIMIZERS)}")
+    loss = train.get("loss")  # None: by the targets (cross-entropy or mean squared error)
+    if loss is not None and loss not in LOSSES:
+        err(f"[train] loss {loss!r} is unknown; use {', '.join(LOSSES)}")
     steps = _count(err, train, "train", "steps")
     eval_every = _count(err, train, "train", "eval_every", max(1, steps // 10))
     batch_size = _count(err, train, "train", "batch_size", 100)
@@ -223,6 +231,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
         val_fraction=float(val_fraction),
         model=model,
         optimizer=opt,
+        loss=loss,
         steps=steps,
         seeds=seeds,
         eval_every=eval_every,
@@ -241,7 +250,8 @@ def run_sweep(
     checkpoint_dir: Path | None = None,
 ) -> tuple[Result, list[Path]]:
     """Train the sweep with `jaxsched.train.fit` and write ``result.json``, ``result.csv``,
-    ``table.md`` and (with ``plots``) ``lr.png`` and ``val_acc.png`` into ``spec.output``.
+    ``table.md`` and (with ``plots``) ``lr.png`` and ``val_acc.png`` (``val_loss.png`` for
+    regression) into ``spec.output``.
 
     With ``checkpoint_dir``, `fit` saves the sweep there and, run again with the same
     file, resumes from its newest checkpoint. Configurations whose schedule ends after
@@ -260,6 +270,7 @@ def run_sweep(
         data=spec.data if spec.data in BUILTIN else Path(spec.data),
         model=spec.model,
         optimizer=optimizer(spec.optimizer),
+        loss=spec.loss,
         steps=spec.steps,
         batch_size=spec.batch_size,
         seeds=spec.seeds,
@@ -274,9 +285,10 @@ def run_sweep(
     written[2].write_text(sweep_table(result, spec.schedules) + "\n")
     if plots:
         top = _ranking(result)[:10]
+        metric = result.default_metric
         for path, fig in (
             (spec.output / "lr.png", result.plot_lr(configs=top)),
-            (spec.output / "val_acc.png", result.plot_curves("val_acc", configs=top)),
+            (spec.output / f"{metric}.png", result.plot_curves(metric, configs=top)),
         ):
             fig.savefig(path, dpi=100)
             written.append(path)
@@ -285,38 +297,48 @@ def run_sweep(
 
 
 def sweep_table(result: Result, schedules: Schedule, top: int | None = None) -> str:
-    """A Markdown table of the configurations, best final validation accuracy first.
+    """A Markdown table of the configurations, best final validation metric first
+    (accuracy for classification, loss for regression: `Result.default_metric`).
 
     Diverged configurations come last. Accuracies are in %, mean ± std over seeds.
     """
     order = _ranking(result)
     if top is not None:
         order = order[:top]
-    val = result.metrics["val_acc"][:, :, -1]
-    test = result.metrics["test_acc"][:, :, -1]
+    metric = result.default_metric
+    name = metric.removeprefix("val_")
+    val = result.metrics[metric][:, :, -1]
+    test = result.metrics[f"test_{name}"][:, :, -1]
     loss = result.metrics["train_loss"][:, :, -1]
+    show = _pct if name == "acc" else _plain
     lines = [
-        "| rank | config | schedule | val acc | test acc | final train loss | diverged |",
+        f"| rank | config | schedule | val {name} | test {name} | final train loss | diverged |",
         "|---|---|---|---|---|---|---|",
     ]
     for rank, i in enumerate(order, 1):
         div = int((result.diverged[:, i] >= 0).sum())
         lines.append(
-            f"| {rank} | {i} | `{schedules[i]!r}` | {_pct(val[:, i])} | {_pct(test[:, i])} "
+            f"| {rank} | {i} | `{schedules[i]!r}` | {show(val[:, i])} | {show(test[:, i])} "
             f"| {_mean(loss[:, i]):.4g} | {f'{div}/{len(result.seeds)} seeds' if div else 'no'} |"
         )
     return "\n".join(lines)
 
 
 def _ranking(result: Result) -> list[int]:
-    """Configurations by `Result.score` on validation accuracy; diverged ones last."""
-    return [int(i) for i in np.argsort(-result.score("val_acc"), kind="stable")]
+    """Configurations by `Result.score` on the default validation metric; diverged ones last."""
+    return [int(i) for i in np.argsort(-result.score(), kind="stable")]
 
 
 def _pct(values: np.ndarray) -> str:
     if not np.isfinite(values).all():
         return "—"
     return f"{100 * values.mean():.1f} ± {100 * values.std():.1f}"
+
+
+def _plain(values: np.ndarray) -> str:
+    if not np.isfinite(values).all():
+        return "—"
+    return f"{values.mean():.4g} ± {values.std():.2g}"
 
 
 def _mean(values: np.ndarray) -> float:
