@@ -193,7 +193,7 @@ def _add_compare(commands) -> None:
             "on validation accuracy, then train the selected ones, the tuned constant rate "
             "among them, on fresh seeds and report their test accuracy with intervals, the "
             "paired difference to the constant rate and a Holm-corrected test. Without "
-            "--data/--model: MNIST-1D with the MLP and the CNN, and digits with the MLP."
+            "--data/--model: MNIST-1D with the MLP and with the CNN (digits: --data digits)."
         ),
     )
     p.add_argument("--data", help="mnist1d, digits, or an .npz with x, y, x_test, y_test")

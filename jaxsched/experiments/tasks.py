@@ -200,24 +200,29 @@ BUDGETS: dict[str, Budget] = {
 }
 
 #: The standard tasks: (name, data, model, test accuracy reported by the MNIST-1D paper).
+#: The default study trains the first two; digits ranks schedules by noise (every family
+#: reaches 97-98% test; experiments/RESULTS.md), so it runs only when asked for by name.
 STANDARD_TASKS = (
     ("mnist1d-mlp", "mnist1d", "mlp", 0.68),
     ("mnist1d-cnn", "mnist1d", "cnn", 0.94),
     ("digits-mlp", "digits", "mlp", None),
 )
+DEFAULT_TASKS = ("mnist1d-mlp", "mnist1d-cnn")
 
 
 def standard_tasks(budget: Budget, steps: int | None = None) -> list[Task]:
-    """The three standard tasks with the budget's step counts (or ``steps`` for all).
+    """The default study's tasks (`DEFAULT_TASKS`: MNIST-1D with the MLP and the CNN) with
+    the budget's step counts (or ``steps`` for all).
 
     Example:
       >>> from jaxsched.experiments.tasks import BUDGETS, standard_tasks
       >>> [(t.name, t.steps) for t in standard_tasks(BUDGETS["default"])]
-      [('mnist1d-mlp', 800), ('mnist1d-cnn', 300), ('digits-mlp', 300)]
+      [('mnist1d-mlp', 800), ('mnist1d-cnn', 300)]
     """
     return [
         Task(name, data, model, steps or budget.steps[name], paper_test_acc=paper)
         for name, data, model, paper in STANDARD_TASKS
+        if name in DEFAULT_TASKS
     ]
 
 
