@@ -179,14 +179,16 @@ BUDGETS: dict[str, Budget] = {
         steps={"mnist1d-mlp": 300, "mnist1d-cnn": 200, "digits-mlp": 100, "other": 300},
         evals=10,
     ),
-    # 5 rates (SGD 0.01..1, Adam 0.001..0.1) x 24 configurations per rate = 120
-    # configurations; with 3 seeds, 360 runs per task x optimizer. Measured: see
-    # experiments/RESULTS.md.
+    # 5 rates (SGD 0.01..1, Adam 0.001..0.1) x about 25 configurations per rate, searched
+    # on the search seeds, then each family's choice confirmed on 10 fresh seeds. The CNN
+    # trains 2000 steps: measured 2026-12-07 (2 seeds, constant and warmup + cosine over
+    # the grid's rates), its tuned constant rate reaches 92.8% test with SGD, warmup +
+    # cosine 94.6% with Adam; at 1000 steps 91% and 93.5%, at 300 steps about 85% and 91%.
     "default": Budget(
         "default",
         rates=5,
         own=2,
-        steps={"mnist1d-mlp": 800, "mnist1d-cnn": 300, "digits-mlp": 300, "other": 800},
+        steps={"mnist1d-mlp": 800, "mnist1d-cnn": 2000, "digits-mlp": 300, "other": 800},
         evals=10,
     ),
     # 6 rates x 34 = 204 configurations, the MNIST-1D paper's 6000 steps: for a GPU.
@@ -217,7 +219,7 @@ def standard_tasks(budget: Budget, steps: int | None = None) -> list[Task]:
     Example:
       >>> from jaxsched.experiments.tasks import BUDGETS, standard_tasks
       >>> [(t.name, t.steps) for t in standard_tasks(BUDGETS["default"])]
-      [('mnist1d-mlp', 800), ('mnist1d-cnn', 300)]
+      [('mnist1d-mlp', 800), ('mnist1d-cnn', 2000)]
     """
     return [
         Task(name, data, model, steps or budget.steps[name], paper_test_acc=paper)
