@@ -35,6 +35,7 @@ from jaxsched._decay import (
 )
 from jaxsched._interpolate import PiecewiseInterpolate, piecewise_interpolate
 from jaxsched._modern import WSD, InverseSqrt, Rex, inverse_sqrt, rex, wsd
+from jaxsched._plateau import Plateau, PlateauState, plateau, plateau_transform
 from jaxsched._spec import from_dict, parse
 
 __version__ = "0.1.0"
@@ -53,6 +54,8 @@ __all__ = [
     "OneCycle",
     "Piecewise",
     "PiecewiseInterpolate",
+    "Plateau",
+    "PlateauState",
     "Poly",
     "Rex",
     "Schedule",
@@ -76,6 +79,8 @@ __all__ = [
     "parse",
     "piecewise",
     "piecewise_interpolate",
+    "plateau",
+    "plateau_transform",
     "poly",
     "rex",
     "stack",

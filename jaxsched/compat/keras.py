@@ -22,9 +22,16 @@ import jax.numpy as jnp
 
 from jaxsched import _decay
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_float, as_piecewise, host_or_traced, require_nondecreasing
+from jaxsched._check import (
+    as_choice,
+    as_float,
+    as_piecewise,
+    host_or_traced,
+    require_nondecreasing,
+)
 from jaxsched._compose import Warmup, warmup
 from jaxsched._cosine import Cosine, CosineRestarts, cosine, cosine_restarts
+from jaxsched._plateau import Plateau, plateau
 from jaxsched._steps import Steps
 from jaxsched.compat._names import speaks_as
 
@@ -35,6 +42,7 @@ __all__ = [
     "InverseTimeDecay",
     "PiecewiseConstantDecay",
     "PolynomialDecay",
+    "ReduceLROnPlateau",
 ]
 
 
@@ -188,3 +196,66 @@ for _fn in (
     CosineDecayRestarts,
 ):
     factory(None, name=f"keras.{_fn.__name__}", event_ndims={"boundaries": 1, "values": 1})(_fn)
+
+
+@speaks_as(
+    "keras.ReduceLROnPlateau",
+    init_value="initial_learning_rate",
+    threshold="min_delta",
+    min_value="min_lr",
+)
+def ReduceLROnPlateau(
+    initial_learning_rate: Any,
+    monitor: str = "val_loss",
+    factor: Any = 0.1,
+    patience: Any = 10,
+    verbose: int = 0,
+    mode: str = "auto",
+    min_delta: Any = 1e-4,
+    cooldown: Any = 0,
+    min_lr: Any = 0.0,
+) -> Plateau:
+    """``keras.callbacks.ReduceLROnPlateau`` as a `jaxsched.Plateau` controller.
+
+    ``initial_learning_rate`` is the optimizer's rate, which the callback reads;
+    ``update(state, metric)`` is one ``on_epoch_end`` with ``metric`` as the
+    monitored value, and ``value(state)`` the optimizer's rate after it. Keras's
+    rules are kept: an improvement is ``metric - min_delta > best`` (``"max"``) or
+    ``metric + min_delta < best`` (``"min"``), the cooldown runs down before
+    the epoch counts, the rate is reduced once ``patience`` epochs in a row
+    (out of cooldown) did not improve, and only while it is above ``min_lr``.
+    ``mode="auto"`` means ``"min"`` for a ``monitor`` that is a loss (``"loss"``,
+    ``"val_loss"``); for other metrics give ``mode`` (Keras reads it from the
+    model's metrics). ``verbose`` is accepted and ignored.
+
+    Example:
+      >>> c = ReduceLROnPlateau(0.1, factor=0.5, patience=2)
+      >>> state = c.init()
+      >>> for loss in [1.0, 1.0, 1.0]:
+      ...     state = c.update(state, loss)
+      >>> float(c.value(state))
+      0.05
+    """
+    f = "keras.ReduceLROnPlateau"
+    if mode == "auto":
+        if monitor.removeprefix("val_") != "loss":
+            raise ValueError(
+                f"{f}: mode='auto' cannot tell whether {monitor!r} should fall or rise "
+                "without a model; give mode='min' or mode='max'"
+            )
+        mode = "min"
+    as_choice(f, "mode", mode, ("min", "max"))
+    min_delta = as_float(f, "min_delta", min_delta)
+    _, (delta,) = host_or_traced(min_delta)
+    return plateau(
+        init_value=initial_learning_rate,
+        mode=mode,
+        factor=factor,
+        patience=patience,
+        threshold=abs(delta),
+        threshold_mode="abs",
+        cooldown=cooldown,
+        min_value=min_lr,
+        eps=0.0,
+        rules="keras",
+    )
