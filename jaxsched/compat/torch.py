@@ -646,7 +646,8 @@ def _cycle_momentum(schedule: Schedule, momentum: Schedule) -> _WithMomentum:
     for name, value in (("schedule", schedule), ("momentum", momentum)):
         if not isinstance(value, Schedule):
             raise ValueError(f"torch.cycle_momentum: {name} must be a schedule, got {value!r}")
-    return _WithMomentum(schedule=schedule, momentum=momentum)
+    # Rebuilt from a dict, OneCycleLR's own part comes with a (default) momentum: drop it.
+    return _WithMomentum(schedule=_rate(schedule), momentum=momentum)
 
 
 def _cycles_momentum(label: str, cycle_momentum: Any) -> bool:
