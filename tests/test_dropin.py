@@ -14,6 +14,7 @@ from conftest import SWEEPS
 
 import jaxsched as js
 from jaxsched.compat import keras as ks
+from jaxsched.compat import optax as ox
 from jaxsched.compat import torch as ts
 
 STEPS = jnp.arange(0, 300, 11)
@@ -214,9 +215,9 @@ def test_compat_constructors_are_the_factories_parse_calls():
 
 def test_dir_and_tab_completion_show_only_the_exports():
     """Helper imports are private: dir() of the compat modules lists their constructors
-    (it listed Any, np, jnp, require, ...), and jaxsched's lists its __all__ (with the
-    subpackages imported so far)."""
-    for module in (ts, ks, js.compat):
+    (it listed Any, np, jnp, require, ...; optax's also annotations and INTERPOLATE_TYPES),
+    and jaxsched's lists its __all__ (with the subpackages imported so far)."""
+    for module in (ts, ks, ox, js.compat):
         public = {n for n in dir(module) if not n.startswith("_")}
         assert public == set(module.__all__), sorted(public ^ set(module.__all__))
     public = {n for n in dir(js) if not n.startswith("_")} - {"train", "experiments", "cli"}

@@ -401,6 +401,7 @@ built = {
     "piecewise": js.piecewise([10, 20], [0.1, 0.01, 0.001]),
     "piecewise_interpolate": js.piecewise_interpolate([0, 10, 20], [0.0, 0.1, 0.001], "cos"),
     "poly": js.poly(0.1, 0.0, 100, power=2, cycle=True),
+    "restarts": js.restarts(0.1, 10, 0.01, cycle_limit=3, cycle_mul=2.0, cycle_decay=0.5),
     "rex": js.rex(0.1, 100),
     "step": js.step(0.1, 10, 0.5),
     "warmup": js.warmup(cos, 10),
