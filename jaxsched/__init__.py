@@ -35,6 +35,7 @@ from jaxsched._decay import (
 )
 from jaxsched._interpolate import PiecewiseInterpolate, piecewise_interpolate
 from jaxsched._modern import WSD, InverseSqrt, Rex, inverse_sqrt, rex, wsd
+from jaxsched._plateau import Plateau, PlateauState, plateau, plateau_transform
 from jaxsched._restarts import Restarts, restarts
 from jaxsched._spec import from_dict, parse
 
@@ -54,6 +55,8 @@ __all__ = [
     "OneCycle",
     "Piecewise",
     "PiecewiseInterpolate",
+    "Plateau",
+    "PlateauState",
     "Poly",
     "Restarts",
     "Rex",
@@ -78,6 +81,8 @@ __all__ = [
     "parse",
     "piecewise",
     "piecewise_interpolate",
+    "plateau",
+    "plateau_transform",
     "poly",
     "restarts",
     "rex",

@@ -102,6 +102,12 @@ def _evaluate(node: ast.AST, spec: str) -> Any:
         value = _evaluate(node.operand, spec)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Lambda):
+        raise ValueError(
+            f"parse: a spec string cannot hold a function, got "
+            f"{ast.get_source_segment(spec, node)!r} in {spec!r}; build schedules that take "
+            "one (torch.LambdaLR, torch.MultiplicativeLR) in Python"
+        )
     raise ValueError(
         f"parse: only literal arguments and schedule calls are allowed, got "
         f"{ast.get_source_segment(spec, node) or ast.dump(node)!r} in {spec!r}"

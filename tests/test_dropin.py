@@ -14,6 +14,7 @@ from conftest import SWEEPS
 
 import jaxsched as js
 from jaxsched.compat import keras as ks
+from jaxsched.compat import optax as ox
 from jaxsched.compat import torch as ts
 
 STEPS = jnp.arange(0, 300, 11)
@@ -191,14 +192,21 @@ def test_grid_sweeps_lists_and_shares_the_rest():
         js.grid(js.cosine, init_value=0.1, decay_steps=10)
 
 
+#: Compat constructors that build a `jaxsched.Plateau` controller, not a schedule.
+_CONTROLLERS = {"ReduceLROnPlateau"}
+
+
 def test_compat_constructors_are_the_factories_parse_calls():
     """Each constructor is registered once, as itself: `parse` and `from_dict` call the
     very function the module exports (keras.PiecewiseConstantDecay was a wrapper around
     it, registered over it)."""
-    from jaxsched._base import factory_named
+    from jaxsched._base import factory_named, factory_names
 
     for module, prefix in ((ts, "torch"), (ks, "keras")):
         for name in module.__all__:
+            if name in _CONTROLLERS:  # driven by a metric: no schedule, so parse knows none
+                assert f"{prefix}.{name}" not in factory_names(), name
+                continue
             assert factory_named(f"{prefix}.{name}") is getattr(module, name), name
     piecewise = factory_named("keras.PiecewiseConstantDecay")
     assert piecewise.schedule_class.kind == "keras.PiecewiseConstantDecay"
@@ -207,9 +215,9 @@ def test_compat_constructors_are_the_factories_parse_calls():
 
 def test_dir_and_tab_completion_show_only_the_exports():
     """Helper imports are private: dir() of the compat modules lists their constructors
-    (it listed Any, np, jnp, require, ...), and jaxsched's lists its __all__ (with the
-    subpackages imported so far)."""
-    for module in (ts, ks, js.compat):
+    (it listed Any, np, jnp, require, ...; optax's also annotations and INTERPOLATE_TYPES),
+    and jaxsched's lists its __all__ (with the subpackages imported so far)."""
+    for module in (ts, ks, ox, js.compat):
         public = {n for n in dir(module) if not n.startswith("_")}
         assert public == set(module.__all__), sorted(public ^ set(module.__all__))
     public = {n for n in dir(js) if not n.startswith("_")} - {"train", "experiments", "cli"}
@@ -220,7 +228,9 @@ def test_only_milestones_are_a_sequence_per_schedule_in_torch_constructors():
     from jaxsched._base import event_ndim
 
     for name in ts.__all__:
-        want = {"milestones": 1} if name == "MultiStepLR" else {}
+        if name in _CONTROLLERS:
+            continue
+        want = {"milestones": 1} if name in ("MultiStepLR", "SequentialLR") else {}
         assert getattr(ts, name).event_ndims == want, name
     assert event_ndim(ts.MultiStepLR, "milestones") == 1
     assert event_ndim(ts.StepLR, "milestones") == 0

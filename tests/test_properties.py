@@ -197,6 +197,8 @@ def reference(s: js.Schedule, t: Fraction) -> float:
     phase position (the stored float32 hyperparameters taken exactly), float64 after."""
     t = max(t, Fraction(0))
     kind = s.kind
+    if kind == "torch.cycle_momentum":  # CyclicLR's rate, with its momentum alongside
+        return reference(s.schedule, t)
     if kind == "constant":
         return hp(s, "value")
     if kind == "step":

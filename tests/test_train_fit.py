@@ -208,7 +208,10 @@ def test_result_exports(sweep, tmp_path):
             ["returned a MultiSteps", ".gradient_transformation()"],
         ),
         ({"schedules": js.constant(0.1)}, ["got one schedule", "jaxsched.stack([schedule])"]),
-        ({"schedules": js.constant(np.ones((2, 3)))}, ["batch shape (2, 3)", "schedules.flatten() to train its 6 schedules as one axis"]),
+        (
+            {"schedules": js.constant(np.ones((2, 3)))},
+            ["batch shape (2, 3)", "schedules.flatten() to train its 6 schedules as one axis"],
+        ),
         ({"schedules": 0.1}, ["batch of schedules"]),
         ({"data": "imagenet"}, ["unknown data"]),
         ({"model": "resnet"}, ["unknown model"]),

@@ -401,6 +401,7 @@ built = {
     "piecewise": js.piecewise([10, 20], [0.1, 0.01, 0.001]),
     "piecewise_interpolate": js.piecewise_interpolate([0, 10, 20], [0.0, 0.1, 0.001], "cos"),
     "poly": js.poly(0.1, 0.0, 100, power=2, cycle=True),
+    "restarts": js.restarts(0.1, 10, 0.01, cycle_limit=3, cycle_mul=2.0, cycle_decay=0.5),
     "rex": js.rex(0.1, 100),
     "step": js.step(0.1, 10, 0.5),
     "warmup": js.warmup(cos, 10),
@@ -421,6 +422,13 @@ built = {
     "torch.CosineAnnealingWarmRestarts": ts.CosineAnnealingWarmRestarts(0.1, 10, 2),
     "torch.CyclicLR": ts.CyclicLR(base_lr=0.01, max_lr=0.1, mode="triangular2"),
     "torch.OneCycleLR": ts.OneCycleLR(max_lr=1.0, epochs=3, steps_per_epoch=10),
+    "torch.LambdaLR": ts.LambdaLR(0.1, lambda e: 0.9**e),
+    "torch.MultiplicativeLR": ts.MultiplicativeLR(0.1, lambda e: 0.9),
+    "torch.SequentialLR": ts.SequentialLR(0.1, [ts.StepLR(0.1, 10), ts.LinearLR(0.1)], [5]),
+    "torch.ChainedScheduler": ts.ChainedScheduler(0.1, [ts.StepLR(0.1, 10), ts.LinearLR(0.1)]),
+    "torch.ReduceLROnPlateau": ts.ReduceLROnPlateau(0.1, factor=[0.1, 0.5]),
+    "keras.ReduceLROnPlateau": ks.ReduceLROnPlateau(0.1, min_delta=-0.01),
+    "plateau": js.plateau(0.1, patience=[1, 2]),
     "keras.ExponentialDecay": ks.ExponentialDecay(0.1, 100, 0.5),
     "keras.InverseTimeDecay": ks.InverseTimeDecay(0.1, 100, 0.5),
     "keras.PolynomialDecay": ks.PolynomialDecay(0.1, 100, cycle=True),
@@ -448,7 +456,7 @@ built = {
     "optax.cosine_onecycle_schedule": ox.cosine_onecycle_schedule(100, [0.1, 0.2]),
     "optax.join_schedules": ox.join_schedules([cos, cos], [[10, 20]]),
 }
-factories = {n for n in js.__all__ if n[0].islower() and n not in ("compat",)}
+factories = {n for n in js.__all__ if n[0].islower() and n not in ("compat", "plateau_transform")}
 factories |= {f"torch.{n}" for n in ts.__all__} | {f"keras.{n}" for n in ks.__all__}
 factories |= {f"optax.{n}" for n in ox.__all__}
 assert factories <= set(built), sorted(factories - set(built))

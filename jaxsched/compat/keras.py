@@ -24,6 +24,7 @@ from jaxsched._base import Schedule as _Schedule
 from jaxsched._base import data as _data
 from jaxsched._base import factory as _factory
 from jaxsched._base import register as _register
+from jaxsched._check import as_choice as _as_choice
 from jaxsched._check import as_float as _as_float
 from jaxsched._check import as_piecewise as _as_piecewise
 from jaxsched._check import concrete as _concrete
@@ -35,6 +36,8 @@ from jaxsched._cosine import Cosine as _Cosine
 from jaxsched._cosine import CosineRestarts as _CosineRestarts
 from jaxsched._cosine import cosine as _cosine
 from jaxsched._cosine import restarts_fields as _restarts_fields
+from jaxsched._plateau import Plateau as _Plateau
+from jaxsched._plateau import plateau as _plateau
 from jaxsched._steps import Steps as _Steps
 from jaxsched.compat._names import speaks_as as _speaks_as
 
@@ -45,6 +48,7 @@ __all__ = [
     "InverseTimeDecay",
     "PiecewiseConstantDecay",
     "PolynomialDecay",
+    "ReduceLROnPlateau",
 ]
 
 
@@ -226,3 +230,66 @@ def _shrinking_restarts(
         "keras.cosine_restarts", init_value, first_decay_steps, t_mul, m_mul, end_value, True
     )
     return _ShrinkingRestarts(**fields)
+
+
+@_speaks_as(
+    "keras.ReduceLROnPlateau",
+    init_value="initial_learning_rate",
+    threshold="min_delta",
+    min_value="min_lr",
+)
+def ReduceLROnPlateau(
+    initial_learning_rate: _Any,
+    monitor: str = "val_loss",
+    factor: _Any = 0.1,
+    patience: _Any = 10,
+    verbose: int = 0,
+    mode: str = "auto",
+    min_delta: _Any = 1e-4,
+    cooldown: _Any = 0,
+    min_lr: _Any = 0.0,
+) -> _Plateau:
+    """``keras.callbacks.ReduceLROnPlateau`` as a `jaxsched.Plateau` controller.
+
+    ``initial_learning_rate`` is the optimizer's rate, which the callback reads;
+    ``update(state, metric)`` is one ``on_epoch_end`` with ``metric`` as the
+    monitored value, and ``value(state)`` the optimizer's rate after it. Keras's
+    rules are kept: an improvement is ``metric - min_delta > best`` (``"max"``) or
+    ``metric + min_delta < best`` (``"min"``), the cooldown runs down before
+    the epoch counts, the rate is reduced once ``patience`` epochs in a row
+    (out of cooldown) did not improve, and only while it is above ``min_lr``.
+    ``mode="auto"`` means ``"min"`` for a ``monitor`` that is a loss (``"loss"``,
+    ``"val_loss"``); for other metrics give ``mode`` (Keras reads it from the
+    model's metrics). ``verbose`` is accepted and ignored.
+
+    Example:
+      >>> c = ReduceLROnPlateau(0.1, factor=0.5, patience=2)
+      >>> state = c.init()
+      >>> for loss in [1.0, 1.0, 1.0]:
+      ...     state = c.update(state, loss)
+      >>> float(c.value(state))
+      0.05
+    """
+    f = "keras.ReduceLROnPlateau"
+    if mode == "auto":
+        if monitor.removeprefix("val_") != "loss":
+            raise ValueError(
+                f"{f}: mode='auto' cannot tell whether {monitor!r} should fall or rise "
+                "without a model; give mode='min' or mode='max'"
+            )
+        mode = "min"
+    _as_choice(f, "mode", mode, ("min", "max"))
+    min_delta = _as_float(f, "min_delta", min_delta)
+    _, (delta,) = _host_or_traced(min_delta)
+    return _plateau(
+        init_value=initial_learning_rate,
+        mode=mode,
+        factor=factor,
+        patience=patience,
+        threshold=abs(delta),
+        threshold_mode="abs",
+        cooldown=cooldown,
+        min_value=min_lr,
+        eps=0.0,
+        rules="keras",
+    )

@@ -21,39 +21,41 @@ Example:
   [1.0, 0.5, 0.25]
 """
 
-from __future__ import annotations
+from collections.abc import Iterable as _Iterable
+from collections.abc import Mapping as _Mapping
+from collections.abc import Sequence as _Sequence
+from typing import Any as _Any
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import jax as _jax
+import numpy as _np
 
-import jax
-import numpy as np
-
-from jaxsched._base import Schedule, factory
-from jaxsched._check import (
-    as_bool,
-    as_choice,
-    as_float,
-    concrete,
-    host_or_traced,
-    on_host,
-    require,
-    require_related,
-)
-from jaxsched._compose import Join, Warmup, join, warmup
-from jaxsched._cosine import Cosine, cosine
-from jaxsched._decay import (
-    Constant,
-    Exponential,
-    Piecewise,
-    Poly,
-    constant,
-    exponential,
-    piecewise,
-    poly,
-)
-from jaxsched._interpolate import PiecewiseInterpolate, piecewise_interpolate
-from jaxsched.compat._names import speaks_as
+from jaxsched._base import Schedule as _Schedule
+from jaxsched._base import factory as _factory
+from jaxsched._check import as_bool as _as_bool
+from jaxsched._check import as_choice as _as_choice
+from jaxsched._check import as_float as _as_float
+from jaxsched._check import concrete as _concrete
+from jaxsched._check import host_or_traced as _host_or_traced
+from jaxsched._check import on_host as _on_host
+from jaxsched._check import require as _require
+from jaxsched._check import require_related as _require_related
+from jaxsched._compose import Join as _Join
+from jaxsched._compose import Warmup as _Warmup
+from jaxsched._compose import join as _join
+from jaxsched._compose import warmup as _warmup
+from jaxsched._cosine import Cosine as _Cosine
+from jaxsched._cosine import cosine as _core_cosine
+from jaxsched._decay import Constant as _Constant
+from jaxsched._decay import Exponential as _Exponential
+from jaxsched._decay import Piecewise as _Piecewise
+from jaxsched._decay import Poly as _Poly
+from jaxsched._decay import constant as _constant
+from jaxsched._decay import exponential as _core_exponential
+from jaxsched._decay import piecewise as _piecewise
+from jaxsched._decay import poly as _poly
+from jaxsched._interpolate import PiecewiseInterpolate as _PiecewiseInterpolate
+from jaxsched._interpolate import piecewise_interpolate as _piecewise_interpolate
+from jaxsched.compat._names import speaks_as as _speaks_as
 
 __all__ = [
     "constant_schedule",
@@ -79,8 +81,8 @@ def _ge0(x):
     return x >= 0
 
 
-@speaks_as("optax.constant_schedule")
-def constant_schedule(value: Any) -> Constant:
+@_speaks_as("optax.constant_schedule")
+def constant_schedule(value: _Any) -> _Constant:
     r"""``optax.constant_schedule``: :math:`\eta(t) = v`.
 
     Example:
@@ -88,23 +90,23 @@ def constant_schedule(value: Any) -> Constant:
       >>> float(schedules.constant_schedule(0.1)(10**6))
       0.1
     """
-    return constant(value)
+    return _constant(value)
 
 
 # ----------------------------------------------------------------- polynomial
-def _polynomial(f, init_value, end_value, power, transition_steps, transition_begin) -> Poly:
+def _polynomial(f, init_value, end_value, power, transition_steps, transition_begin) -> _Poly:
     """optax's polynomial transition; a schedule that optax holds at ``init_value``
     (``transition_steps <= 0``, or ``power == 0``: ``frac ** 0`` is 1) is a `poly` from
     ``init_value`` to itself, so that every entry of a batch has the same structure."""
-    init = as_float(f, "init_value", init_value)
-    end = as_float(f, "end_value", end_value)
-    power = as_float(f, "power", power)
-    k = as_float(f, "transition_steps", transition_steps)
-    begin = as_float(f, "transition_begin", transition_begin, switch=True)
-    require(f, "power", power, _ge0, ">= 0 (0 holds init_value, as in optax)")
-    xp, (init_, end_, power_, k_, begin_) = host_or_traced(init, end, power, k, begin)
+    init = _as_float(f, "init_value", init_value)
+    end = _as_float(f, "end_value", end_value)
+    power = _as_float(f, "power", power)
+    k = _as_float(f, "transition_steps", transition_steps)
+    begin = _as_float(f, "transition_begin", transition_begin, switch=True)
+    _require(f, "power", power, _ge0, ">= 0 (0 holds init_value, as in optax)")
+    xp, (init_, end_, power_, k_, begin_) = _host_or_traced(init, end, power, k, begin)
     held = (k_ <= 0) | (power_ == 0)
-    return poly(
+    return _poly(
         init_value=init,
         end_value=xp.where(held, init_, end_),
         decay_steps=xp.where(held, 1, k_),
@@ -113,10 +115,14 @@ def _polynomial(f, init_value, end_value, power, transition_steps, transition_be
     )
 
 
-@speaks_as("optax.polynomial_schedule", **_POLY_NAMES)
+@_speaks_as("optax.polynomial_schedule", **_POLY_NAMES)
 def polynomial_schedule(
-    init_value: Any, end_value: Any, power: Any, transition_steps: Any, transition_begin: Any = 0
-) -> Poly:
+    init_value: _Any,
+    end_value: _Any,
+    power: _Any,
+    transition_steps: _Any,
+    transition_begin: _Any = 0,
+) -> _Poly:
     r"""``optax.polynomial_schedule``: a polynomial from ``init_value`` to ``end_value``.
 
     .. math::
@@ -146,10 +152,10 @@ def polynomial_schedule(
     )
 
 
-@speaks_as("optax.linear_schedule", **_POLY_NAMES)
+@_speaks_as("optax.linear_schedule", **_POLY_NAMES)
 def linear_schedule(
-    init_value: Any, end_value: Any, transition_steps: Any, transition_begin: Any = 0
-) -> Poly:
+    init_value: _Any, end_value: _Any, transition_steps: _Any, transition_begin: _Any = 0
+) -> _Poly:
     r"""``optax.linear_schedule``: `polynomial_schedule` with ``power=1``.
 
     .. math:: \eta(t) = I + (E - I)\, \frac{\min(\max(t - B, 0), T)}{T}
@@ -167,8 +173,8 @@ def linear_schedule(
     )
 
 
-@speaks_as("optax.warmup_constant_schedule", end_value="peak_value", decay_steps="warmup_steps")
-def warmup_constant_schedule(init_value: Any, peak_value: Any, warmup_steps: Any) -> Poly:
+@_speaks_as("optax.warmup_constant_schedule", end_value="peak_value", decay_steps="warmup_steps")
+def warmup_constant_schedule(init_value: _Any, peak_value: _Any, warmup_steps: _Any) -> _Poly:
     r"""``optax.warmup_constant_schedule``: a linear warmup, then ``peak_value``.
 
     .. math:: \eta(t) = I + (P - I) \min(t / W, 1)
@@ -182,28 +188,28 @@ def warmup_constant_schedule(init_value: Any, peak_value: Any, warmup_steps: Any
       [0.5, 0.0]
     """
     f = "optax.warmup_constant_schedule"
-    peak = as_float(f, "peak_value", peak_value)
-    w = as_float(f, "warmup_steps", warmup_steps)
+    peak = _as_float(f, "peak_value", peak_value)
+    w = _as_float(f, "warmup_steps", warmup_steps)
     return _polynomial(f, init_value, peak, 1.0, w, 0)
 
 
 # ---------------------------------------------------------------- exponential
 def _exponential(
     f, init_value, transition_steps, decay_rate, transition_begin, staircase, end_value
-) -> Exponential:
+) -> _Exponential:
     """optax's exponential decay; one that optax holds at ``init_value`` unbounded
     (``transition_steps <= 0`` or ``decay_rate == 0``) is a rate of 1 bounded by itself."""
-    staircase = as_bool(f, "staircase", staircase)
-    init = as_float(f, "init_value", init_value)
-    on = concrete(staircase)
-    k = as_float(f, "transition_steps", transition_steps, switch=on is not None and on.any())
-    rate = as_float(f, "decay_rate", decay_rate)
-    begin = as_float(f, "transition_begin", transition_begin, switch=True)
-    require(f, "decay_rate", rate, _ge0, ">= 0 (0 holds init_value, as in optax)")
-    bounds = [] if end_value is None else [as_float(f, "end_value", end_value)]
-    xp, (init_, k_, rate_, begin_, *end_) = host_or_traced(init, k, rate, begin, *bounds)
+    staircase = _as_bool(f, "staircase", staircase)
+    init = _as_float(f, "init_value", init_value)
+    on = _concrete(staircase)
+    k = _as_float(f, "transition_steps", transition_steps, switch=on is not None and on.any())
+    rate = _as_float(f, "decay_rate", decay_rate)
+    begin = _as_float(f, "transition_begin", transition_begin, switch=True)
+    _require(f, "decay_rate", rate, _ge0, ">= 0 (0 holds init_value, as in optax)")
+    bounds = [] if end_value is None else [_as_float(f, "end_value", end_value)]
+    xp, (init_, k_, rate_, begin_, *end_) = _host_or_traced(init, k, rate, begin, *bounds)
     held = (k_ <= 0) | (rate_ == 0)
-    return exponential(
+    return _core_exponential(
         init_value=init,
         decay_steps=xp.where(held, 1, k_),
         decay_rate=xp.where(held, 1, rate_),
@@ -213,15 +219,15 @@ def _exponential(
     )
 
 
-@speaks_as("optax.exponential_decay", **_POLY_NAMES)
+@_speaks_as("optax.exponential_decay", **_POLY_NAMES)
 def exponential_decay(
-    init_value: Any,
-    transition_steps: Any,
-    decay_rate: Any,
-    transition_begin: Any = 0,
-    staircase: Any = False,
-    end_value: Any = None,
-) -> Exponential:
+    init_value: _Any,
+    transition_steps: _Any,
+    decay_rate: _Any,
+    transition_begin: _Any = 0,
+    staircase: _Any = False,
+    end_value: _Any = None,
+) -> _Exponential:
     r"""``optax.exponential_decay``.
 
     .. math::
@@ -252,17 +258,17 @@ def exponential_decay(
     )
 
 
-@speaks_as("optax.warmup_exponential_decay_schedule", boundaries="warmup_steps", **_POLY_NAMES)
+@_speaks_as("optax.warmup_exponential_decay_schedule", boundaries="warmup_steps", **_POLY_NAMES)
 def warmup_exponential_decay_schedule(
-    init_value: Any,
-    peak_value: Any,
-    warmup_steps: Any,
-    transition_steps: Any,
-    decay_rate: Any,
-    transition_begin: Any = 0,
-    staircase: Any = False,
-    end_value: Any = None,
-) -> Join:
+    init_value: _Any,
+    peak_value: _Any,
+    warmup_steps: _Any,
+    transition_steps: _Any,
+    decay_rate: _Any,
+    transition_begin: _Any = 0,
+    staircase: _Any = False,
+    end_value: _Any = None,
+) -> _Join:
     r"""``optax.warmup_exponential_decay_schedule``: `linear_schedule` from ``init_value``
     to ``peak_value`` over ``warmup_steps``, then `exponential_decay` from ``peak_value``
     counted from ``warmup_steps``:
@@ -283,26 +289,26 @@ def warmup_exponential_decay_schedule(
       [0.0, 0.5, 1.0, 0.5, 0.25]
     """
     f = "optax.warmup_exponential_decay_schedule"
-    peak = as_float(f, "peak_value", peak_value)
-    w = as_float(f, "warmup_steps", warmup_steps, switch=True)
-    require(f, "warmup_steps", w, _ge0, ">= 0")
+    peak = _as_float(f, "peak_value", peak_value)
+    w = _as_float(f, "warmup_steps", warmup_steps, switch=True)
+    _require(f, "warmup_steps", w, _ge0, ">= 0")
     rise = _polynomial(f, init_value, peak, 1.0, w, 0)
     decay = _exponential(
         f, peak, transition_steps, decay_rate, transition_begin, staircase, end_value
     )
-    xp, (w_,) = host_or_traced(w)
-    return join([rise, decay], boundaries=xp.expand_dims(w_, -1))
+    xp, (w_,) = _host_or_traced(w)
+    return _join([rise, decay], boundaries=xp.expand_dims(w_, -1))
 
 
 # --------------------------------------------------------------------- cosine
-def _cosine(f: str, init, decay_steps, end, exponent) -> Cosine:
+def _cosine(f: str, init, decay_steps, end, exponent) -> _Cosine:
     """A cosine with ``exponent == 0`` (a weight of 1 at every step in optax) held at
     ``init``; a negative one (infinite at the end in optax) refused."""
-    exponent = as_float(f, "exponent", exponent)
-    require(f, "exponent", exponent, _ge0, ">= 0 (0 holds the initial value, as in optax)")
-    xp, (init_, end_, x) = host_or_traced(init, end, exponent)
+    exponent = _as_float(f, "exponent", exponent)
+    _require(f, "exponent", exponent, _ge0, ">= 0 (0 holds the initial value, as in optax)")
+    xp, (init_, end_, x) = _host_or_traced(init, end, exponent)
     held = x == 0
-    return cosine(
+    return _core_cosine(
         init_value=init,
         decay_steps=decay_steps,
         end_value=xp.where(held, init_, end_),
@@ -310,10 +316,10 @@ def _cosine(f: str, init, decay_steps, end, exponent) -> Cosine:
     )
 
 
-@speaks_as("optax.cosine_decay_schedule")
+@_speaks_as("optax.cosine_decay_schedule")
 def cosine_decay_schedule(
-    init_value: Any, decay_steps: Any, alpha: Any = 0.0, exponent: Any = 1.0
-) -> Cosine:
+    init_value: _Any, decay_steps: _Any, alpha: _Any = 0.0, exponent: _Any = 1.0
+) -> _Cosine:
     r"""``optax.cosine_decay_schedule``: a cosine down to ``alpha * init_value``, then held.
 
     .. math::
@@ -331,42 +337,42 @@ def cosine_decay_schedule(
       [1.0, 0.55, 0.1, 0.1]
     """
     f = "optax.cosine_decay_schedule"
-    init = as_float(f, "init_value", init_value)
-    alpha = as_float(f, "alpha", alpha)
-    _, (i, a) = host_or_traced(init, alpha)
+    init = _as_float(f, "init_value", init_value)
+    alpha = _as_float(f, "alpha", alpha)
+    _, (i, a) = _host_or_traced(init, alpha)
     return _cosine(f, init, decay_steps, a * i, exponent)
 
 
 def _warmup_cosine(
     f, init_value, peak_value, warmup_steps, decay_steps, end_value, exponent
-) -> Warmup:
-    peak = as_float(f, "peak_value", peak_value)
-    end = as_float(f, "end_value", end_value)
-    w = as_float(f, "warmup_steps", warmup_steps, switch=True)
-    total = as_float(f, "decay_steps", decay_steps, switch=True)
-    require(f, "warmup_steps", w, _ge0, ">= 0")
-    require_related(
+) -> _Warmup:
+    peak = _as_float(f, "peak_value", peak_value)
+    end = _as_float(f, "end_value", end_value)
+    w = _as_float(f, "warmup_steps", warmup_steps, switch=True)
+    total = _as_float(f, "decay_steps", decay_steps, switch=True)
+    _require(f, "warmup_steps", w, _ge0, ">= 0")
+    _require_related(
         f,
         ("warmup_steps", "decay_steps"),
         (w, total),
         lambda w, total: total > w,
         "decay_steps (which includes the warmup) must be > warmup_steps",
     )
-    xp, (p, e, w_, total_) = host_or_traced(peak, end, w, total)
+    xp, (p, e, w_, total_) = _host_or_traced(peak, end, w, total)
     # optax: alpha = end_value / peak_value, and 0 for a peak_value of 0.
     decay = _cosine(f, peak, total_ - w_, xp.where(p == 0, 0, e), exponent)
-    return warmup(decay, warmup_steps=w, init_value=init_value)
+    return _warmup(decay, warmup_steps=w, init_value=init_value)
 
 
-@speaks_as("optax.warmup_cosine_decay_schedule")
+@_speaks_as("optax.warmup_cosine_decay_schedule")
 def warmup_cosine_decay_schedule(
-    init_value: Any,
-    peak_value: Any,
-    warmup_steps: Any,
-    decay_steps: Any,
-    end_value: Any = 0.0,
-    exponent: Any = 1.0,
-) -> Warmup:
+    init_value: _Any,
+    peak_value: _Any,
+    warmup_steps: _Any,
+    decay_steps: _Any,
+    end_value: _Any = 0.0,
+    exponent: _Any = 1.0,
+) -> _Warmup:
     r"""``optax.warmup_cosine_decay_schedule``: a linear warmup, then a cosine.
 
     .. math::
@@ -396,8 +402,8 @@ def warmup_cosine_decay_schedule(
     )
 
 
-@speaks_as("optax.sgdr_schedule")
-def sgdr_schedule(cosine_kwargs: Iterable[Mapping[str, Any]]) -> Warmup | Join:
+@_speaks_as("optax.sgdr_schedule")
+def sgdr_schedule(cosine_kwargs: _Iterable[_Mapping[str, _Any]]) -> _Warmup | _Join:
     r"""``optax.sgdr_schedule``: `warmup_cosine_decay_schedule` periods one after another.
 
     ``cosine_kwargs`` is a list of dicts of `warmup_cosine_decay_schedule`'s
@@ -417,29 +423,29 @@ def sgdr_schedule(cosine_kwargs: Iterable[Mapping[str, Any]]) -> Warmup | Join:
       [1.0, 0.5, 1.0, 0.5, 0.0, 0.0]
     """
     f = "optax.sgdr_schedule"
-    if isinstance(cosine_kwargs, Mapping) or not isinstance(cosine_kwargs, Iterable):
+    if isinstance(cosine_kwargs, _Mapping) or not isinstance(cosine_kwargs, _Iterable):
         raise ValueError(f"{f}: cosine_kwargs must be a list of dicts, got {cosine_kwargs!r}")
     periods = list(cosine_kwargs)
     if not periods:
         raise ValueError(f"{f}: cosine_kwargs must hold at least one dict, got none")
     pieces, lengths = [], []
     for i, kwargs in enumerate(periods):
-        if not isinstance(kwargs, Mapping):
+        if not isinstance(kwargs, _Mapping):
             raise ValueError(f"{f}: cosine_kwargs[{i}] must be a dict, got {kwargs!r}")
         label = f"{f}: cosine_kwargs[{i}]"
         pieces.append(_sgdr_period(label, kwargs))
-        lengths.append(as_float(label, "decay_steps", kwargs["decay_steps"]))
+        lengths.append(_as_float(label, "decay_steps", kwargs["decay_steps"]))
     if len(pieces) == 1:
         return pieces[0]
-    xp, lengths = host_or_traced(*lengths)
+    xp, lengths = _host_or_traced(*lengths)
     lengths = xp.stack(xp.broadcast_arrays(*lengths), axis=-1)
-    return join(pieces, boundaries=xp.cumsum(lengths, axis=-1)[..., :-1])
+    return _join(pieces, boundaries=xp.cumsum(lengths, axis=-1)[..., :-1])
 
 
 _PERIOD = ("init_value", "peak_value", "warmup_steps", "decay_steps", "end_value", "exponent")
 
 
-def _sgdr_period(label: str, kwargs: Mapping[str, Any]) -> Warmup:
+def _sgdr_period(label: str, kwargs: _Mapping[str, _Any]) -> _Warmup:
     """One period: a core factory's error inside names the period as well."""
     unknown = [k for k in kwargs if k not in _PERIOD]
     missing = [k for k in _PERIOD[:4] if k not in kwargs]
@@ -458,40 +464,40 @@ def _sgdr_period(label: str, kwargs: Mapping[str, Any]) -> Warmup:
 
 
 # -------------------------------------------------------------- piecewise
-def _table(f: str, boundaries_and_scales: Any) -> tuple[list[Any], list[jax.Array]]:
+def _table(f: str, boundaries_and_scales: _Any) -> tuple[list[_Any], list[_jax.Array]]:
     """The sorted steps of optax's ``{step: scale}`` (as floats) and their scales."""
     if boundaries_and_scales is None:
         return [], []
-    if not isinstance(boundaries_and_scales, Mapping):
+    if not isinstance(boundaries_and_scales, _Mapping):
         raise ValueError(
             f"{f}: boundaries_and_scales must be a dict of {{step: scale}}, got "
             f"{boundaries_and_scales!r}"
         )
     keys = list(boundaries_and_scales)
     if keys:  # checked as numbers; sorted on the host (a dict's keys are never traced)
-        as_float(f, "boundaries_and_scales", keys, switch=True)
-    steps = np.asarray(keys, dtype=np.float64)
-    order = np.argsort(steps, kind="stable")
+        _as_float(f, "boundaries_and_scales", keys, switch=True)
+    steps = _np.asarray(keys, dtype=_np.float64)
+    order = _np.argsort(steps, kind="stable")
     scales = []
     for i in order:
         name = f"boundaries_and_scales[{keys[i]!r}]"
-        scale = as_float(f, name, boundaries_and_scales[keys[i]])
-        require(f, name, scale, _ge0, ">= 0 (optax refuses negative scales)")
+        scale = _as_float(f, name, boundaries_and_scales[keys[i]])
+        _require(f, name, scale, _ge0, ">= 0 (optax refuses negative scales)")
         scales.append(scale)
     return [float(steps[i]) for i in order], scales
 
 
-def _values(init: jax.Array, scales: Sequence[Any]):
+def _values(init: _jax.Array, scales: _Sequence[_Any]):
     """``(xp, values)``: optax's running products ``init, init * s_1, ...`` on the last axis."""
-    xp, (init_, *scales_) = host_or_traced(init, *scales)
+    xp, (init_, *scales_) = _host_or_traced(init, *scales)
     column = xp.broadcast_arrays(init_, *scales_)
     return xp, xp.cumprod(xp.stack(column, axis=-1), axis=-1)
 
 
-@speaks_as("optax.piecewise_constant_schedule", boundaries="boundaries_and_scales")
+@_speaks_as("optax.piecewise_constant_schedule", boundaries="boundaries_and_scales")
 def piecewise_constant_schedule(
-    init_value: Any, boundaries_and_scales: Mapping[Any, Any] | None = None
-) -> Piecewise:
+    init_value: _Any, boundaries_and_scales: _Mapping[_Any, _Any] | None = None
+) -> _Piecewise:
     r"""``optax.piecewise_constant_schedule``: scales multiplied in at their steps.
 
     .. math:: \eta(t) = I \prod_{i\,:\, t \ge b_i} s_i
@@ -510,19 +516,21 @@ def piecewise_constant_schedule(
     """
     f = "optax.piecewise_constant_schedule"
     steps, scales = _table(f, boundaries_and_scales)
-    _, values = _values(as_float(f, "init_value", init_value), scales)
+    _, values = _values(_as_float(f, "init_value", init_value), scales)
     start = sum(b <= 0 for b in steps)  # applied before the first step
     values = values[..., start:]
-    return piecewise(boundaries=np.asarray(steps[start:], values.dtype), values=values)
+    return _piecewise(boundaries=_np.asarray(steps[start:], values.dtype), values=values)
 
 
-INTERPOLATE_TYPES = {"linear": "linear", "cosine": "cos"}
+_INTERPOLATE_TYPES = {"linear": "linear", "cosine": "cos"}
 
 
-@speaks_as("optax.piecewise_interpolate_schedule", boundaries="boundaries_and_scales")
+@_speaks_as("optax.piecewise_interpolate_schedule", boundaries="boundaries_and_scales")
 def piecewise_interpolate_schedule(
-    interpolate_type: str, init_value: Any, boundaries_and_scales: Mapping[Any, Any] | None = None
-) -> PiecewiseInterpolate:
+    interpolate_type: str,
+    init_value: _Any,
+    boundaries_and_scales: _Mapping[_Any, _Any] | None = None,
+) -> _PiecewiseInterpolate:
     r"""``optax.piecewise_interpolate_schedule``: the running products of the scales,
     interpolated between their steps.
 
@@ -546,54 +554,54 @@ def piecewise_interpolate_schedule(
       [1.0, 0.55, 0.1, 0.0505, 0.001, 0.001]
     """
     f = "optax.piecewise_interpolate_schedule"
-    shape = INTERPOLATE_TYPES[
-        as_choice(f, "interpolate_type", interpolate_type, tuple(INTERPOLATE_TYPES))
+    shape = _INTERPOLATE_TYPES[
+        _as_choice(f, "interpolate_type", interpolate_type, tuple(_INTERPOLATE_TYPES))
     ]
     steps, scales = _table(f, boundaries_and_scales)
-    _, values = _values(as_float(f, "init_value", init_value), scales)
-    return _interpolated(f, shape, np.asarray(steps, values.dtype), values)
+    _, values = _values(_as_float(f, "init_value", init_value), scales)
+    return _interpolated(f, shape, _np.asarray(steps, values.dtype), values)
 
 
-def _interpolated(f: str, shape: str, steps: Any, values: Any) -> PiecewiseInterpolate:
+def _interpolated(f: str, shape: str, steps: _Any, values: _Any) -> _PiecewiseInterpolate:
     """optax's interpolation through ``(0, values[0])`` and ``(steps[i], values[i + 1])``,
     ``steps`` sorted along the last axis: the first point moves back to ``steps[0]`` when
     that is 0 or less (its piece is empty in optax)."""
-    xp, (steps, values) = host_or_traced(steps, values)
-    batch = np.broadcast_shapes(steps.shape[:-1], values.shape[:-1])
+    xp, (steps, values) = _host_or_traced(steps, values)
+    batch = _np.broadcast_shapes(steps.shape[:-1], values.shape[:-1])
     steps = xp.broadcast_to(steps, (*batch, steps.shape[-1]))
     first = xp.minimum(0, steps[..., :1]) if steps.shape[-1] else xp.zeros((*batch, 1))
     knots = xp.concatenate([first.astype(values.dtype), steps.astype(values.dtype)], axis=-1)
-    if xp is np:
-        gaps = np.diff(knots, axis=-1)
+    if xp is _np:
+        gaps = _np.diff(knots, axis=-1)
         short = (gaps > 0) & (gaps < 1)
         if short.any():
-            i = tuple(np.argwhere(short)[0])
+            i = tuple(_np.argwhere(short)[0])
             a, b = knots[i], knots[(*i[:-1], i[-1] + 1)]
             raise ValueError(
                 f"{f}: steps less than one apart are not supported, got {a:g} and {b:g} "
                 "(optax stretches the piece between them to one step)"
             )
-    return piecewise_interpolate(boundaries=knots, values=values, shape=shape)
+    return _piecewise_interpolate(boundaries=knots, values=values, shape=shape)
 
 
 # ------------------------------------------------------------------ one-cycle
-def _host64(x: Any) -> np.ndarray | None:
+def _host64(x: _Any) -> _np.ndarray | None:
     """``x`` in float64 when it is a number (or numbers) on the host, else None."""
-    host = on_host(x)
-    return host.astype(np.float64) if host is not None and host.dtype.kind in "iuf" else None
+    host = _on_host(x)
+    return host.astype(_np.float64) if host is not None and host.dtype.kind in "iuf" else None
 
 
-def _truncated(exact: np.ndarray | None, converted: jax.Array) -> Any:
+def _truncated(exact: _np.ndarray | None, converted: _jax.Array) -> _Any:
     """``int(...)`` as optax takes it: of ``exact``, computed in float64 from the
     arguments as given (``int(0.29 * 100)`` is 28), when there is one; else of
     ``converted``, in the schedule's dtype (traced arguments)."""
     if exact is not None:
-        return np.trunc(exact)
-    xp, (c,) = host_or_traced(converted)
+        return _np.trunc(exact)
+    xp, (c,) = _host_or_traced(converted)
     return xp.trunc(c)
 
 
-def _times(a: Any, b: Any) -> np.ndarray | None:
+def _times(a: _Any, b: _Any) -> _np.ndarray | None:
     """``a * b`` in float64 when both are on the host, as optax's Python arithmetic."""
     ha, hb = _host64(a), _host64(b)
     return None if ha is None or hb is None else ha * hb
@@ -604,19 +612,19 @@ def _as_dict(xp, steps, scales):
     again keeps only its last scale (the earlier ones become 1 and sort after it)."""
     steps, scales = xp.broadcast_arrays(steps, scales)
     n = steps.shape[-1]
-    later = np.triu(np.ones((n, n), dtype=bool), k=1)
+    later = _np.triu(_np.ones((n, n), dtype=bool), k=1)
     dropped = ((steps[..., :, None] == steps[..., None, :]) & later).any(axis=-1)
     scales = xp.where(dropped, 1, scales)
     order = xp.lexsort((dropped, steps), axis=-1)
     return xp.take_along_axis(steps, order, -1), xp.take_along_axis(scales, order, -1)
 
 
-def _onecycle(f, shape, peak_value, steps, scales) -> PiecewiseInterpolate:
+def _onecycle(f, shape, peak_value, steps, scales) -> _PiecewiseInterpolate:
     """optax's one-cycle: `piecewise_interpolate_schedule` from ``peak / div_factor``
     with the dict ``{steps[i]: scales[i]}``; ``scales[0]`` is ``div_factor``."""
-    peak = as_float(f, "peak_value", peak_value)
-    xp, (peak_, *steps) = host_or_traced(peak, *steps)
-    _, scales = host_or_traced(*scales)
+    peak = _as_float(f, "peak_value", peak_value)
+    xp, (peak_, *steps) = _host_or_traced(peak, *steps)
+    _, scales = _host_or_traced(*scales)
     dtype = peak_.dtype
     steps = xp.stack(xp.broadcast_arrays(*steps), axis=-1).astype(dtype)
     scales = xp.stack(xp.broadcast_arrays(*scales), axis=-1).astype(dtype)
@@ -626,29 +634,29 @@ def _onecycle(f, shape, peak_value, steps, scales) -> PiecewiseInterpolate:
     return _interpolated(f, shape, steps, values)
 
 
-def _onecycle_arguments(f: str, transition_steps: Any, **kwargs: Any):
+def _onecycle_arguments(f: str, transition_steps: _Any, **kwargs: _Any):
     """``(transition_steps, {name: value})``, converted and checked (NumPy arrays when
     all are concrete)."""
-    total = as_float(f, "transition_steps", transition_steps)
-    require(f, "transition_steps", total, lambda x: x > 0, "> 0 (optax raises otherwise)")
+    total = _as_float(f, "transition_steps", transition_steps)
+    _require(f, "transition_steps", total, lambda x: x > 0, "> 0 (optax raises otherwise)")
     names = list(kwargs)
-    converted = [as_float(f, n, kwargs[n]) for n in names]
+    converted = [_as_float(f, n, kwargs[n]) for n in names]
     for name, value in zip(names, converted, strict=True):
         if name.endswith("div_factor"):
-            require(f, name, value, lambda x: x != 0, "nonzero")
-    _, (total, *converted) = host_or_traced(total, *converted)
+            _require(f, name, value, lambda x: x != 0, "nonzero")
+    _, (total, *converted) = _host_or_traced(total, *converted)
     return total, dict(zip(names, converted, strict=True))
 
 
-@speaks_as("optax.linear_onecycle_schedule")
+@_speaks_as("optax.linear_onecycle_schedule")
 def linear_onecycle_schedule(
-    transition_steps: Any,
-    peak_value: Any,
-    pct_start: Any = 0.3,
-    pct_final: Any = 0.85,
-    div_factor: Any = 25.0,
-    final_div_factor: Any = 1e4,
-) -> PiecewiseInterpolate:
+    transition_steps: _Any,
+    peak_value: _Any,
+    pct_start: _Any = 0.3,
+    pct_final: _Any = 0.85,
+    div_factor: _Any = 25.0,
+    final_div_factor: _Any = 1e4,
+) -> _PiecewiseInterpolate:
     r"""``optax.linear_onecycle_schedule``: three linear phases through
     :math:`P/d` (step 0), :math:`P` (step :math:`\lfloor p_s T \rfloor`), :math:`P/d`
     (step :math:`\lfloor p_f T \rfloor`) and :math:`P/(d\, d_f)` (step :math:`T`), then held.
@@ -686,14 +694,14 @@ def linear_onecycle_schedule(
     return _onecycle(f, "linear", peak_value, [start, final, total], [div, 1 / div, 1 / final_div])
 
 
-@speaks_as("optax.cosine_onecycle_schedule")
+@_speaks_as("optax.cosine_onecycle_schedule")
 def cosine_onecycle_schedule(
-    transition_steps: Any,
-    peak_value: Any,
-    pct_start: Any = 0.3,
-    div_factor: Any = 25.0,
-    final_div_factor: Any = 1e4,
-) -> PiecewiseInterpolate:
+    transition_steps: _Any,
+    peak_value: _Any,
+    pct_start: _Any = 0.3,
+    div_factor: _Any = 25.0,
+    final_div_factor: _Any = 1e4,
+) -> _PiecewiseInterpolate:
     r"""``optax.cosine_onecycle_schedule``: cosine from :math:`P/d` up to :math:`P` at
     step :math:`\lfloor p_s T \rfloor`, then down to :math:`P/(d\, d_f)` at
     :math:`\lfloor T \rfloor`, then held.
@@ -727,8 +735,8 @@ def cosine_onecycle_schedule(
 
 
 # ----------------------------------------------------------------------- join
-@speaks_as("optax.join_schedules")
-def join_schedules(schedules: Sequence[Schedule], boundaries: Any) -> Join:
+@_speaks_as("optax.join_schedules")
+def join_schedules(schedules: _Sequence[_Schedule], boundaries: _Any) -> _Join:
     r"""``optax.join_schedules``: ``schedules[i]`` from ``boundaries[i - 1]`` on, given
     the steps since that boundary.
 
@@ -750,19 +758,19 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Any) -> Join:
       [0.1, 0.1, 0.05, 0.0]
     """
     f = "optax.join_schedules"
-    if isinstance(schedules, Sequence):
+    if isinstance(schedules, _Sequence):
         for i, s in enumerate(schedules):
-            if not isinstance(s, Schedule):
+            if not isinstance(s, _Schedule):
                 raise ValueError(
                     f"{f}: schedules[{i}] must be a jaxsched schedule (build it with "
                     f"jaxsched.compat.optax), got {s!r}"
                 )
     if isinstance(boundaries, list | tuple) and boundaries:
         # optax's list of boundaries: each entry may be a batch (an array or a tracer).
-        steps = [as_float(f, "boundaries", b, switch=True) for b in boundaries]
-        xp, steps = host_or_traced(*steps)
+        steps = [_as_float(f, "boundaries", b, switch=True) for b in boundaries]
+        xp, steps = _host_or_traced(*steps)
         boundaries = xp.stack(xp.broadcast_arrays(*steps), axis=-1)
-    return join(schedules, boundaries)
+    return _join(schedules, boundaries)
 
 
 for _fn in (
@@ -781,4 +789,4 @@ for _fn in (
     cosine_onecycle_schedule,
     join_schedules,
 ):
-    factory(None, name=f"optax.{_fn.__name__}", event_ndims={"boundaries": 1})(_fn)
+    _factory(None, name=f"optax.{_fn.__name__}", event_ndims={"boundaries": 1})(_fn)

@@ -5,8 +5,10 @@ class of the same name, with the optimizer replaced by its learning rate
 ``lr``, and returns a schedule whose value at step ``t`` is the learning rate
 that scheduler gives after ``t`` calls of ``scheduler.step()``. Where PyTorch's
 semantics are odd, they are kept (`CosineAnnealingLR` rises again after
-``T_max``; `OneCycleLR` ends each phase one step early). Arguments that act
-only on momentum (``cycle_momentum`` and the like) are accepted and ignored.
+``T_max``; `OneCycleLR` ends each phase one step early). With ``cycle_momentum``,
+`OneCycleLR` and `CyclicLR` also give the momentum PyTorch sets, as a schedule:
+``schedule.momentum``. `ReduceLROnPlateau`, driven by a metric instead of the
+step, is a `jaxsched.Plateau` controller.
 
 Example:
   >>> from jaxsched.compat import torch as lrs
@@ -36,6 +38,7 @@ from jaxsched._check import concrete as _concrete
 from jaxsched._check import host_or_traced as _host_or_traced
 from jaxsched._check import on_host as _on_host
 from jaxsched._check import require as _require
+from jaxsched._check import require_increasing as _require_increasing
 from jaxsched._cosine import CosineRestarts as _CosineRestarts
 from jaxsched._cosine import cosine_restarts as _cosine_restarts
 from jaxsched._cycles import Cyclic as _Cyclic
@@ -48,19 +51,26 @@ from jaxsched._math import done as _done
 from jaxsched._math import linear_parts as _linear_parts
 from jaxsched._math import positive as _positive
 from jaxsched._math import scaled_power as _scaled_power
+from jaxsched._plateau import Plateau as _Plateau
+from jaxsched._plateau import plateau as _plateau
 from jaxsched._steps import Steps as _Steps
 from jaxsched.compat._names import speaks_as as _speaks_as
 
 __all__ = [
+    "ChainedScheduler",
     "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
     "CyclicLR",
     "ExponentialLR",
+    "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "MultiplicativeLR",
     "OneCycleLR",
     "PolynomialLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
     "StepLR",
 ]
 
@@ -215,7 +225,8 @@ def _halving_period(label: str, gamma: _Any) -> tuple[_Any, _Any]:
     if given is None or given.dtype.kind not in "iuf":
         return 1, gamma
     given = given.astype(_np.float64)
-    held = _np.asarray(_as_float(label, "gamma", gamma))
+    # On the host (under jit, as_float's array is a tracer): as_float checks, and says the dtype.
+    held = given.astype(_as_float(label, "gamma", gamma).dtype)
     with _np.errstate(divide="ignore", invalid="ignore"):
         k = _np.abs(_np.log(2.0) / _np.log(given))
         plain = (held == given) | ~_np.isfinite(k) | ~(given > 0)  # 1, and refusals, as given
@@ -350,11 +361,22 @@ def CyclicLR(
     base_momentum: _Any = 0.8,
     max_momentum: _Any = 0.9,
     last_epoch: int = -1,
-) -> _Cyclic:
+) -> "_Cyclic | _WithMomentum":
     """``torch.optim.lr_scheduler.CyclicLR``. PyTorch overwrites the optimizer's ``lr``
     with ``base_lr``, so ``lr`` does not matter; custom ``scale_fn`` is not supported.
     ``scale_mode`` is ignored, as PyTorch ignores it without a ``scale_fn`` (each mode
-    sets its own)."""
+    sets its own).
+
+    With ``cycle_momentum`` (the default) the schedule has a ``.momentum``, the
+    momentum PyTorch sets: the same cycle upside down, from ``max_momentum`` down
+    to ``base_momentum`` while the rate climbs,
+    ``max_momentum - (max_momentum - base_momentum) * height * scale``.
+
+    Example:
+      >>> s = CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=10)
+      >>> [round(float(s(t)), 3) for t in (0, 5, 10)], [round(float(s.momentum(t)), 3) for t in (0, 5, 10)]
+      ([0.01, 0.055, 0.1], [0.9, 0.85, 0.8])
+    """
     _fresh("CyclicLR", last_epoch)
     if base_lr is None or max_lr is None:
         raise ValueError("torch.CyclicLR: base_lr and max_lr are required")
@@ -365,15 +387,22 @@ def CyclicLR(
     gamma_steps, rate = (
         _halving_period("torch.CyclicLR", gamma) if mode == "exp_range" else (1, 1.0)
     )
-    return _cyclic(
-        base_value=base_lr,
-        peak_value=max_lr,
+    shape = dict(
         step_size_up=step_size_up,
         step_size_down=step_size_down,
         mode=mode,
         gamma=rate,
         gamma_steps=gamma_steps,
     )
+    lrs = _cyclic(base_value=base_lr, peak_value=max_lr, **shape)
+    if not _cycles_momentum("torch.CyclicLR", cycle_momentum):
+        return lrs
+    # max_momentum - (max_momentum - base_momentum) * height * scale: a cycle turned over.
+    upside_down = _speaks_as(
+        "torch.CyclicLR", base_value="max_momentum", peak_value="base_momentum"
+    )
+    momentum = upside_down(_cyclic)(base_value=max_momentum, peak_value=base_momentum, **shape)
+    return _cycle_momentum(lrs, momentum)
 
 
 # ------------------------------------------------------------------ own semantics
@@ -430,32 +459,84 @@ class _OneCycle(_Schedule):
         return self.total_steps  # the value at total_steps is held
 
     def _value(self, steps: _Steps) -> _jax.Array:
-        # PyTorch raises past total_steps; the value at total_steps is held.
-        past = steps.passed(self.total_steps)
-        t = _Steps(_jnp.where(past, self.total_steps, steps.hi), _jnp.where(past, 0, steps.lo))
         initial = self.max_lr / self.div_factor
         final = initial / self.final_div_factor
-        # Phase ends as (a multiple of T, steps before it), subtracted from the step in
-        # that order: pT - 1 rounds by up to 64 steps in float32 past 2**30.
-        end1 = (self.pct_start * self.total_steps, 1.0)
-        end2 = (2 * self.pct_start * self.total_steps, 2.0)
-        last = (self.total_steps, 1.0)
-        rise = self._phase(t, (0.0, 0.0), end1, initial, self.max_lr)
-        two = self._phase(t, end1, last, self.max_lr, final)
-        back = self._phase(t, end1, end2, self.max_lr, initial)
-        tail = self._phase(t, end2, last, initial, final)
-        three = _jnp.where(_until(t, end2) >= 0, back, tail)
-        return _jnp.where(_until(t, end1) >= 0, rise, _jnp.where(self.three_phase, three, two))
+        return _one_cycle_value(self, steps, initial, self.max_lr, final)
 
-    def _phase(self, t: _Steps, start_step, end_step, start, end) -> _jax.Array:
-        """PyTorch's annealing between two steps, unclipped (it extrapolates to T)."""
-        length = (end_step[0] - start_step[0]) - (end_step[1] - start_step[1])
-        safe = _jnp.where(length == 0, 1.0, length)
-        p = _jnp.where(length == 0, 1.0, -_until(t, start_step) / safe)
-        q = _jnp.where(length == 0, 0.0, _until(t, end_step) / safe)
-        if self.anneal_strategy == "linear":
-            return _linear_parts(start, end, p, q)
-        return _cosine_parts(start, end, p, q)
+
+@_register("torch.OneCycleMomentum")
+class _OneCycleMomentum(_Schedule):
+    """The momentum of PyTorch's one-cycle policy: down while the rate rises, back up after."""
+
+    base_momentum: _jax.Array = _data()
+    max_momentum: _jax.Array = _data()
+    total_steps: _jax.Array = _data()
+    pct_start: _jax.Array = _data()
+    three_phase: _jax.Array = _data()
+    anneal_strategy: str = _static(default="cos")
+
+    def _end(self) -> _jax.typing.ArrayLike:
+        return self.total_steps
+
+    def _value(self, steps: _Steps) -> _jax.Array:
+        top = self.max_momentum
+        return _one_cycle_value(self, steps, top, self.base_momentum, top)
+
+
+@_factory(_OneCycleMomentum, name="torch.OneCycleMomentum")
+def _one_cycle_momentum(
+    base_momentum: _Any,
+    max_momentum: _Any,
+    total_steps: _Any,
+    pct_start: _Any,
+    three_phase: _Any,
+    anneal_strategy: str = "cos",
+) -> _OneCycleMomentum:
+    """`OneCycleLR`'s momentum schedule, as `from_dict` rebuilds it (see `OneCycleLR`)."""
+    f = "torch.OneCycleLR"
+    return _OneCycleMomentum(
+        base_momentum=_as_float(f, "base_momentum", base_momentum),
+        max_momentum=_as_float(f, "max_momentum", max_momentum),
+        total_steps=_as_float(f, "total_steps", total_steps),
+        pct_start=_as_float(f, "pct_start", pct_start),
+        three_phase=_as_bool(f, "three_phase", three_phase),
+        anneal_strategy=_as_choice(f, "anneal_strategy", anneal_strategy, ("cos", "linear")),
+    )
+
+
+def _one_cycle_value(
+    cycle: _OneCycle | _OneCycleMomentum, steps: _Steps, start: _Any, peak: _Any, end: _Any
+) -> _jax.Array:
+    """PyTorch's one-cycle phases from ``start`` to ``peak`` to ``end`` (three phases:
+    ``peak`` back to ``start``, then to ``end``), ending at ``p T - 1``, ``2 p T - 2``
+    and ``T - 1``, each annealed by ``cycle.anneal_strategy``."""
+    total = cycle.total_steps
+    # PyTorch raises past total_steps; the value at total_steps is held.
+    past = steps.passed(total)
+    t = _Steps(_jnp.where(past, total, steps.hi), _jnp.where(past, 0, steps.lo))
+    # Phase ends as (a multiple of T, steps before it), subtracted from the step in
+    # that order: pT - 1 rounds by up to 64 steps in float32 past 2**30.
+    end1 = (cycle.pct_start * total, 1.0)
+    end2 = (2 * cycle.pct_start * total, 2.0)
+    last = (total, 1.0)
+    shape = cycle.anneal_strategy
+    rise = _phase(t, (0.0, 0.0), end1, start, peak, shape)
+    two = _phase(t, end1, last, peak, end, shape)
+    back = _phase(t, end1, end2, peak, start, shape)
+    tail = _phase(t, end2, last, start, end, shape)
+    three = _jnp.where(_until(t, end2) >= 0, back, tail)
+    return _jnp.where(_until(t, end1) >= 0, rise, _jnp.where(cycle.three_phase, three, two))
+
+
+def _phase(t: _Steps, start_step, end_step, start, end, shape: str) -> _jax.Array:
+    """PyTorch's annealing between two steps, unclipped (it extrapolates to T)."""
+    length = (end_step[0] - start_step[0]) - (end_step[1] - start_step[1])
+    safe = _jnp.where(length == 0, 1.0, length)
+    p = _jnp.where(length == 0, 1.0, -_until(t, start_step) / safe)
+    q = _jnp.where(length == 0, 0.0, _until(t, end_step) / safe)
+    if shape == "linear":
+        return _linear_parts(start, end, p, q)
+    return _cosine_parts(start, end, p, q)
 
 
 def _until(t: _Steps, end: tuple[_jax.Array, _jax.Array]) -> _jax.Array:
@@ -479,7 +560,7 @@ def OneCycleLR(
     final_div_factor: _Any = 1e4,
     three_phase: _Any = False,
     last_epoch: int = -1,
-) -> _OneCycle:
+) -> "_OneCycle | _WithMomentum":
     r"""``torch.optim.lr_scheduler.OneCycleLR`` (PyTorch overwrites ``lr``, so it does not matter).
 
     With :math:`\eta_s = \eta_{max}/d` and :math:`\eta_f = \eta_s/d_f`, the
@@ -488,6 +569,18 @@ def OneCycleLR(
     :math:`2pT - 2` (:math:`\to \eta_s`) and :math:`T - 1`. At step :math:`T` the
     last phase is extrapolated, as PyTorch does; later steps hold that value
     (PyTorch raises there).
+
+    With ``cycle_momentum`` (the default) the schedule has a ``.momentum``: the
+    momentum PyTorch sets (SGD's ``momentum``, Adam's ``betas[0]``), annealed in
+    the same phases the other way, ``max_momentum`` to ``base_momentum`` and back
+    (three phases: back to ``max_momentum`` and held there).
+
+    Example:
+      >>> import optax
+      >>> s = OneCycleLR(max_lr=0.1, total_steps=100, pct_start=0.25)
+      >>> [round(float(s(t)), 3) for t in (0, 24, 99)], [round(float(s.momentum(t)), 3) for t in (0, 24, 99)]
+      ([0.004, 0.1, 0.0], [0.95, 0.85, 0.95])
+      >>> opt = optax.inject_hyperparams(optax.sgd)(learning_rate=s, momentum=s.momentum)
     """
     f = "torch.OneCycleLR"
     _fresh("OneCycleLR", last_epoch)
@@ -511,15 +604,23 @@ def OneCycleLR(
     final_div_factor = _as_float(f, "final_div_factor", final_div_factor)
     _require(f, "div_factor", div_factor, lambda x: x > 0, "> 0")
     _require(f, "final_div_factor", final_div_factor, lambda x: x > 0, "> 0")
-    return _OneCycle(
+    three_phase = _as_bool(f, "three_phase", three_phase)
+    anneal_strategy = _as_choice(f, "anneal_strategy", anneal_strategy, ("cos", "linear"))
+    rate = _OneCycle(
         max_lr=_as_float(f, "max_lr", max_lr),
         total_steps=total_steps,
         pct_start=pct_start,
         div_factor=div_factor,
         final_div_factor=final_div_factor,
-        three_phase=_as_bool(f, "three_phase", three_phase),
-        anneal_strategy=_as_choice(f, "anneal_strategy", anneal_strategy, ("cos", "linear")),
+        three_phase=three_phase,
+        anneal_strategy=anneal_strategy,
     )
+    if not _cycles_momentum(f, cycle_momentum):
+        return rate
+    momentum = _one_cycle_momentum(
+        base_momentum, max_momentum, total_steps, pct_start, three_phase, anneal_strategy
+    )
+    return _cycle_momentum(rate, momentum)
 
 
 def _require_a_first_phase(pct_start: _Any, total_steps: _Any) -> None:
@@ -535,3 +636,378 @@ def _require_a_first_phase(pct_start: _Any, total_steps: _Any) -> None:
             f"{p.tolist()} and total_steps={total.tolist()}: the warmup would last 0 steps, "
             "which PyTorch refuses (it divides by that length)"
         )
+
+
+# ---------------------------------------------------------------- momentum
+@_register("torch.cycle_momentum")
+class _WithMomentum(_Schedule):
+    """A learning-rate schedule with the momentum PyTorch cycles along with it:
+    the value is ``schedule``'s, and ``momentum`` is a schedule of its own."""
+
+    schedule: _Schedule = _data()
+    momentum: _Schedule = _data()
+
+    def _end(self) -> _jax.typing.ArrayLike:
+        return self.schedule._end()
+
+    def _value(self, steps: _Steps) -> _jax.Array:
+        return self.schedule._value(steps)
+
+
+@_factory(_WithMomentum, name="torch.cycle_momentum")
+def _cycle_momentum(schedule: _Schedule, momentum: _Schedule) -> _WithMomentum:
+    """``schedule`` with ``momentum`` as its ``.momentum`` (what `OneCycleLR` and
+    `CyclicLR` return with ``cycle_momentum``, and `from_dict` rebuilds)."""
+    for name, value in (("schedule", schedule), ("momentum", momentum)):
+        if not isinstance(value, _Schedule):
+            raise ValueError(f"torch.cycle_momentum: {name} must be a schedule, got {value!r}")
+    # Rebuilt from a dict, OneCycleLR's own part comes with a (default) momentum: drop it.
+    return _WithMomentum(schedule=_rate(schedule), momentum=momentum)
+
+
+def _cycles_momentum(label: str, cycle_momentum: _Any) -> bool:
+    """``cycle_momentum`` as a Python bool: it decides whether there is a momentum schedule."""
+    if not isinstance(cycle_momentum, bool | _np.bool_):
+        raise ValueError(f"{label}: cycle_momentum must be True or False, got {cycle_momentum!r}")
+    return bool(cycle_momentum)
+
+
+# ------------------------------------------------------- functions of the step
+def _function(label: str, lr_lambda: _Any) -> _Any:
+    if not callable(lr_lambda):
+        raise ValueError(
+            f"{label}: lr_lambda must be a JAX-traceable function of the step, got "
+            f"{lr_lambda!r} (a spec string or a dict cannot hold a function: build "
+            f"{label} in Python)"
+        )
+    return lr_lambda
+
+
+class _WithFunction(_Schedule):
+    """A schedule holding a Python function, which no dict or spec string can hold."""
+
+    def to_dict(self) -> dict[str, _Any]:
+        raise ValueError(
+            f"{self.kind}: a schedule built on a Python function (lr_lambda) cannot be "
+            "written as data (to_dict, JSON, spec strings); keep it in Python"
+        )
+
+
+@_register("torch.LambdaLR")
+class _Lambda(_WithFunction):
+    """PyTorch's ``LambdaLR``: ``lr * lr_lambda(t)``."""
+
+    lr: _jax.Array = _data()
+    lr_lambda: _Any = _static()
+
+    def _value(self, steps: _Steps) -> _jax.Array:
+        return self.lr * _jnp.asarray(self.lr_lambda(steps.t), steps.t.dtype)
+
+
+@_factory(_Lambda, name="torch.LambdaLR")
+def LambdaLR(lr: _Any, lr_lambda: _Any, last_epoch: int = -1) -> _Lambda:
+    r"""``torch.optim.lr_scheduler.LambdaLR``: ``lr * lr_lambda(t)``.
+
+    .. math:: \eta(t) = \eta_0 \, \lambda(t)
+
+    ``lr_lambda`` must be JAX-traceable and elementwise: it is called on an
+    array of steps (floats of the schedule's dtype) under ``jit`` and ``vmap``,
+    so use ``jnp.where`` instead of ``if``. It is a static part of the schedule:
+    ``lr`` sweeps, the function does not, and `to_dict` and `jaxsched.parse`
+    refuse a schedule holding one.
+
+    Example:
+      >>> s = LambdaLR(0.1, lr_lambda=lambda epoch: 0.95**epoch)
+      >>> [round(float(s(t)), 5) for t in (0, 1, 10)]
+      [0.1, 0.095, 0.05987]
+    """
+    f = "torch.LambdaLR"
+    _fresh("LambdaLR", last_epoch)
+    return _Lambda(lr=_as_float(f, "lr", lr), lr_lambda=_function(f, lr_lambda))
+
+
+#: Steps of `_product`'s loop evaluated at once.
+_CHUNK = 256
+
+
+def _product(fn: _Any, count: _jax.Array) -> _jax.Array:
+    """``prod(fn(k) for k in 1..count)`` for each entry of ``count`` (whole, >= 0; an
+    infinite one gives NaN): a ``lax.while_loop`` over chunks of `_CHUNK` steps, each
+    evaluated at once, so ``count / 256`` iterations."""
+    finite = _jnp.isfinite(count)
+    count = _jnp.where(finite, count, 0)
+    ks = _jnp.arange(1, _CHUNK + 1, dtype=count.dtype).reshape((_CHUNK,) + (1,) * count.ndim)
+
+    def more(carry):
+        start, _ = carry
+        return start < _jnp.max(count, initial=0)
+
+    def chunk(carry):
+        start, acc = carry
+        k = start + ks
+        factors = _jnp.where(k <= count, _jnp.asarray(fn(k), count.dtype), 1)
+        return start + _CHUNK, acc * _jnp.prod(factors, axis=0)
+
+    start = _jnp.zeros((), count.dtype)
+    _, acc = _jax.lax.while_loop(more, chunk, (start, _jnp.ones_like(count)))
+    return _jnp.where(finite, acc, _jnp.nan)
+
+
+@_register("torch.MultiplicativeLR")
+class _Multiplicative(_WithFunction):
+    """PyTorch's ``MultiplicativeLR``: ``lr`` times ``lr_lambda(k)`` for ``k = 1..t``."""
+
+    lr: _jax.Array = _data()
+    lr_lambda: _Any = _static()
+
+    def _value(self, steps: _Steps) -> _jax.Array:
+        return self.lr * _product(self.lr_lambda, _jnp.floor(steps.t))
+
+
+@_factory(_Multiplicative, name="torch.MultiplicativeLR")
+def MultiplicativeLR(lr: _Any, lr_lambda: _Any, last_epoch: int = -1) -> _Multiplicative:
+    r"""``torch.optim.lr_scheduler.MultiplicativeLR``: each step multiplies the rate by
+    ``lr_lambda(step)``.
+
+    .. math:: \eta(t) = \eta_0 \prod_{k=1}^{\lfloor t \rfloor} \lambda(k)
+
+    No closed form exists for an arbitrary ``lr_lambda``, so the value at ``t``
+    costs ``t`` evaluations of it: a ``lax.while_loop`` (jittable, vmappable,
+    differentiable in ``lr``) that evaluates 256 steps at once per iteration.
+    For a factor that does not depend on the step, `ExponentialLR` is the closed
+    form. ``lr_lambda`` is as in `LambdaLR`: traceable, elementwise, static. The
+    product rounds once per factor: in float32 it may drift from PyTorch's
+    float64 product by up to about ``t * 6e-8``, relatively (``jax_enable_x64``
+    for long runs).
+
+    Example:
+      >>> s = MultiplicativeLR(0.1, lr_lambda=lambda epoch: 0.95)
+      >>> [round(float(s(t)), 5) for t in (0, 1, 10)]
+      [0.1, 0.095, 0.05987]
+    """
+    f = "torch.MultiplicativeLR"
+    _fresh("MultiplicativeLR", last_epoch)
+    return _Multiplicative(lr=_as_float(f, "lr", lr), lr_lambda=_function(f, lr_lambda))
+
+
+# ---------------------------------------------------------------- combinations
+#: What each compat schedule's ``step()`` does to the rate it finds: multiply it
+#: (by the ratio of its closed form from one step to the next) or overwrite it.
+_MULTIPLIES = (
+    _decay.Constant,
+    _decay.StepDecay,
+    _decay.MultiStep,
+    _decay.Piecewise,
+    _decay.Exponential,
+    _decay.Poly,
+    _Multiplicative,
+)
+_OVERWRITES = (_Lambda, _Cyclic, _OneCycle, _CosineRestarts)
+
+
+def _sub_schedules(label: str, schedulers: _Any) -> tuple[_Schedule, ...]:
+    if (
+        isinstance(schedulers, _Schedule)
+        or not isinstance(schedulers, list | tuple)
+        or not schedulers
+    ):
+        raise ValueError(f"{label}: schedulers must be a non-empty list of schedules")
+    for i, s in enumerate(schedulers):
+        if not isinstance(s, _Schedule):
+            raise ValueError(f"{label}: schedulers[{i}] must be a schedule, got {s!r}")
+    return tuple(schedulers)
+
+
+def _rate(schedule: _Schedule) -> _Schedule:
+    """The learning-rate schedule itself (without the momentum cycled along)."""
+    return schedule.schedule if isinstance(schedule, _WithMomentum) else schedule
+
+
+@_register("torch.SequentialLR")
+class _Sequential(_Schedule):
+    """PyTorch's ``SequentialLR``: ``schedulers[i]`` from ``milestones[i - 1]``."""
+
+    schedulers: tuple[_Schedule, ...] = _data(event_ndim=1)
+    milestones: _jax.Array = _data(event_ndim=1)
+
+    def _end(self) -> _jax.typing.ArrayLike:
+        last = self.schedulers[-1]._end()
+        return last + self.milestones[..., -1] if self.milestones.shape[-1] else last
+
+    def _value(self, steps: _Steps) -> _jax.Array:
+        return self._segment(len(self.schedulers) - 1, steps)
+
+    def _segment(self, i: int, steps: _Steps) -> _jax.Array:
+        """The value at ``steps`` of schedulers ``0..i``, as switched by the milestones."""
+        if i == 0:
+            return self.schedulers[0]._value(steps)
+        m = self.milestones[..., i - 1]
+        child = _rate(self.schedulers[i])
+        after = child._value(steps.since(m))
+        if isinstance(child, _Multiplicative):
+            # Switched to with step(0), MultiplicativeLR multiplies the rate it finds,
+            # the one of step m - 1, by lr_lambda(0): it continues from there.
+            last = _jnp.maximum(m - 1, 0)
+            before = self._segment(i - 1, _Steps(_jnp.zeros_like(last), last))
+            go_on = before * _jnp.asarray(child.lr_lambda(_jnp.zeros_like(m)), m.dtype)
+            after = _jnp.where(m > 0, go_on * (after / child.lr), after)
+        return _jnp.where(steps.reached(m), after, self._segment(i - 1, steps))
+
+
+@_factory(_Sequential, name="torch.SequentialLR", event_ndims={"milestones": 1})
+def SequentialLR(
+    lr: _Any = None, schedulers: _Any = None, milestones: _Any = None, last_epoch: int = -1
+) -> _Sequential:
+    r"""``torch.optim.lr_scheduler.SequentialLR``: ``schedulers[i]`` from ``milestones[i - 1]``
+    on, counting its steps from there.
+
+    .. math:: \eta(t) = S_i(t - m_{i-1}) \quad \text{for } m_{i-1} \le t < m_i
+
+    PyTorch switches with ``scheduler.step(0)``: the closed form at 0, so each
+    scheduler starts afresh from the optimizer's rate ``lr``, which every
+    scheduler is built with (as in PyTorch, where they share the optimizer). The
+    exception is kept: a `MultiplicativeLR` switched to multiplies the rate it
+    finds, the one of step :math:`m - 1`, by ``lr_lambda(0)`` and goes on from
+    there. ``milestones`` must be strictly increasing and non-negative (PyTorch
+    bisects them as given).
+
+    Example:
+      >>> warm = LinearLR(0.1, start_factor=0.1, total_iters=5)
+      >>> s = SequentialLR(0.1, schedulers=[warm, ExponentialLR(0.1, gamma=0.9)], milestones=[5])
+      >>> [round(float(s(t)), 4) for t in (0, 4, 5, 6)]
+      [0.01, 0.082, 0.1, 0.09]
+    """
+    f = "torch.SequentialLR"
+    _fresh("SequentialLR", last_epoch)
+    if lr is not None:
+        _as_float(f, "lr", lr)
+    schedulers = _sub_schedules(f, schedulers)
+    if milestones is None:
+        raise ValueError(f"{f}: milestones are required")
+    milestones = _as_float(f, "milestones", milestones, event_ndim=1, switch=True)
+    _require_increasing(f, "milestones", milestones)
+    _require_whole("SequentialLR", "milestones", milestones, event_ndim=1)
+    if milestones.shape[-1] != len(schedulers) - 1:
+        raise ValueError(
+            f"{f}: milestones must have one entry fewer than schedulers, got "
+            f"{milestones.shape[-1]} milestones for {len(schedulers)} schedulers"
+        )
+    return _Sequential(schedulers=schedulers, milestones=milestones)
+
+
+@_register("torch.ChainedScheduler")
+class _Chained(_Schedule):
+    """PyTorch's ``ChainedScheduler``: every scheduler steps the one rate, in order."""
+
+    lr: _jax.Array = _data()
+    schedulers: tuple[_Schedule, ...] = _data(event_ndim=1)
+
+    def _end(self) -> _jax.typing.ArrayLike:
+        ends = [_jnp.asarray(s._end(), float) for s in self.schedulers]
+        return _jnp.max(_jnp.stack(_jnp.broadcast_arrays(*ends)), axis=0)
+
+    def _value(self, steps: _Steps) -> _jax.Array:
+        rates = [_rate(s) for s in self.schedulers]
+        last = max((i for i, s in enumerate(rates) if isinstance(s, _OVERWRITES)), default=None)
+        safe = _jnp.where(self.lr == 0, 1.0, self.lr)
+        if last is None:  # every factor, each from lr's own: lr * prod(S_i(t) / lr)
+            value = self.lr
+            for s in rates:
+                value = value * (s._value(steps) / safe)
+            return value
+        # The last to overwrite sets the rate at each step; the ones after it multiply
+        # that by their factor's step from t - 1 to t.
+        value = rates[last]._value(steps)
+        before = steps.since(1)
+        first = _jnp.logical_not(steps.reached(1))
+        for s in rates[last + 1 :]:
+            now, then = s._value(steps), s._value(before)
+            if isinstance(s, _Multiplicative):
+                step = _jnp.asarray(s.lr_lambda(_jnp.floor(steps.t)), now.dtype)
+            else:
+                step = _jnp.where(then == 0, 1.0, now / _jnp.where(then == 0, 1.0, then))
+            value = value * _jnp.where(first, now / safe, step)
+        return value
+
+
+@_factory(_Chained, name="torch.ChainedScheduler")
+def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) -> _Chained:
+    r"""``torch.optim.lr_scheduler.ChainedScheduler``: each ``step()`` steps every
+    scheduler, in order, on the optimizer's one rate.
+
+    Schedulers that multiply the rate they find (`StepLR`, `MultiStepLR`,
+    `ExponentialLR`, `LinearLR`, `ConstantLR`, `PolynomialLR`, `MultiplicativeLR`)
+    compound, each by its factor :math:`S_i(t) / \eta_0`:
+
+    .. math:: \eta(t) = \eta_0 \prod_i \frac{S_i(t)}{\eta_0}
+
+    Schedulers that compute the rate afresh (`LambdaLR`, `CyclicLR`, `OneCycleLR`,
+    `CosineAnnealingWarmRestarts`) overwrite it at every step: the last of them
+    sets it, and the multiplying ones after it scale it by one step of their
+    factor, :math:`S_i(t) / S_i(t - 1)`, as PyTorch does. Every scheduler is built
+    with ``lr``, the optimizer's rate, as in PyTorch. `CosineAnnealingLR` is
+    refused: its recursive step in PyTorch adds ``eta_min`` terms and restarts
+    from ``lr`` every period, which depends on the whole history of the others.
+    ``optimizer`` is accepted and ignored, as PyTorch's is optional.
+
+    Example:
+      >>> parts = [ConstantLR(1.0, factor=0.1, total_iters=2), ExponentialLR(1.0, gamma=0.9)]
+      >>> s = ChainedScheduler(1.0, schedulers=parts)
+      >>> [round(float(s(t)), 4) for t in (0, 1, 2, 3)]
+      [0.1, 0.09, 0.81, 0.729]
+    """
+    f = "torch.ChainedScheduler"
+    schedulers = _sub_schedules(f, schedulers)
+    for i, s in enumerate(schedulers):
+        if not isinstance(_rate(s), _MULTIPLIES + _OVERWRITES):
+            raise ValueError(
+                f"{f}: schedulers[{i}] ({s.kind}) cannot be chained: give PyTorch schedulers "
+                "that multiply the rate or set it afresh (CosineAnnealingLR, SequentialLR and "
+                "ChainedScheduler are not supported inside a ChainedScheduler)"
+            )
+    return _Chained(lr=_as_float(f, "lr", lr), schedulers=schedulers)
+
+
+# ------------------------------------------------------------------- plateau
+@_speaks_as("torch.ReduceLROnPlateau", init_value="lr", min_value="min_lr")
+def ReduceLROnPlateau(
+    lr: _Any,
+    mode: str = "min",
+    factor: _Any = 0.1,
+    patience: _Any = 10,
+    threshold: _Any = 1e-4,
+    threshold_mode: str = "rel",
+    cooldown: _Any = 0,
+    min_lr: _Any = 0.0,
+    eps: _Any = 1e-8,
+) -> _Plateau:
+    """``torch.optim.lr_scheduler.ReduceLROnPlateau`` as a `jaxsched.Plateau` controller.
+
+    Not a schedule: the rate follows a metric, not the step. ``init()`` gives the
+    state, ``update(state, metric)`` is ``scheduler.step(metric)`` and
+    ``value(state)`` is the optimizer's ``lr`` after it, with PyTorch's rules:
+    ``threshold_mode`` ``"rel"`` or ``"abs"``, the cooldown holding the bad count
+    at 0, a reduction once the count exceeds ``patience``, made only if it
+    lowers the rate by more than ``eps``. Every numeric argument may be an array
+    (a batch of controllers) or a tracer.
+
+    Example:
+      >>> c = ReduceLROnPlateau(0.1, factor=0.5, patience=2)
+      >>> state = c.init()
+      >>> for loss in [1.0, 1.0, 1.0, 1.0]:
+      ...     state = c.update(state, loss)
+      >>> float(c.value(state))
+      0.05
+    """
+    return _plateau(
+        init_value=lr,
+        mode=mode,
+        factor=factor,
+        patience=patience,
+        threshold=threshold,
+        threshold_mode=threshold_mode,
+        cooldown=cooldown,
+        min_value=min_lr,
+        eps=eps,
+        rules="torch",
+    )

@@ -1,0 +1,370 @@
+"""Generate PyTorch golden values for the compat classes that make_torch_golden.py does not
+cover: LambdaLR, MultiplicativeLR, SequentialLR, ChainedScheduler, the momentum of
+OneCycleLR and CyclicLR, and ReduceLROnPlateau.
+
+Run from the repository root, in an environment that has torch installed::
+
+    python tests/golden/make_torch_golden_more.py
+
+It writes ``torch_more.json`` next to itself: ``{"torch_version", "lambdas", "cases",
+"momentum_cases", "plateau_cases"}``, deterministic (fixed seeds).
+
+``lambdas`` names the functions given as ``lr_lambda``: each is written so that the
+same expression is valid Python on an int (what torch passes) and JAX on an array
+(what jaxsched passes); tests/test_torch_more.py holds the same table.
+
+``cases``: ``{"class", "lr", "kwargs", "lrs"}`` as in torch_schedulers.json, where an
+``lr_lambda`` is a name from ``lambdas`` and ``schedulers`` is a list of
+``{"class", "kwargs"}`` built on the same optimizer, in order.
+
+``momentum_cases``: ``{"class", "kwargs", "optimizer", "lrs", "momentums"}``:
+``momentums[t]`` is SGD's ``param_groups[0]["momentum"]`` (or Adam's ``betas[0]``)
+after ``t`` calls of ``step()``.
+
+``plateau_cases``: ``{"lr", "kwargs", "metrics", "lrs"}``: ``lrs[k]`` is the rate after
+``scheduler.step(metrics[i])`` for ``i < k``.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from pathlib import Path
+
+import torch
+from make_torch_golden import write_json
+from torch.optim import lr_scheduler
+
+HERE = Path(__file__).resolve().parent
+SEED = 20250301
+
+warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
+warnings.filterwarnings("ignore", message=r"The epoch parameter")
+
+LAMBDAS = {
+    "pow095": lambda epoch: 0.95**epoch,
+    "inverse": lambda epoch: 1 / (1 + 0.1 * epoch),
+    "const09": lambda epoch: 0.9 + 0 * epoch,
+    "wave": lambda epoch: 0.97 + 0.02 * (epoch % 3),
+}
+# What each name is, written out for the JSON (and mirrored in the tests).
+LAMBDA_SOURCE = {
+    "pow095": "0.95 ** epoch",
+    "inverse": "1 / (1 + 0.1 * epoch)",
+    "const09": "0.9 + 0 * epoch",
+    "wave": "0.97 + 0.02 * (epoch % 3)",
+}
+
+
+def optimizer(lr: float, kind: str = "sgd", **kwargs) -> torch.optim.Optimizer:
+    params = [torch.nn.Parameter(torch.zeros(1))]
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, **kwargs)
+    return torch.optim.SGD(params, lr=lr, **kwargs)
+
+
+def build(opt, cls: str, kwargs: dict):
+    kwargs = dict(kwargs)
+    if "lr_lambda" in kwargs:
+        kwargs["lr_lambda"] = LAMBDAS[kwargs["lr_lambda"]]
+    if "schedulers" in kwargs:
+        kwargs["schedulers"] = [build(opt, s["class"], s["kwargs"]) for s in kwargs["schedulers"]]
+    if cls == "SequentialLR":
+        return lr_scheduler.SequentialLR(opt, **kwargs)
+    if cls == "ChainedScheduler":
+        return lr_scheduler.ChainedScheduler(kwargs["schedulers"], optimizer=opt)
+    return getattr(lr_scheduler, cls)(opt, **kwargs)
+
+
+CASES: list[dict] = []
+MOMENTUM: list[dict] = []
+PLATEAU: list[dict] = []
+
+
+def case(cls: str, lr: float, n_steps: int, **kwargs) -> None:
+    opt = optimizer(lr)
+    sched = build(opt, cls, kwargs)
+    lrs = []
+    for t in range(n_steps + 1):
+        lrs.append(float(opt.param_groups[0]["lr"]))
+        if t < n_steps:
+            opt.step()
+            sched.step()
+    CASES.append({"class": cls, "lr": lr, "kwargs": kwargs, "lrs": lrs})
+
+
+def sub(cls: str, **kwargs) -> dict:
+    return {"class": cls, "kwargs": kwargs}
+
+
+def gen_lambdas(rng: random.Random) -> None:
+    for name in ("pow095", "inverse", "const09", "wave"):
+        case("LambdaLR", 0.1, 40, lr_lambda=name)
+        case("MultiplicativeLR", 0.1, 40, lr_lambda=name if name != "inverse" else "const09")
+    case("MultiplicativeLR", 0.05, 300, lr_lambda="wave")  # more than one chunk of 256
+    for _ in range(4):
+        lr = 10 ** rng.uniform(-4, 0)
+        case("LambdaLR", lr, 30, lr_lambda=rng.choice(list(LAMBDAS)))
+        case("MultiplicativeLR", lr, 30, lr_lambda=rng.choice(["pow095", "const09", "wave"]))
+
+
+def gen_sequential(rng: random.Random) -> None:
+    lin = sub("LinearLR", start_factor=0.1, total_iters=5)
+    case("SequentialLR", 0.1, 30, schedulers=[lin, sub("ExponentialLR", gamma=0.9)], milestones=[5])
+    case(
+        "SequentialLR",
+        0.1,
+        40,
+        schedulers=[
+            sub("ConstantLR", factor=0.5, total_iters=4),
+            sub("CosineAnnealingLR", T_max=12),
+        ],
+        milestones=[6],
+    )
+    case(
+        "SequentialLR",
+        0.2,
+        50,
+        schedulers=[
+            lin,
+            sub("StepLR", step_size=4, gamma=0.5),
+            sub("MultiStepLR", milestones=[3, 9], gamma=0.3),
+        ],
+        milestones=[8, 20],
+    )
+    case(
+        "SequentialLR",
+        0.1,
+        30,
+        schedulers=[sub("ExponentialLR", gamma=0.8), sub("MultiplicativeLR", lr_lambda="wave")],
+        milestones=[7],
+    )
+    case(
+        "SequentialLR",
+        0.1,
+        30,
+        schedulers=[
+            sub("LambdaLR", lr_lambda="inverse"),
+            sub("PolynomialLR", total_iters=8, power=2.0),
+        ],
+        milestones=[0],
+    )
+    case(
+        "SequentialLR",
+        0.1,
+        40,
+        schedulers=[
+            sub("LambdaLR", lr_lambda="pow095"),
+            sub("CosineAnnealingWarmRestarts", T_0=5, T_mult=2),
+            sub("MultiplicativeLR", lr_lambda="const09"),
+        ],
+        milestones=[5, 21],
+    )
+    for _ in range(4):
+        m = rng.randint(1, 15)
+        case(
+            "SequentialLR",
+            10 ** rng.uniform(-3, 0),
+            40,
+            schedulers=[
+                sub("LinearLR", start_factor=rng.uniform(0.01, 1), total_iters=rng.randint(1, 10)),
+                sub("CosineAnnealingLR", T_max=rng.randint(1, 30), eta_min=rng.choice([0.0, 1e-4])),
+            ],
+            milestones=[m],
+        )
+
+
+def gen_chained(rng: random.Random) -> None:
+    case(
+        "ChainedScheduler",
+        1.0,
+        10,
+        schedulers=[sub("ConstantLR", factor=0.1, total_iters=2), sub("ExponentialLR", gamma=0.9)],
+    )
+    case(
+        "ChainedScheduler",
+        0.1,
+        30,
+        schedulers=[
+            sub("LinearLR", start_factor=0.2, total_iters=6),
+            sub("StepLR", step_size=5, gamma=0.5),
+            sub("PolynomialLR", total_iters=20, power=1.5),
+        ],
+    )
+    case(
+        "ChainedScheduler",
+        0.1,
+        25,
+        schedulers=[
+            sub("MultiStepLR", milestones=[4, 8], gamma=0.5),
+            sub("MultiplicativeLR", lr_lambda="wave"),
+        ],
+    )
+    case(
+        "ChainedScheduler",
+        0.1,
+        25,
+        schedulers=[sub("LambdaLR", lr_lambda="inverse"), sub("StepLR", step_size=3, gamma=0.5)],
+    )
+    case(
+        "ChainedScheduler",
+        0.1,
+        25,
+        schedulers=[sub("StepLR", step_size=3, gamma=0.5), sub("LambdaLR", lr_lambda="inverse")],
+    )
+    case(
+        "ChainedScheduler",
+        0.1,
+        30,
+        schedulers=[
+            sub("CosineAnnealingWarmRestarts", T_0=7),
+            sub("ExponentialLR", gamma=0.95),
+            sub("MultiplicativeLR", lr_lambda="const09"),
+        ],
+    )
+    for _ in range(3):
+        case(
+            "ChainedScheduler",
+            10 ** rng.uniform(-3, 0),
+            30,
+            schedulers=[
+                sub("ExponentialLR", gamma=rng.uniform(0.8, 1.0)),
+                sub("ConstantLR", factor=rng.uniform(0.1, 1.0), total_iters=rng.randint(1, 10)),
+                sub("LinearLR", start_factor=rng.uniform(0.1, 1.0), total_iters=rng.randint(1, 10)),
+            ],
+        )
+
+
+def momentum_case(cls: str, kind: str, n_steps: int, **kwargs) -> None:
+    opt = optimizer(0.1, kind, **({"momentum": 0.5} if kind == "sgd" else {}))
+    sched = getattr(lr_scheduler, cls)(opt, **kwargs)
+    lrs, momentums = [], []
+    for t in range(n_steps + 1):
+        group = opt.param_groups[0]
+        lrs.append(float(group["lr"]))
+        momentums.append(float(group["betas"][0] if kind == "adam" else group["momentum"]))
+        if t < n_steps:
+            opt.step()
+            sched.step()
+    MOMENTUM.append(
+        {"class": cls, "kwargs": kwargs, "optimizer": kind, "lrs": lrs, "momentums": momentums}
+    )
+
+
+def gen_momentum(rng: random.Random) -> None:
+    momentum_case("OneCycleLR", "sgd", 100, max_lr=0.1, total_steps=100)
+    momentum_case("OneCycleLR", "adam", 100, max_lr=0.1, total_steps=100, three_phase=True)
+    momentum_case(
+        "OneCycleLR", "sgd", 60, max_lr=0.3, total_steps=60, anneal_strategy="linear", pct_start=0.4
+    )
+    momentum_case("CyclicLR", "sgd", 60, base_lr=0.01, max_lr=0.1, step_size_up=7)
+    momentum_case(
+        "CyclicLR",
+        "adam",
+        60,
+        base_lr=0.01,
+        max_lr=0.1,
+        step_size_up=5,
+        step_size_down=9,
+        mode="triangular2",
+    )
+    momentum_case(
+        "CyclicLR",
+        "sgd",
+        80,
+        base_lr=0.01,
+        max_lr=0.1,
+        step_size_up=6,
+        mode="exp_range",
+        gamma=0.97,
+    )
+    for _ in range(4):
+        base = rng.uniform(0.5, 0.9)
+        top = rng.uniform(base, 0.99)
+        three = rng.random() < 0.5
+        momentum_case(
+            "OneCycleLR",
+            rng.choice(["sgd", "adam"]),
+            80,
+            max_lr=10 ** rng.uniform(-3, 0),
+            total_steps=80,
+            pct_start=rng.uniform(0.1, 0.45),
+            three_phase=three,
+            anneal_strategy=rng.choice(["cos", "linear"]),
+            base_momentum=base,
+            max_momentum=top,
+        )
+        momentum_case(
+            "CyclicLR",
+            rng.choice(["sgd", "adam"]),
+            80,
+            base_lr=1e-3,
+            max_lr=1e-2,
+            step_size_up=rng.randint(1, 20),
+            step_size_down=rng.choice([None, rng.randint(1, 20)]),
+            mode=rng.choice(["triangular", "triangular2", "exp_range"]),
+            gamma=rng.uniform(0.9, 1.0),
+            base_momentum=base,
+            max_momentum=top,
+        )
+
+
+def plateau_case(lr: float, metrics: list[float], **kwargs) -> None:
+    opt = optimizer(lr)
+    sched = lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+    lrs = [float(opt.param_groups[0]["lr"])]
+    for m in metrics:
+        sched.step(m)
+        lrs.append(float(opt.param_groups[0]["lr"]))
+    PLATEAU.append({"lr": lr, "kwargs": kwargs, "metrics": metrics, "lrs": lrs})
+
+
+def walk(rng: random.Random, n: int, direction: float) -> list[float]:
+    """A metric that improves, then stalls and jitters: plateaus and reductions."""
+    x, out = 1.0, []
+    for i in range(n):
+        drift = direction * (0.05 if i < n // 3 else 0.002)
+        x = x * (1 + drift) + rng.gauss(0, 0.01)
+        out.append(x)
+    return out
+
+
+def gen_plateau(rng: random.Random) -> None:
+    plateau_case(0.1, walk(rng, 60, -1), patience=3)
+    plateau_case(0.1, walk(rng, 60, 1), mode="max", patience=3)
+    for mode in ("min", "max"):
+        for threshold_mode in ("rel", "abs"):
+            for _ in range(3):
+                plateau_case(
+                    10 ** rng.uniform(-3, 0),
+                    walk(rng, 60, -1 if mode == "min" else 1),
+                    mode=mode,
+                    threshold_mode=threshold_mode,
+                    factor=rng.uniform(0.1, 0.9),
+                    patience=rng.randint(0, 5),
+                    threshold=rng.choice([0.0, 1e-4, 1e-2]),
+                    cooldown=rng.randint(0, 3),
+                    min_lr=rng.choice([0.0, 1e-4]),
+                )
+    plateau_case(0.1, [1.0] * 40, patience=0, factor=0.5, min_lr=0.01)  # floored at min_lr
+    plateau_case(1e-7, [1.0] * 20, patience=1, factor=0.5)  # below eps: not reduced
+    plateau_case(0.1, [1.0] * 20, patience=1, factor=0.5, eps=0.02)
+    plateau_case(0.1, [float(i % 4) for i in range(40)], patience=2, cooldown=2)
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    for gen in (gen_lambdas, gen_sequential, gen_chained, gen_momentum, gen_plateau):
+        gen(random.Random(rng.getrandbits(64)))
+    write_json(
+        HERE / "torch_more.json",
+        {"torch_version": torch.__version__, "lambdas": LAMBDA_SOURCE},
+        {"cases": CASES, "momentum_cases": MOMENTUM, "plateau_cases": PLATEAU},
+    )
+    print(
+        f"torch {torch.__version__}: {len(CASES)} cases, {len(MOMENTUM)} momentum, {len(PLATEAU)} plateau"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,374 @@
+"""Parity with torch for LambdaLR, MultiplicativeLR, SequentialLR, ChainedScheduler, the
+momentum of OneCycleLR and CyclicLR, and ReduceLROnPlateau, through golden values
+(tests/golden/torch_more.json, written by make_torch_golden_more.py; no torch here);
+Keras's ReduceLROnPlateau live; and the plateau controller's contract (jit, vmap, optax)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import keras
+import numpy as np
+import optax
+import pytest
+
+import jaxsched as js
+from jaxsched.compat import keras as ks
+from jaxsched.compat import torch as ts
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "torch_more.json").read_text())
+
+#: The golden file's lambdas, as JAX functions (the same expressions).
+LAMBDAS = {
+    "pow095": lambda epoch: 0.95**epoch,
+    "inverse": lambda epoch: 1 / (1 + 0.1 * epoch),
+    "const09": lambda epoch: 0.9 + 0 * epoch,
+    "wave": lambda epoch: 0.97 + 0.02 * (epoch % 3),
+}
+
+
+def test_lambdas_are_the_golden_files():
+    assert set(LAMBDAS) == set(GOLDEN["lambdas"])
+
+
+def _build(cls: str, lr: float, kwargs: dict) -> js.Schedule:
+    kwargs = dict(kwargs)
+    if "lr_lambda" in kwargs:
+        kwargs["lr_lambda"] = LAMBDAS[kwargs["lr_lambda"]]
+    if "schedulers" in kwargs:
+        kwargs["schedulers"] = [_build(s["class"], lr, s["kwargs"]) for s in kwargs["schedulers"]]
+    return getattr(ts, cls)(lr, **kwargs)
+
+
+def _id(case) -> str:
+    kw = case["kwargs"]
+    if "schedulers" in kw:
+        return case["class"] + "-" + "+".join(s["class"] for s in kw["schedulers"])
+    return f"{case['class']}-{json.dumps(kw, sort_keys=True)}"
+
+
+CASES = GOLDEN["cases"]
+STEPS = np.arange(max(len(c["lrs"]) for c in CASES))
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_matches_torch(case, x64):
+    want = np.asarray(case["lrs"])
+    ours = _build(case["class"], case["lr"], case["kwargs"])(STEPS)[: len(want)]
+    assert ours.dtype == jnp.float64
+    np.testing.assert_allclose(ours, want, rtol=1e-6, atol=1e-12 * want.max())
+
+
+@pytest.mark.parametrize("case", CASES[::6], ids=_id)
+def test_matches_torch_in_float32(case):
+    want = np.asarray(case["lrs"])
+    ours = _build(case["class"], case["lr"], case["kwargs"])(STEPS.astype(np.int32))
+    np.testing.assert_allclose(ours[: len(want)], want, rtol=1e-5, atol=1e-9 * want.max())
+
+
+def test_every_new_class_is_covered():
+    classes = {c["class"] for c in CASES}
+    assert classes == {"LambdaLR", "MultiplicativeLR", "SequentialLR", "ChainedScheduler"}
+    assert {c["class"] for c in GOLDEN["momentum_cases"]} == {"OneCycleLR", "CyclicLR"}
+
+
+@pytest.mark.parametrize("case", GOLDEN["momentum_cases"], ids=_id)
+def test_momentum_matches_torch(case, x64):
+    schedule = getattr(ts, case["class"])(0.1, **case["kwargs"])
+    steps = np.arange(len(case["lrs"]))
+    np.testing.assert_allclose(schedule(steps), case["lrs"], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(schedule.momentum(steps), case["momentums"], rtol=1e-6)
+
+
+def test_momentum_drives_optax():
+    """The documented use: SGD's momentum (or Adam's b1) follows the schedule."""
+    s = ts.OneCycleLR(max_lr=0.1, total_steps=50)
+    opt = optax.inject_hyperparams(optax.sgd)(learning_rate=s, momentum=s.momentum)
+    params = jnp.ones(2)
+    state = opt.init(params)
+    for t in range(3):
+        _, state = opt.update(jnp.ones(2), state, params)
+        assert float(state.hyperparams["momentum"]) == pytest.approx(float(s.momentum(t)))
+    assert not hasattr(ts.OneCycleLR(max_lr=0.1, total_steps=50, cycle_momentum=False), "momentum")
+    again = js.from_dict(json.loads(json.dumps(s.to_dict())))
+    np.testing.assert_array_equal(again.momentum(np.arange(50)), s.momentum(np.arange(50)))
+
+
+# ------------------------------------------------------------------ functions
+def test_multiplicative_lr_over_many_chunks_jit_vmap_and_grad():
+    s = ts.MultiplicativeLR(0.1, lr_lambda=lambda e: 0.999 + 0 * e)
+    steps = jnp.array([0, 1, 255, 256, 257, 1000, 3000])
+    held = float(np.float32(0.999))  # float32 factors, each product rounded: <= t ulps
+    want = 0.1 * held ** np.asarray(steps)
+    assert np.all(np.abs(np.asarray(s(steps)) / want - 1) <= 1e-7 + 6e-8 * np.asarray(steps))
+    np.testing.assert_allclose(jax.jit(lambda s: s(steps))(s), s(steps), rtol=1e-6)
+    lrs = jnp.array([0.1, 0.2])
+    batched = jax.jit(jax.vmap(lambda lr, t: ts.MultiplicativeLR(lr, lr_lambda=LAMBDAS["wave"])(t)))
+    t = jnp.array([10, 300])
+    want = [
+        float(ts.MultiplicativeLR(lr, lr_lambda=LAMBDAS["wave"])(k))
+        for lr, k in zip(lrs, t, strict=True)
+    ]
+    np.testing.assert_allclose(batched(lrs, t), want, rtol=1e-6)
+    grad = jax.grad(lambda lr: ts.MultiplicativeLR(lr, lr_lambda=LAMBDAS["pow095"])(5))(0.1)
+    assert float(grad) == pytest.approx(float(ts.MultiplicativeLR(1.0, LAMBDAS["pow095"])(5)))
+
+
+@pytest.mark.parametrize("make", [ts.LambdaLR, ts.MultiplicativeLR])
+def test_functions_are_refused_as_data(make):
+    s = make(0.1, lr_lambda=LAMBDAS["pow095"])
+    with pytest.raises(ValueError, match="cannot be written as data"):
+        s.to_dict()
+    name = make.__name__
+    with pytest.raises(ValueError, match="lr_lambda must be a JAX-traceable function"):
+        js.parse(f"torch.{name}(0.1, lr_lambda='0.95 ** epoch')")
+    with pytest.raises(ValueError, match="function"):
+        js.parse(f"torch.{name}(0.1, lr_lambda=lambda e: 0.95 ** e)")
+    chained = ts.SequentialLR(0.1, schedulers=[s, ts.ExponentialLR(0.1, 0.9)], milestones=[3])
+    with pytest.raises(ValueError, match="cannot be written as data"):
+        chained.to_dict()
+
+
+# ------------------------------------------------------------- sweeps and errors
+SWEEPS = [
+    (lambda v: ts.LambdaLR(v, lr_lambda=LAMBDAS["inverse"]), [0.1, 0.3]),
+    (lambda v: ts.MultiplicativeLR(v, lr_lambda=LAMBDAS["wave"]), [0.1, 0.3]),
+    (
+        lambda v: ts.SequentialLR(
+            0.1,
+            schedulers=[ts.LinearLR(0.1, 0.1, total_iters=4), ts.ExponentialLR(0.1, gamma=0.9)],
+            milestones=v,
+        ),
+        [[2], [5], [9]],
+    ),
+    (
+        lambda v: ts.SequentialLR(
+            0.1,
+            schedulers=[ts.ExponentialLR(0.1, gamma=v), ts.MultiplicativeLR(0.1, LAMBDAS["wave"])],
+            milestones=[4],
+        ),
+        [0.5, 0.9],
+    ),
+    (
+        lambda v: ts.ChainedScheduler(
+            v, schedulers=[ts.ConstantLR(v, factor=0.5, total_iters=3), ts.ExponentialLR(v, 0.9)]
+        ),
+        [0.1, 0.5],
+    ),
+    (
+        lambda v: ts.ChainedScheduler(
+            0.1, schedulers=[ts.LambdaLR(0.1, LAMBDAS["inverse"]), ts.StepLR(0.1, 3, gamma=v)]
+        ),
+        [0.5, 0.2],
+    ),
+    (lambda v: ts.OneCycleLR(max_lr=0.1, total_steps=20, base_momentum=v).momentum, [0.8, 0.6]),
+    (lambda v: ts.OneCycleLR(max_lr=0.1, total_steps=20, max_momentum=v).momentum, [0.9, 0.99]),
+    (
+        lambda v: ts.CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=3, base_momentum=v).momentum,
+        [0.8, 0.5],
+    ),
+    (
+        lambda v: ts.CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=3, max_momentum=v).momentum,
+        [0.9, 0.95],
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "values"), SWEEPS)
+def test_a_batch_equals_a_loop_and_vmap_of_the_constructor(make, values):
+    steps = np.arange(12)
+    looped = np.stack([np.asarray(make(v)(steps)) for v in values])
+    batch = make(np.asarray(values))
+    np.testing.assert_allclose(np.asarray(batch(steps[:, None])).T, looped, rtol=1e-6)
+    traced = jax.jit(jax.vmap(lambda v: make(v)(steps)))(jnp.asarray(values))
+    np.testing.assert_allclose(traced, looped, rtol=1e-6)
+    assert len({tuple(row) for row in looped}) > 1
+
+
+@pytest.mark.parametrize(
+    ("build", "words"),
+    [
+        (lambda: ts.LambdaLR(0.1, lr_lambda=0.95), ["torch.LambdaLR", "lr_lambda"]),
+        (lambda: ts.LambdaLR(-np.inf, lr_lambda=abs), ["torch.LambdaLR", "lr", "finite"]),
+        (
+            lambda: ts.SequentialLR(0.1, schedulers=[ts.StepLR(0.1, 3)], milestones=[2]),
+            ["torch.SequentialLR", "milestones", "one entry fewer"],
+        ),
+        (
+            lambda: ts.SequentialLR(0.1, schedulers=[ts.StepLR(0.1, 3)] * 3, milestones=[5, 2]),
+            ["torch.SequentialLR", "milestones", "increasing"],
+        ),
+        (
+            lambda: ts.SequentialLR(0.1, schedulers=[], milestones=[]),
+            ["SequentialLR", "schedulers"],
+        ),
+        (
+            lambda: ts.ChainedScheduler(0.1, schedulers=[ts.CosineAnnealingLR(0.1, 10)]),
+            ["torch.ChainedScheduler", "schedulers[0]", "cannot be chained"],
+        ),
+        (lambda: ts.ChainedScheduler(0.1, schedulers=[0.1]), ["ChainedScheduler", "schedulers[0]"]),
+        (
+            lambda: ts.OneCycleLR(max_lr=0.1, total_steps=10, cycle_momentum="yes"),
+            ["torch.OneCycleLR", "cycle_momentum"],
+        ),
+        (
+            lambda: ts.CyclicLR(base_lr=0.1, max_lr=0.2, max_momentum=np.nan),
+            ["torch.CyclicLR", "max_momentum", "finite"],
+        ),
+        (lambda: ts.ReduceLROnPlateau(0.1, factor=1.0), ["torch.ReduceLROnPlateau", "factor"]),
+        (lambda: ts.ReduceLROnPlateau(0.1, patience=-1), ["torch.ReduceLROnPlateau", "patience"]),
+        (lambda: ts.ReduceLROnPlateau(0.1, cooldown=1.5), ["torch.ReduceLROnPlateau", "cooldown"]),
+        (lambda: ts.ReduceLROnPlateau(0.1, min_lr=-1), ["torch.ReduceLROnPlateau", "min_lr"]),
+        (lambda: ts.ReduceLROnPlateau(0.1, mode="up"), ["torch.ReduceLROnPlateau", "mode"]),
+        (lambda: ts.ReduceLROnPlateau(-0.1), ["torch.ReduceLROnPlateau", "lr"]),
+        (lambda: ks.ReduceLROnPlateau(0.1, factor=1.5), ["keras.ReduceLROnPlateau", "factor"]),
+        (lambda: ks.ReduceLROnPlateau(0.1, monitor="val_acc"), ["keras.ReduceLROnPlateau", "mode"]),
+        (
+            lambda: ks.ReduceLROnPlateau(0.1, min_delta="x"),
+            ["keras.ReduceLROnPlateau", "min_delta"],
+        ),
+    ],
+)
+def test_bad_arguments_name_the_constructor_and_parameter(build, words):
+    with pytest.raises(ValueError) as info:
+        build()
+    for word in words:
+        assert word in str(info.value)
+
+
+# --------------------------------------------------------------------- plateau
+def _run(controller: js.Plateau, metrics) -> jax.Array:
+    """The rate before each metric and after the last: lrs[k] after k updates."""
+
+    def step(state, metric):
+        state = controller.update(state, metric)
+        return state, controller.value(state)
+
+    state = controller.init()
+    _, lrs = jax.lax.scan(step, state, jnp.asarray(metrics))
+    return jnp.concatenate([controller.value(state)[None], lrs])
+
+
+@pytest.mark.parametrize("case", GOLDEN["plateau_cases"], ids=lambda c: json.dumps(c["kwargs"]))
+def test_plateau_matches_torch(case, x64):
+    controller = ts.ReduceLROnPlateau(case["lr"], **case["kwargs"])
+    ours = jax.jit(_run)(controller, case["metrics"])
+    np.testing.assert_allclose(ours, case["lrs"], rtol=1e-6, atol=1e-15)
+
+
+def test_plateau_golden_cases_reduce():
+    """The cases are not vacuous: most reduce the rate, several times."""
+    cuts = [len(set(c["lrs"])) - 1 for c in GOLDEN["plateau_cases"]]
+    assert sum(n >= 2 for n in cuts) >= len(cuts) // 2
+
+
+def _keras_lrs(kwargs: dict, lr: float, metrics) -> list[float]:
+    callback = keras.callbacks.ReduceLROnPlateau(**kwargs)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="mse")
+    callback.set_model(model)
+    callback.on_train_begin()
+    lrs = [float(model.optimizer.learning_rate)]
+    for epoch, metric in enumerate(metrics):
+        callback.on_epoch_end(epoch, {kwargs.get("monitor", "val_loss"): float(metric)})
+        lrs.append(float(model.optimizer.learning_rate))
+    return lrs
+
+
+def _keras_cases():
+    rng = np.random.default_rng(11)
+    cases = [
+        ({"patience": 2, "factor": 0.5}, [1.0] * 12),
+        ({"patience": 0, "factor": 0.5, "min_lr": 0.02}, [1.0] * 8),
+        ({"patience": 1, "cooldown": 2, "factor": 0.5}, [1.0, 0.9] + [0.95] * 12),
+    ]
+    for i in range(8):
+        drift = np.where(np.arange(50) < 15, -0.05, -0.002)
+        walk = np.cumsum(drift + rng.normal(0, 0.01, 50)) + 2.0
+        mode = "max" if i % 2 else "min"
+        kw = {
+            "monitor": "val_acc" if mode == "max" else "val_loss",
+            "mode": mode,
+            "factor": float(rng.uniform(0.1, 0.9)),
+            "patience": int(rng.integers(0, 5)),
+            "min_delta": float(rng.choice([0.0, 1e-3, 1e-2])),
+            "cooldown": int(rng.integers(0, 3)),
+            "min_lr": float(rng.choice([0.0, 1e-3])),
+        }
+        cases.append((kw, (-walk if mode == "max" else walk).tolist()))
+    return cases
+
+
+@pytest.mark.parametrize(("kwargs", "metrics"), _keras_cases())
+def test_keras_plateau_matches_the_live_callback(kwargs, metrics):
+    lr = 0.1
+    want = _keras_lrs(kwargs, lr, metrics)
+    ours = _run(ks.ReduceLROnPlateau(lr, **kwargs), metrics)
+    np.testing.assert_allclose(ours, want, rtol=1e-6)  # Keras holds the rate in float32
+
+
+def test_plateau_sweep_of_factor_by_patience_in_one_program():
+    metrics = np.r_[np.linspace(1.0, 0.5, 10), np.full(30, 0.5)]
+    factors, patiences = jnp.array([0.1, 0.5, 0.8]), jnp.array([0, 2, 5, 9])
+
+    def run(factor, patience):
+        return _run(ts.ReduceLROnPlateau(0.1, factor=factor, patience=patience), metrics)
+
+    grid = jax.jit(jax.vmap(jax.vmap(run, (None, 0)), (0, None)))(factors, patiences)
+    assert grid.shape == (3, 4, 41)
+    for i, f in enumerate([0.1, 0.5, 0.8]):
+        for j, p in enumerate([0, 2, 5, 9]):
+            one = _run(ts.ReduceLROnPlateau(0.1, factor=f, patience=p), metrics)
+            np.testing.assert_allclose(grid[i, j], one, rtol=1e-6)
+    # A batched controller (array arguments) runs the same sweep without vmap.
+    batch = ts.ReduceLROnPlateau(0.1, factor=factors[:, None], patience=patiences[None, :])
+    assert batch.batch_shape == (3, 4)
+    np.testing.assert_allclose(jnp.moveaxis(_run(batch, metrics), 0, -1), grid, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "param", ["lr", "factor", "patience", "threshold", "cooldown", "min_lr", "eps"]
+)
+def test_plateau_vmaps_over_every_numeric_argument(param):
+    values = {
+        "lr": [0.1, 0.5],
+        "factor": [0.2, 0.7],
+        "patience": [0, 3],
+        "threshold": [0.0, 0.05],
+        "cooldown": [0, 4],
+        "min_lr": [0.0, 0.02],
+        "eps": [1e-8, 0.01],
+    }[param]
+    base = {"lr": 0.1, "factor": 0.5, "patience": 1, "threshold_mode": "abs"}
+    metrics = np.r_[np.linspace(1.0, 0.9, 5), np.full(20, 0.89), np.linspace(0.89, 0.87, 5)]
+    looped = np.stack([_run(ts.ReduceLROnPlateau(**{**base, param: v}), metrics) for v in values])
+    traced = jax.jit(jax.vmap(lambda v: _run(ts.ReduceLROnPlateau(**{**base, param: v}), metrics)))
+    np.testing.assert_allclose(traced(jnp.asarray(values)), looped, rtol=1e-6)
+    assert len({tuple(row) for row in looped}) > 1
+
+
+def test_plateau_transform_in_an_optax_chain():
+    controller = ts.ReduceLROnPlateau(0.1, factor=0.5, patience=0)
+    tx = optax.chain(optax.sgd(1.0, momentum=0.9), js.plateau_transform(controller))
+    plain = optax.sgd(0.1, momentum=0.9)
+    params = jnp.array([1.0, -2.0])
+    state, plain_state = tx.init(params), plain.init(params)
+
+    @jax.jit
+    def step(params, state, metric):
+        updates, state = tx.update(params, state, params, metric=metric)
+        return optax.apply_updates(params, updates), state
+
+    ours = params
+    for _ in range(3):  # improving: the rate stays, as plain SGD at 0.1
+        ours, state = step(ours, state, jnp.sum(ours**2))
+        updates, plain_state = plain.update(params, plain_state, params)
+        params = optax.apply_updates(params, updates)
+    np.testing.assert_allclose(ours, params, rtol=1e-6)
+    ours, state = step(ours, state, 1e9)  # worse: halved before this update
+    assert float(state[1].plateau.lr) == pytest.approx(0.05)
+    updates, state = jax.jit(tx.update)(jnp.ones(2), state, ours)  # no metric: unchanged
+    assert float(state[1].plateau.lr) == pytest.approx(0.05)
