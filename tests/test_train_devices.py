@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -97,11 +98,13 @@ def _assert_identical(a: Result, b: Result) -> None:
 
 
 def test_bit_identical_on_one_device_four_devices_one_core_and_two_processes(tmp_path):
-    port = _free_port()
+    """The same sweep in five settings, and the two processes' checkpoints resumed by two
+    processes and by one."""
+    port, ckpt = _free_port(), tmp_path / "ckpt"
     runs = {
         "four-devices": [_run("four-devices", tmp_path / "four")],
         "one-core": [_run("one-core", tmp_path / "core")],
-        "processes": [_run(f"process-{i}", tmp_path / "procs", port) for i in (0, 1)],
+        "processes": [_run(f"process-{i}", tmp_path / "procs", port, ckpt) for i in (0, 1)],
     }
     here = fit(eval(BATCH), block_size=2, progress=False, **FIT)
     for procs in runs.values():
@@ -118,23 +121,12 @@ def test_bit_identical_on_one_device_four_devices_one_core_and_two_processes(tmp
         )
         np.testing.assert_array_equal(theirs.raw_loss, found.raw_loss)
 
-
-def test_two_processes_checkpoint_and_resume(tmp_path):
-    """Two processes save every chunk; killed after the first, both resume, and the
-    result is the one of an uninterrupted single process; so is one process's resume."""
-    ckpt, port = tmp_path / "ckpt", _free_port()
-    procs = [_run(f"process-{i}", tmp_path / "first", port, ckpt) for i in (0, 1)]
-    _finish(*procs)
-    steps = sorted(int(p.name) for p in ckpt.iterdir() if p.name.isdigit())
-    assert steps == [10, 20]
-    # Remove the last checkpoint, as if both had been killed after the first chunk.
-    import shutil
-
+    # The processes saved after each chunk; remove the last checkpoint, as if both had
+    # been killed after the first chunk: both resume, to the uninterrupted result.
+    assert sorted(int(p.name) for p in ckpt.iterdir() if p.name.isdigit()) == [10, 20]
     shutil.rmtree(ckpt / "20")
     port = _free_port()
-    procs = [_run(f"process-{i}", tmp_path / "resumed", port, ckpt) for i in (0, 1)]
-    _finish(*procs)
-    here = fit(eval(BATCH), block_size=2, progress=False, **FIT)
+    _finish(*(_run(f"process-{i}", tmp_path / "resumed", port, ckpt) for i in (0, 1)))
     _assert_identical(here, Result.load(tmp_path / "resumed"))
     # The checkpoint holds the gathered runs: one process resumes what two saved.
     shutil.rmtree(ckpt / "20")

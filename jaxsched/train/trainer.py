@@ -14,7 +14,9 @@ import jax
 import numpy as np
 
 from jaxsched._base import Schedule
+from jaxsched._decay import constant
 from jaxsched._output import writable_folder
+from jaxsched._plateau import Plateau
 from jaxsched._spec import from_dict
 from jaxsched.train import order
 from jaxsched.train._limits import (
@@ -38,6 +40,7 @@ from jaxsched.train.loop import (
 )
 from jaxsched.train.models import ModelFactory, initial_states, outputs_like, weight_count
 from jaxsched.train.objective import Objective, PerExample, goals
+from jaxsched.train.plateaus import PlateauRuns, check_batch
 from jaxsched.train.result import Result
 from jaxsched.train.run_length import warn_unfinished
 
@@ -52,7 +55,7 @@ Callback = Callable[[int, dict[str, np.ndarray]], Any]
 
 
 def fit(
-    schedules: Schedule,
+    schedules: Schedule | Plateau,
     *,
     data: str | Path | Dataset | tuple = "mnist1d",
     model: str | ModelFactory = "mlp",
@@ -68,6 +71,7 @@ def fit(
     keep_weights: str | None = None,
     callbacks: Sequence[Callback] = (),
     block_size: int | None = None,
+    monitor: str = "val_loss",
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
     progress: bool = True,
@@ -77,7 +81,9 @@ def fit(
 
     Args:
       schedules: a batch of schedules (one leading axis: the configurations),
-        e.g. from `jaxsched.grid` or `jaxsched.stack`.
+        e.g. from `jaxsched.grid` or `jaxsched.stack`; or a batch of
+        reduce-on-plateau controllers (`jaxsched.plateau` with array
+        hyperparameters), whose rates follow ``monitor`` (`jaxsched.train.plateaus`).
       data: ``"mnist1d"``, ``"digits"``, a path to an ``.npz`` with ``x, y,
         x_test, y_test``, those four arrays as a tuple, or a loaded `Dataset`.
         Integer ``y`` are class indices; floating ``y`` regression targets.
@@ -117,6 +123,8 @@ def fit(
         one with an ``end()`` method is told when training stops (see
         `jaxsched.train.callbacks`, e.g. its `TensorBoard`). A callback that
         raises stops the run.
+      monitor: the metric plateau controllers watch, at each evaluation (default
+        ``"val_loss"``).
       block_size: the most runs one compiled block program trains (default: 16 on a
         CPU, 256 elsewhere; see `jaxsched.train.devices`). The results depend on
         it (and on the platform), never on the number of devices, cores or processes.
@@ -150,6 +158,9 @@ def fit(
     """
     dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
     objective = Objective.resolve(loss, metrics, dataset.classification)
+    controllers = schedules if isinstance(schedules, Plateau) else None
+    if controllers is not None:  # checked as the constant rates they start from
+        schedules = constant(np.broadcast_to(controllers.init_value, check_batch(controllers)))
     _check(
         schedules, optimizer, dataset, steps, batch_size, eval_every, checkpoint_every, block_size
     )
@@ -180,7 +191,14 @@ def fit(
     y_like = jax.ShapeDtypeStruct((batch_size, *dataset.y_train.shape[1:]), dataset.y_train.dtype)
     outputs = outputs_like(model, dataset.input_shape, n_outputs, batch_size)
     objective.check(outputs, y_like, n_outputs)
-    configs = _configs(schedules)  # after the cheap checks: 10**5 configurations take a minute
+    plateaus = None
+    names = objective.names
+    if controllers is not None:
+        plateaus = PlateauRuns.start(controllers, monitor, len(seeds), names)
+        names = (*names, "lr")  # each run's rate, which its controller sets
+        configs = plateaus.configs()
+    else:
+        configs = _configs(schedules)  # after the cheap checks: 10**5 take a minute
     optimizer = optimizer or default_optimizer
     blocks = Blocks(n_configs, len(seeds), block_size)
 
@@ -210,7 +228,7 @@ def fit(
     )
     carry, lr = started.map(lambda out: out[0]), started.map(lambda out: out[1])
     shape = (len(seeds), n_configs, len(eval_steps))
-    history = {m: np.full(shape, np.nan, np.float32) for m in objective.names}
+    history = {m: np.full(shape, np.nan, np.float32) for m in names}
     done = 0
 
     checkpointer = None
@@ -249,14 +267,16 @@ def fit(
         )
         checkpointer = Checkpointer(checkpoint_dir, run_id, checkpoint_every)
         try:
-            restored = checkpointer.restore(_snapshot(carry, history, blocks))
+            restored = checkpointer.restore(_snapshot(carry, history, blocks, plateaus))
         except BaseException:  # a refused or unreadable checkpoint: release orbax first
             checkpointer.close()
             raise
         if restored is not None:
             done, saved = restored
             carry = _unsnapshot(saved["carry"], carry, blocks)
-            history = {m: np.asarray(saved["history"][m]) for m in objective.names}
+            history = {m: np.asarray(saved["history"][m]) for m in names}
+            if plateaus is not None:
+                plateaus.restore(saved["plateau"])
 
     piece = max(1, _INDICES_BYTES // (4 * batch_size * len(seeds)))
     bar = _ProgressBar(steps, n_configs, len(seeds), enabled=progress, start=done)
@@ -274,6 +294,9 @@ def fit(
             # Chunks are eval_every long; the last one may be shorter and compiles once more.
             # A chunk whose batch order would be large runs in pieces.
             length, loss_sum = end - done, 0.0
+            if plateaus is not None:  # this chunk's rates, set at the last evaluation
+                placed = blocks.place_runs(plateaus.schedules())
+                history["lr"][..., k] = plateaus.rates
             for start in range(done, end, piece):
                 n = min(piece, end - start)
                 indices = np.stack(
@@ -303,8 +326,10 @@ def fit(
             for i, measure in enumerate(("loss", *objective.metrics)):
                 for j, split in enumerate(splits):
                     history[f"{split}_{measure}"][..., k] = means[..., i, j]
+            if plateaus is not None:
+                plateaus.update(history, k)
             if checkpointer is not None:
-                snapshot = _snapshot(carry, history, blocks)
+                snapshot = _snapshot(carry, history, blocks, plateaus)
                 checkpointer.save(done, snapshot, last=end == eval_steps[-1])
             bar.update(done, history[watched][..., k], metric_goals[watched])
             if callbacks:
@@ -329,7 +354,8 @@ def fit(
     result = Result(
         metrics=metrics,
         steps=np.asarray(eval_steps),
-        lr=blocks.gather_configs(lr),
+        # A plateau run's rate changes with its seed: the first seed's (all in metrics["lr"]).
+        lr=blocks.gather_configs(lr) if plateaus is None else metrics["lr"][0],
         diverged=diverged,
         configs=configs,
         seeds=seeds,
@@ -366,12 +392,17 @@ def _evaluated(eval_params: Callable[[Any, Any], Any] | None, blocks: Blocks):
     )
 
 
-def _snapshot(carry: PerBlock, history: dict[str, np.ndarray], blocks: Blocks) -> dict:
+def _snapshot(
+    carry: PerBlock, history: dict[str, np.ndarray], blocks: Blocks, plateaus: PlateauRuns | None
+) -> dict:
     """What a checkpoint holds: the carry joined on the host ``[seed, config, ...]``
-    without padding (the same whatever the devices, cores or processes), and the
-    metrics so far."""
+    without padding (the same whatever the devices, cores or processes), the metrics
+    so far, and plateau controllers' states."""
     leaves = jax.tree_util.tree_leaves(blocks.gather(carry))
-    return {"carry": leaves, "history": history}
+    snapshot = {"carry": leaves, "history": history}
+    if plateaus is not None:
+        snapshot["plateau"] = plateaus.leaves()
+    return snapshot
 
 
 def _unsnapshot(leaves, like: PerBlock, blocks: Blocks) -> PerBlock:
