@@ -217,7 +217,7 @@ def _add_compare(commands) -> None:
     )
     p.add_argument(
         "--search-seeds",
-        help="search seeds: a count (default 2: seeds 0, 1) or a comma-separated list",
+        help="search seeds: a count (default 1: seed 0) or a comma-separated list",
     )
     p.add_argument("--steps", type=int, help="training steps (default: set by the budget)")
     p.add_argument(
