@@ -390,6 +390,7 @@ class _CosineAnnealing(_Schedule):
         _, pos = steps.divmod(2 * half)
         # (1 + cos(pi r / T)) / 2 is symmetric about r = T; fold onto [0, T].
         folded = _jnp.minimum(pos, 2 * half - pos)
+        folded = _Steps.position(folded)
         value = self.eta_min + (self.lr - self.eta_min) * _cosine_fall(folded, half)
         # An eta_min above lr: a rise from lr by sin^2(pi p / 2), which keeps lr's digits.
         return _accurate_rise(self.lr, self.eta_min, value, _cosine_rise(_done(folded, half)))
@@ -432,7 +433,7 @@ class _OneCycle(_Schedule):
     def _value(self, steps: _Steps) -> _jax.Array:
         # PyTorch raises past total_steps; the value at total_steps is held.
         past = steps.passed(self.total_steps)
-        t = _Steps(_jnp.where(past, self.total_steps, steps.hi), _jnp.where(past, 0, steps.lo))
+        t = _Steps.select(past, _Steps.position(self.total_steps), steps)
         initial = self.max_lr / self.div_factor
         final = initial / self.final_div_factor
         # Phase ends as (a multiple of T, steps before it), subtracted from the step in
