@@ -19,7 +19,10 @@ from jaxsched._check import (
     require,
     require_increasing,
 )
-from jaxsched._math import done
+from jaxsched._math import (
+    done,
+    where,
+)
 from jaxsched._steps import Steps
 
 __all__ = ["Join", "Switch", "Warmup", "join", "switch", "warmup"]
@@ -46,12 +49,10 @@ class Warmup(Schedule):
         return self.warmup_steps + self.schedule._end()
 
     def _value(self, steps: Steps) -> jax.Array:
-        t = steps.t
-        zero = Steps(jnp.zeros_like(t), jnp.zeros_like(t))
-        target = self.schedule._value(zero)
-        ramp = self.init_value + (target - self.init_value) * done(t, self.warmup_steps)
+        target = self.schedule._value(Steps.zero(steps))
+        ramp = self.init_value + (target - self.init_value) * done(steps, self.warmup_steps)
         after = self.schedule._value(steps.since(self.warmup_steps))
-        return jnp.where(steps.reached(self.warmup_steps), after, ramp)
+        return where(steps.reached(self.warmup_steps), after, ramp)
 
 
 @factory(Warmup)
@@ -104,7 +105,7 @@ class Join(Schedule):
         value = self.schedules[0]._value(steps)
         for i, s in enumerate(self.schedules[1:]):
             b = self.boundaries[..., i]
-            value = jnp.where(steps.reached(b), s._value(steps.since(b)), value)
+            value = where(steps.reached(b), s._value(steps.since(b)), value)
         return value
 
 
@@ -161,7 +162,7 @@ class Switch(Schedule):
         values = [s._value(steps) for s in self.schedules]
         out = values[0]
         for k, v in enumerate(values[1:], start=1):
-            out = jnp.where(self.index == k, v, out)
+            out = where(self.index == k, v, out)
         return out
 
     def _entry(self) -> Schedule:

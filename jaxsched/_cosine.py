@@ -6,19 +6,21 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from jaxsched._base import Schedule, data, factory, register
 from jaxsched._check import as_float, require
 from jaxsched._math import (
     accurate_rise,
-    cosine_fall,
     cosine_fall_parts,
     cosine_rise,
-    done,
     one_minus_power,
+    phase,
     positive,
+    round_even,
     safe_power,
     scaled_power,
+    where,
 )
 from jaxsched._steps import Steps
 
@@ -38,12 +40,12 @@ class Cosine(Schedule):
         return self.decay_steps
 
     def _value(self, steps: Steps) -> jax.Array:
-        p = done(steps, self.decay_steps)
-        fall = cosine_fall(steps, self.decay_steps)
+        p, q = phase(steps, self.decay_steps)
+        fall = cosine_fall_parts(p, q)
         weight = safe_power(fall, self.exponent)
         # A decay from the nearer end, so that schedule(0) is init_value to the last bit.
         span = self.init_value - self.end_value
-        decay = jnp.where(
+        decay = where(
             p <= 0.5, self.init_value - span * (1 - weight), self.end_value + span * weight
         )
         # A rise needs 1 - weight itself accurate: 1 - fall is sin^2(pi p / 2).
@@ -102,12 +104,12 @@ class CosineRestarts(Schedule):
         rest, length = first - pos, first
         # Periods that grow or shrink; a traced t_mul <= 0 acts as 1.
         geometric = (self.t_mul > 0) & (self.t_mul != 1)
-        m = jnp.where(geometric, self.t_mul, 2.0)
+        m = where(geometric, self.t_mul, 2.0)
         n_g, pos_g, rest_g, length_g = _geometric_periods(steps, first, m)
-        n = jnp.where(geometric, n_g, n)
-        pos = jnp.where(geometric, pos_g, pos)
-        rest = jnp.where(geometric, rest_g, rest)
-        length = jnp.where(geometric, length_g, length)
+        n = where(geometric, n_g, n)
+        pos = where(geometric, pos_g, pos)
+        rest = where(geometric, rest_g, rest)
+        length = where(geometric, length_g, length)
         init, end, m_mul = self.init_value, self.end_value, self.m_mul
         height = scaled_power(init - end, m_mul, n)
         p = pos / length
@@ -117,9 +119,9 @@ class CosineRestarts(Schedule):
         # grow (init_value itself when m_mul is 1: no cancelling), else init_value
         # in the first period and end + height after it.
         shrinking = scaled_power(init, m_mul, n) + end * one_minus_power(m_mul, 1 - m_mul, n)
-        peak = jnp.where(m_mul <= 1, shrinking, jnp.where(n == 0, init, end + height))
+        peak = where(m_mul <= 1, shrinking, where(n == 0, init, end + height))
         rise = peak - height * cosine_rise(p)
-        return jnp.where(jnp.abs(end) > jnp.abs(peak), rise, value)
+        return where(jnp.abs(end) > jnp.abs(peak), rise, value)
 
 
 _INT_MAX = 2**31 - 1
@@ -139,18 +141,19 @@ def _geometric_periods(steps: Steps, first: jax.Array, m: jax.Array):
     on no period holds the step and every part is NaN, as in Keras.
     """
     t = steps.t
-    whole_m = m == jnp.round(m)
+    whole_m = m == round_even(m)
+    power_if_exact = _exact_powers(m)
 
     def start(i: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Period ``i``'s start, and whether ``m**i`` in it is exact."""
-        power, exact = _power_if_exact(m, i)
+        power, exact = power_if_exact(i)
         # expm1 keeps the digits of an m close to 1 where the power is not exact.
-        grown = jnp.where(
+        grown = where(
             exact,
             power - 1,  # exact for m > 1; rounded once at most for m < 1
-            jnp.where(whole_m, jnp.power(m, i) - 1, jnp.expm1(i * jnp.log(m))),
+            where(whole_m, jnp.power(m, i) - 1, jnp.expm1(i * jnp.log(m))),
         )
-        return jnp.where(i == 1, first, first * grown / (m - 1)), exact
+        return where(i == 1, first, first * grown / (m - 1)), exact
 
     eps = jnp.finfo(t.dtype).eps
 
@@ -163,46 +166,54 @@ def _geometric_periods(steps: Steps, first: jax.Array, m: jax.Array):
         # 11333.0078; at first_decay_steps - 1 for a first period of 10**6).
         begin, exact = start(i)
         margin = jnp.minimum(2 * eps * begin, 0.5)
-        return t >= begin - jnp.where(exact & (i != 1), margin, 0)
+        return t >= begin - where(exact & (i != 1), margin, 0)
 
     i = jnp.floor(jnp.log1p(t / first * (m - 1)) / jnp.log(m))
-    i = jnp.where(reached(i), i, i - 1)
-    i = jnp.where(reached(i + 1), i + 1, i)
+    i = where(reached(i), i, i - 1)
+    i = where(reached(i + 1), i + 1, i)
     float_pos = jnp.maximum(t - start(i)[0], 0)
     float_rest = jnp.maximum(start(i + 1)[0] - t, 0)
     float_length = first * jnp.power(m, i)
 
-    exact = whole_m & (first == jnp.round(first)) & (steps.hi <= 2**31 - 2**16)
-    small = jnp.where(exact, 1, 0)  # keeps the int32 path in range where it is not used
-    whole_lo = jnp.floor(steps.lo)
-    s = jnp.where(exact, steps.hi, 0).astype(jnp.int32) + whole_lo.astype(jnp.int32)
-    big_m = jnp.where(exact, m, 2).astype(jnp.int32)
+    s, frac, in_range = steps.whole()
+    exact = whole_m & (first == round_even(first)) & in_range
+    small = where(exact, 1, 0)  # keeps the int32 path in range where it is not used
+    big_m = where(exact, m, 2).astype(jnp.int32)
+    limit = lax.div(jnp.int32(_INT_MAX), big_m)  # a longer period overflows when grown
     # A period longer than int32 holds is the last one below 2**31: its length
     # saturates the counter and comes from the float formula instead.
     huge = exact & (first >= 2.0**31)
-    length = jnp.where(exact & ~huge, first, small).astype(jnp.int32)
-    begin = jnp.zeros_like(s)
-    count = jnp.zeros_like(s)
-    for _ in range(31):  # with m >= 2 and first >= 1, 31 periods pass 2**31
+    length = where(exact & ~huge, first, small).astype(jnp.int32)
+    s, limit, big_m, length, huge = jnp.broadcast_arrays(s, limit, big_m, length, huge)
+
+    def period(_, state):
+        count, begin, length, huge = state
         later = (s - begin >= length) & ~huge
-        count = count + later
-        begin = jnp.where(later, begin + length, begin)
-        overflows = length > _INT_MAX // big_m
-        huge = huge | (later & overflows)
-        length = jnp.where(later, jnp.where(overflows, _INT_MAX, length * big_m), length)
-    frac = steps.lo - whole_lo
+        overflows = length > limit
+        return (
+            count + later.astype(count.dtype),
+            where(later, begin + length, begin),
+            where(later, where(overflows, _INT_MAX, length * big_m), length),
+            huge | (later & overflows),
+        )
+
+    # With m >= 2 and first >= 1, 31 periods pass 2**31: one loop body, not 31 copies.
+    zero = jnp.zeros_like(s)
+    count, begin, length, huge = lax.fori_loop(0, 31, period, (zero, zero, length, huge))
     huge_length = first * jnp.power(m, count.astype(t.dtype))
-    exact_pos = (s - begin).astype(t.dtype) + frac
-    exact_rest = jnp.where(
+    exact_pos = (s - begin).astype(t.dtype)
+    exact_rest = where(
         huge,
         (begin - s).astype(t.dtype) + huge_length,
         (begin + length - s).astype(t.dtype),
     )
+    if frac is not None:
+        exact_pos, exact_rest = exact_pos + frac, exact_rest - frac
     return (
-        jnp.where(exact, count.astype(t.dtype), i),
-        jnp.where(exact, exact_pos, float_pos),
-        jnp.where(exact, exact_rest - frac, float_rest),
-        jnp.where(exact, jnp.where(huge, huge_length, length.astype(t.dtype)), float_length),
+        where(exact, count.astype(t.dtype), i),
+        where(exact, exact_pos, float_pos),
+        where(exact, exact_rest, float_rest),
+        where(exact, where(huge, huge_length, length.astype(t.dtype)), float_length),
     )
 
 
@@ -217,19 +228,31 @@ def _power_if_exact(m: jax.Array, i: jax.Array) -> tuple[jax.Array, jax.Array]:
     >>> float(power), bool(exact)  # 3**10 / 2**10
     (57.6650390625, True)
     """
+    return _exact_powers(m)(i)
+
+
+def _exact_powers(m: jax.Array):
+    """`_power_if_exact` for one ``m`` and any number of exponents: what depends on
+    ``m`` alone (its odd part, its squares) is computed once."""
     digits = jnp.finfo(m.dtype).nmant + 1
     integer = jnp.int64 if digits > 32 else jnp.int32
     mantissa = (jnp.frexp(m)[0] * 2.0**digits).astype(integer)  # m's digits, as an integer
-    odd = mantissa // (mantissa & -mantissa)  # without its factors of 2
+    odd = lax.div(mantissa, mantissa & -mantissa)  # without its factors of 2 (m > 0)
+    odd_bits = jnp.log2(odd.astype(m.dtype))
     small = m < 2**7  # m**16, the last square, stays finite
-    exact = small & (i >= 0) & (i < 32) & (i * jnp.log2(odd.astype(m.dtype)) < digits)
-    bits = jnp.where(exact, i, 0).astype(jnp.int32)
-    base = jnp.where(small, m, 1.0)
-    power = jnp.ones_like(m)
-    for b in range(5):
-        power = jnp.where((bits >> b) & 1, power * base, power)
-        base = base * base
-    return power, exact
+    squares = [where(small, m, 1.0)]
+    for _ in range(4):
+        squares.append(squares[-1] * squares[-1])
+
+    def power_of(i: jax.Array) -> tuple[jax.Array, jax.Array]:
+        exact = small & (i >= 0) & (i < 32) & (i * odd_bits < digits)
+        bits = where(exact, i, 0).astype(jnp.int32)
+        power = jnp.ones_like(squares[0])
+        for b, base in enumerate(squares):
+            power = where((bits >> b) & 1, power * base, power)
+        return power, exact
+
+    return power_of
 
 
 @factory(CosineRestarts)

@@ -11,11 +11,13 @@ from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_bool, as_choice, as_float, require, require_related
 from jaxsched._math import (
     accurate_rise,
+    clip,
     interpolate,
     one_minus_power,
     per_length,
     positive,
     scaled_power,
+    where,
 )
 from jaxsched._steps import Steps
 
@@ -44,7 +46,7 @@ class OneCycle(Schedule):
         t, total = steps.t, self.total_steps
         initial = self.peak_value / self.div_factor
         final = initial / self.final_div_factor
-        rise = jnp.clip(self.pct_start, 0.0, 1.0) * total
+        rise = clip(self.pct_start, 0.0, 1.0) * total
         shape = self.anneal
         up = interpolate(initial, self.peak_value, steps, 0.0, rise, shape)
         # Two phases: peak -> final over [rise, total].
@@ -52,8 +54,8 @@ class OneCycle(Schedule):
         # Three phases: peak -> initial over [rise, 2 rise], then initial -> final.
         back = interpolate(self.peak_value, initial, steps, rise, 2 * rise, shape)
         tail = interpolate(initial, final, steps, 2 * rise, total, shape)
-        three = jnp.where(t < 2 * rise, back, tail)
-        return jnp.where(t < rise, up, jnp.where(self.three_phase, three, two))
+        three = where(t < 2 * rise, back, tail)
+        return where(t < rise, up, where(self.three_phase, three, two))
 
 
 @factory(OneCycle)
@@ -143,11 +145,11 @@ class Cyclic(Schedule):
         up, down = positive(self.step_size_up), jnp.maximum(self.step_size_down, 0.0)
         n, pos = steps.divmod(up + down)
         rising = pos <= up
-        height = jnp.where(rising, pos / up, per_length(up + down - pos, down))
+        height = where(rising, pos / up, per_length(up + down - pos, down))
         # 1 - height and 1 - scale, computed directly: an inverted cycle (the
         # base above the peak) goes from the peak, where base + (peak - base)
         # would cancel.
-        below = jnp.where(rising, (up - pos) / up, per_length(pos - up, down))
+        below = where(rising, (up - pos) / up, per_length(pos - up, down))
         if self.mode == "triangular":
             weight, unscaled = height, jnp.zeros_like(height)
         elif self.mode == "triangular2":
@@ -157,7 +159,7 @@ class Cyclic(Schedule):
             weight = scaled_power(height, self.gamma, p)
             unscaled = one_minus_power(self.gamma, 1 - self.gamma, p)
         # 1 - height * scale = (1 - height) + height * (1 - scale); 0 where height is.
-        complement = below + jnp.where(height > 0, height * unscaled, 0.0)
+        complement = below + where(height > 0, height * unscaled, 0.0)
         value = self.base_value + (self.peak_value - self.base_value) * weight
         return accurate_rise(self.peak_value, self.base_value, value, complement)
 

@@ -27,12 +27,12 @@ from jaxsched._check import (
 )
 from jaxsched._math import (
     accurate_rise,
-    done,
-    left,
     one_minus_power,
+    phase,
     positive,
     safe_power,
     scaled_power,
+    where,
 )
 from jaxsched._steps import Steps
 
@@ -72,8 +72,7 @@ def _any_on(flag: jax.Array) -> bool:
 
 def _boundary_count(steps: Steps, boundaries: jax.Array) -> jax.Array:
     """How many boundaries the step has reached (``t >= b``), along the last axis."""
-    split = Steps(steps.hi[..., None], steps.lo[..., None])
-    return jnp.sum(split.reached(boundaries), axis=-1)
+    return jnp.sum(steps.expand().reached(boundaries), axis=-1)
 
 
 # ----------------------------------------------------------------------- constant
@@ -87,7 +86,7 @@ class Constant(Schedule):
         return 0.0
 
     def _value(self, steps: Steps) -> jax.Array:
-        return self.value + jnp.zeros_like(steps.t)
+        return steps.broadcast(self.value)
 
 
 @factory(Constant)
@@ -223,9 +222,9 @@ class Piecewise(Schedule):
 
 def piecewise_value(steps: Steps, boundaries, values, past) -> jax.Array:
     """``values[i + 1]`` where ``past(boundaries[i])``, for the last such ``i``; else ``values[0]``."""
-    value = values[..., 0] + jnp.zeros_like(steps.t)
+    value = steps.broadcast(values[..., 0])
     for i in range(boundaries.shape[-1]):
-        value = jnp.where(past(boundaries[..., i]), values[..., i + 1], value)
+        value = where(past(boundaries[..., i]), values[..., i + 1], value)
     return value
 
 
@@ -269,9 +268,9 @@ class Exponential(Schedule):
         s = steps.since(self.begin)
         decay_steps = positive(self.decay_steps)
         n, _ = s.divmod(decay_steps)
-        p = jnp.where(self.staircase, n, s.t / decay_steps)
+        p = where(self.staircase, n, s.t / decay_steps)
         value = scaled_power(self.init_value, self.decay_rate, p)
-        return jnp.where(
+        return where(
             self.decay_rate < 1,
             jnp.maximum(value, self.end_value),
             jnp.minimum(value, self.end_value),
@@ -358,7 +357,7 @@ class InverseTime(Schedule):
     def _value(self, steps: Steps) -> jax.Array:
         decay_steps = positive(self.decay_steps)
         n, _ = steps.divmod(decay_steps)
-        p = jnp.where(self.staircase, n, steps.t / decay_steps)
+        p = where(self.staircase, n, steps.t / decay_steps)
         return self.init_value / jnp.power(1 + self.decay_rate * p, self.power)
 
 
@@ -418,7 +417,7 @@ class Poly(Schedule):
     cycle: jax.Array = data()
 
     def _end(self) -> jax.typing.ArrayLike:
-        return jnp.where(self.cycle, jnp.nan, self.begin + self.decay_steps)  # cycle: restarts
+        return where(self.cycle, jnp.nan, self.begin + self.decay_steps)  # cycle: restarts
 
     def _value(self, steps: Steps) -> jax.Array:
         s = steps.since(self.begin)
@@ -429,12 +428,13 @@ class Poly(Schedule):
         # 0 and 1, at tau = 0 1 and 0.
         cycles = jnp.maximum(n + (rem > 0), 1)
         at_start = s.t <= 0
-        cycle_left = jnp.where(
-            rem > 0, (decay_steps - rem) / (decay_steps * cycles), jnp.where(at_start, 1.0, 0.0)
+        cycle_left = where(
+            rem > 0, (decay_steps - rem) / (decay_steps * cycles), where(at_start, 1.0, 0.0)
         )
-        cycle_done = jnp.where(rem > 0, s.t / (decay_steps * cycles), jnp.where(at_start, 0.0, 1.0))
-        q = jnp.where(self.cycle, cycle_left, left(s, decay_steps))
-        p = jnp.where(self.cycle, cycle_done, done(s, decay_steps))
+        cycle_done = where(rem > 0, s.t / (decay_steps * cycles), where(at_start, 0.0, 1.0))
+        once_done, once_left = phase(s, decay_steps)
+        q = where(self.cycle, cycle_left, once_left)
+        p = where(self.cycle, cycle_done, once_done)
         value = (self.init_value - self.end_value) * safe_power(q, self.power) + self.end_value
         return accurate_rise(
             self.init_value, self.end_value, value, one_minus_power(q, p, self.power)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_choice, as_float, require_nondecreasing
-from jaxsched._math import interpolate
+from jaxsched._math import (
+    interpolate,
+    where,
+)
 from jaxsched._steps import Steps
 
 __all__ = ["PiecewiseInterpolate", "piecewise_interpolate"]
@@ -28,13 +30,13 @@ class PiecewiseInterpolate(Schedule):
 
     def _value(self, steps: Steps) -> jax.Array:
         b, v = self.boundaries, self.values
-        value = v[..., 0] + jnp.zeros_like(steps.t)
+        value = steps.broadcast(v[..., 0])
         for i in range(b.shape[-1] - 1):
             piece = interpolate(
                 v[..., i], v[..., i + 1], steps, b[..., i], b[..., i + 1], self.shape
             )
-            value = jnp.where(steps.reached(b[..., i]), piece, value)
-        return jnp.where(steps.reached(b[..., -1]), v[..., -1], value)
+            value = where(steps.reached(b[..., i]), piece, value)
+        return where(steps.reached(b[..., -1]), v[..., -1], value)
 
 
 @factory(PiecewiseInterpolate)

@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
-from jaxsched._steps import Steps
+from jaxsched._steps import Steps, _select
+
+#: ``jnp.where`` as one ``select_n`` (``jnp.where`` wraps it in a call of its own).
+where = _select
+
+
+def round_even(x: jax.Array) -> jax.Array:
+    """``jnp.round`` (half to even) as one ``round`` (``jnp.round`` wraps it in a call)."""
+    return lax.round(x, lax.RoundingMethod.TO_NEAREST_EVEN)
+
+
+def clip(x: jax.Array, low: float, high: float) -> jax.Array:
+    """``jnp.clip`` as a ``max`` and a ``min`` (``jnp.clip`` wraps them in a call)."""
+    return jnp.minimum(jnp.maximum(x, low), high)
 
 
 def positive(x: jax.Array) -> jax.Array:
@@ -15,7 +29,8 @@ def positive(x: jax.Array) -> jax.Array:
     invalid traced value (0 or negative) gives the limit of a very short phase
     instead of a division by zero.
     """
-    return jnp.maximum(x, jnp.finfo(jnp.result_type(x)).tiny)
+    x = jnp.asarray(x)
+    return jnp.maximum(x, jnp.asarray(jnp.finfo(x.dtype).tiny, x.dtype))
 
 
 def scaled_power(scale: jax.Array, base: jax.Array, exponent: jax.Array) -> jax.Array:
@@ -35,10 +50,10 @@ def scaled_power(scale: jax.Array, base: jax.Array, exponent: jax.Array) -> jax.
     in_range = jnp.isfinite(power) & (power >= jnp.finfo(jnp.result_type(power)).tiny)
     # Each branch sees only values it is selected for: an infinite power in the one not
     # taken would send inf * 0 = NaN into the gradients.
-    plain = scale * jnp.where(in_range, power, 1.0)
-    halves = jnp.where(in_range, 1.0, half)
-    value = jnp.where(in_range, plain, scale * halves * halves)
-    return jnp.where(scale == 0, scale, value)
+    plain = scale * where(in_range, power, 1.0)
+    halves = where(in_range, 1.0, half)
+    value = where(in_range, plain, scale * halves * halves)
+    return where(scale == 0, scale, value)
 
 
 def per_length(x: jax.Array, length: jax.Array) -> jax.Array:
@@ -51,13 +66,13 @@ def per_length(x: jax.Array, length: jax.Array) -> jax.Array:
 
     >>> float(per_length(jnp.float32(3.0), jnp.float32(0.0)))
     inf
-    >>> float(jax.grad(lambda w: jnp.clip(per_length(3.0, w), 0.0, 1.0))(0.0))
+    >>> float(jax.grad(lambda w: clip(per_length(3.0, w), 0.0, 1.0))(0.0))
     0.0
     """
     some = length > 0
-    quotient = x / jnp.where(some, length, 1.0)
-    limit = jnp.where(x > 0, jnp.inf, jnp.where(x < 0, -jnp.inf, 0.0))
-    return jnp.where(some, quotient, limit)
+    quotient = x / where(some, length, 1.0)
+    limit = where(x > 0, jnp.inf, where(x < 0, -jnp.inf, 0.0))
+    return where(some, quotient, limit)
 
 
 def safe_power(base: jax.Array, exponent: jax.Array) -> jax.Array:
@@ -68,48 +83,67 @@ def safe_power(base: jax.Array, exponent: jax.Array) -> jax.Array:
     (``d / de`` is ``base**e log(base)``, NaN): the clip's zero gradient times
     either is NaN. At a base of 0 the value is ``0 ** exponent``, held constant.
 
-    >>> float(jax.grad(lambda t: safe_power(jnp.clip(1.0 - t, 0.0, 1.0), 0.5))(2.0))
+    >>> float(jax.grad(lambda t: safe_power(clip(1.0 - t, 0.0, 1.0), 0.5))(2.0))
     0.0
     """
     some = base > 0
-    inside = jnp.power(jnp.where(some, base, 1.0), exponent)
-    return jnp.where(some, inside, jax.lax.stop_gradient(jnp.power(base, exponent)))
+    inside = jnp.power(where(some, base, 1.0), exponent)
+    return where(some, inside, jax.lax.stop_gradient(jnp.power(base, exponent)))
 
 
 def safe_sqrt(x: jax.Array) -> jax.Array:
     """``sqrt(x)`` for ``x >= 0``, with a gradient of 0 at ``x = 0`` (where the
     clipped part of a phase is 0) instead of an infinite one."""
     some = x > 0
-    return jnp.where(some, jnp.sqrt(jnp.where(some, x, 1.0)), 0.0)
+    return where(some, jnp.sqrt(where(some, x, 1.0)), 0.0)
 
 
-def done(t: jax.Array | Steps, length: jax.Array) -> jax.Array:
-    """The part of a phase of ``length`` steps done at ``t``: ``clip(t / length, 0, 1)``.
+def part(x: jax.Array, length: jax.Array) -> jax.Array:
+    """``clip(x / length, 0, 1)``; for a ``length`` of 0 or less (an empty phase), the
+    limit of a very short one: 1 for ``x > 0``, else 0 (`per_length`, clipped)."""
+    return _part(x, *_length(length))
 
-    A length of 0 or less acts as the limit of a very short phase:
-    nothing is done at ``t = 0`` and everything from any ``t > 0``.
+
+def _length(length: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(length > 0, length or 1)``: what `part` divides by, shared between parts."""
+    some = length > 0
+    return some, where(some, length, 1.0)
+
+
+def _part(x: jax.Array, some: jax.Array, safe: jax.Array) -> jax.Array:
+    return where(some, clip(x / safe, 0.0, 1.0), where(x > 0, 1.0, 0.0))
+
+
+def phase(steps: Steps, length: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(done, left)`` of a phase of ``length`` steps from step 0: the part done,
+    ``clip(t / length, 0, 1)``, and the part still to go, ``clip((length - t) / length,
+    0, 1)``, each computed directly.
+
+    ``1 - done`` loses every digit of a small remainder in float32; ``length - t``
+    from the step's exact parts is exact for any step below ``2**31`` (the rounded
+    step is not: a phase of ``2**30`` steps would be 28% off 100 steps before its
+    end). At ``t <= 0`` the part left is exactly 1: XLA's vectorised CPU division
+    can round ``length / length`` one ulp below 1. A length of 0 or less acts as the
+    limit of a very short phase: nothing is done at ``t = 0`` and everything from
+    any ``t > 0``.
     """
-    t = t.t if isinstance(t, Steps) else t
-    return jnp.clip(per_length(t, length), 0.0, 1.0)
+    t, (some, safe) = steps.t, _length(length)
+    return _part(t, some, safe), where(t <= 0, 1.0, _part(steps.until(length), some, safe))
 
 
-def left(t: jax.Array | Steps, length: jax.Array) -> jax.Array:
-    """The part still to go, ``clip((length - t) / length, 0, 1)``, computed directly.
-
-    ``1 - done(t, length)`` loses every digit of a small remainder in float32;
-    ``length - t`` is exact for integer steps, and for any step below ``2**31``
-    when ``t`` is a `Steps` (the rounded step is not: a phase of ``2**30`` steps
-    would be 28% off 100 steps before its end). At ``t <= 0`` it is exactly 1:
-    XLA's vectorised CPU division can round ``length / length`` one ulp below 1.
-    """
-    to_go = t.until(length) if isinstance(t, Steps) else length - t
-    t = t.t if isinstance(t, Steps) else t
-    return jnp.where(t <= 0, 1.0, jnp.clip(per_length(to_go, length), 0.0, 1.0))
+def done(steps: Steps, length: jax.Array) -> jax.Array:
+    """The part of a phase of ``length`` steps done at the step (see `phase`)."""
+    return part(steps.t, length)
 
 
-def cosine_fall(t: jax.Array | Steps, length: jax.Array) -> jax.Array:
+def left(steps: Steps, length: jax.Array) -> jax.Array:
+    """The part of a phase of ``length`` steps still to go at the step (see `phase`)."""
+    return phase(steps, length)[1]
+
+
+def cosine_fall(steps: Steps, length: jax.Array) -> jax.Array:
     r"""``(1 + cos(pi p)) / 2`` with ``p = clip(t / length, 0, 1)``: 1 down to 0 over a phase."""
-    return cosine_fall_parts(done(t, length), left(t, length))
+    return cosine_fall_parts(*phase(steps, length))
 
 
 def cosine_fall_parts(p: jax.Array, q: jax.Array) -> jax.Array:
@@ -120,7 +154,7 @@ def cosine_fall_parts(p: jax.Array, q: jax.Array) -> jax.Array:
     phase keep full relative precision when ``q`` is computed directly.
     """
     first = jnp.square(jnp.cos(0.5 * jnp.pi * p))
-    return jnp.where(p <= 0.5, first, cosine_rise(q))
+    return where(p <= 0.5, first, cosine_rise(q))
 
 
 def cosine_rise(p: jax.Array) -> jax.Array:
@@ -139,7 +173,7 @@ def cosine_parts(start: jax.Array, end: jax.Array, p: jax.Array, q: jax.Array) -
     nearer end: ``start + (end - start) sin^2(pi p / 2)`` in the first half and
     ``end + (start - end) sin^2(pi q / 2)`` in the second, exact at both ends."""
     rise, fall = cosine_rise(p), cosine_rise(q)
-    return jnp.where(p <= 0.5, start + (end - start) * rise, end + (start - end) * fall)
+    return where(p <= 0.5, start + (end - start) * rise, end + (start - end) * fall)
 
 
 def linear_parts(start: jax.Array, end: jax.Array, p: jax.Array, q: jax.Array) -> jax.Array:
@@ -148,7 +182,7 @@ def linear_parts(start: jax.Array, end: jax.Array, p: jax.Array, q: jax.Array) -
     Computed from the nearer end, so that a value near ``end`` keeps its
     digits when ``end`` is far smaller than ``start`` (one-cycle's last phase).
     """
-    return jnp.where(p <= 0.5, start + (end - start) * p, end + (start - end) * q)
+    return where(p <= 0.5, start + (end - start) * p, end + (start - end) * q)
 
 
 def accurate_rise(
@@ -168,7 +202,7 @@ def accurate_rise(
     (0.0, 1e-08)
     """
     rise = start + (end - start) * complement
-    return jnp.where(jnp.abs(end) > jnp.abs(start), rise, value)
+    return where(jnp.abs(end) > jnp.abs(start), rise, value)
 
 
 def one_minus_power(base: jax.Array, complement: jax.Array, exponent: jax.Array) -> jax.Array:
@@ -184,20 +218,20 @@ def one_minus_power(base: jax.Array, complement: jax.Array, exponent: jax.Array)
     # Both logarithms get arguments they are finite at, so that no branch left
     # unselected sends a NaN into a gradient.
     near_one = complement <= 0.5
-    log_base = jnp.where(
+    log_base = where(
         near_one,
-        jnp.log1p(-jnp.where(near_one, complement, 0.5)),
-        jnp.log(jnp.where(near_one | (base <= 0), 1.0, base)),
+        jnp.log1p(-where(near_one, complement, 0.5)),
+        jnp.log(where(near_one | (base <= 0), 1.0, base)),
     )
     # A base of 0: 1 - 0 ** exponent, with 0 ** 0 = 1.
-    value = jnp.where(base > 0, -jnp.expm1(exponent * log_base), jnp.where(exponent == 0, 0.0, 1.0))
-    return jnp.where(exponent == 1, complement, value)
+    value = where(base > 0, -jnp.expm1(exponent * log_base), where(exponent == 0, 0.0, 1.0))
+    return where(exponent == 1, complement, value)
 
 
 def interpolate(
     start: jax.Array,
     end: jax.Array,
-    t: jax.Array | Steps,
+    steps: Steps,
     begin: jax.Array,
     stop: jax.Array,
     shape: str,
@@ -212,14 +246,13 @@ def interpolate(
     computed from their own end: with integer steps the one near ``stop`` is
     exact even when ``begin`` is fractional (one-cycle's ``pct_start * total``),
     where ``(stop - begin) - (t - begin)`` would round twice, a whole step at 2**24.
-    With ``t`` a `Steps`, both are exact for every step below ``2**31`` (see `left`).
+    Both are exact for every step below ``2**31`` (see `phase`).
     A traced phase of length 0 or less acts as the limit of a very short phase.
     """
     length = stop - begin
-    elapsed = t.minus(begin) if isinstance(t, Steps) else t - begin
-    to_go = t.until(stop) if isinstance(t, Steps) else stop - t
-    p = jnp.clip(per_length(elapsed, length), 0.0, 1.0)
-    q = jnp.where(elapsed <= 0, 1.0, jnp.clip(per_length(to_go, length), 0.0, 1.0))
+    elapsed, (some, safe) = steps.minus(begin), _length(length)
+    p = _part(elapsed, some, safe)
+    q = where(elapsed <= 0, 1.0, _part(steps.until(stop), some, safe))
     if shape == "linear":
         return linear_parts(start, end, p, q)
     if shape == "cos":

@@ -9,7 +9,13 @@ import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_choice, as_float, require, require_related
-from jaxsched._math import accurate_rise, done, interpolate, left
+from jaxsched._math import (
+    accurate_rise,
+    done,
+    interpolate,
+    phase,
+    where,
+)
 from jaxsched._steps import Steps
 
 __all__ = ["WSD", "InverseSqrt", "Rex", "inverse_sqrt", "rex", "wsd"]
@@ -34,7 +40,7 @@ class WSD(Schedule):
     def _value(self, steps: Steps) -> jax.Array:
         t = steps.t
         decay_start = self.total_steps - self.decay_steps
-        warm = self.peak_value * done(t, self.warmup_steps)
+        warm = self.peak_value * done(steps, self.warmup_steps)
         decay = interpolate(
             self.peak_value,
             self.end_value,
@@ -44,7 +50,7 @@ class WSD(Schedule):
             DECAY_SHAPES[self.decay_shape],
         )
         stable = jnp.broadcast_to(self.peak_value, decay.shape)
-        return jnp.where(t < self.warmup_steps, warm, jnp.where(t < decay_start, stable, decay))
+        return where(t < self.warmup_steps, warm, where(t < decay_start, stable, decay))
 
 
 @factory(WSD)
@@ -130,9 +136,9 @@ class InverseSqrt(Schedule):
     def _value(self, steps: Steps) -> jax.Array:
         t, w = steps.t, self.warmup_steps
         scale = jnp.maximum(w, 1.0)
-        warm = self.peak_value * done(t, w)
+        warm = self.peak_value * done(steps, w)
         decay = self.peak_value * jnp.sqrt(scale / jnp.maximum(t, scale))
-        return jnp.where(t < w, warm, decay)
+        return where(t < w, warm, decay)
 
 
 @factory(InverseSqrt)
@@ -175,10 +181,10 @@ class Rex(Schedule):
         return self.decay_steps
 
     def _value(self, steps: Steps) -> jax.Array:
-        q = left(steps, self.decay_steps)
+        p, q = phase(steps, self.decay_steps)
         value = self.end_value + (self.init_value - self.end_value) * q / (0.5 + 0.5 * q)
         # 1 - q / (1/2 + q/2) = p / (1 + q), with p = 1 - q computed directly.
-        rise = done(steps, self.decay_steps) / (1.0 + q)
+        rise = p / (1.0 + q)
         return accurate_rise(self.init_value, self.end_value, value, rise)
 
 

@@ -11,7 +11,14 @@ import jax.numpy as jnp
 from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_choice, as_float, require, require_related
 from jaxsched._cosine import _geometric_periods
-from jaxsched._math import cosine_fall_parts, one_minus_power, positive, safe_power, scaled_power
+from jaxsched._math import (
+    cosine_fall_parts,
+    one_minus_power,
+    positive,
+    safe_power,
+    scaled_power,
+    where,
+)
 from jaxsched._steps import Steps
 
 __all__ = ["Restarts", "restarts"]
@@ -37,8 +44,8 @@ class Restarts(Schedule):
 
     def _end(self) -> jax.typing.ArrayLike:
         n, m, first = self.cycle_limit, self.cycle_mul, self.cycle_steps
-        grown = jnp.where(m == 1, n, jnp.expm1(n * jnp.log(m)) / jnp.where(m == 1, 1.0, m - 1))
-        return jnp.where(m < 1, jnp.nan, first * grown)  # shrinking cycles: NaN at their end
+        grown = where(m == 1, n, jnp.expm1(n * jnp.log(m)) / where(m == 1, 1.0, m - 1))
+        return where(m < 1, jnp.nan, first * grown)  # shrinking cycles: NaN at their end
 
     def _value(self, steps: Steps) -> jax.Array:
         first = positive(self.cycle_steps)
@@ -46,16 +53,16 @@ class Restarts(Schedule):
         rest, length = first - pos, first
         # Growing or shrinking cycles; a traced cycle_mul <= 0 acts as 1.
         geometric = (self.cycle_mul > 0) & (self.cycle_mul != 1)
-        m = jnp.where(geometric, self.cycle_mul, 2.0)
+        m = where(geometric, self.cycle_mul, 2.0)
         i_g, pos_g, rest_g, length_g = _geometric_periods(steps, first, m)
-        i = jnp.where(geometric, i_g, i)
-        pos = jnp.where(geometric, pos_g, pos)
-        rest = jnp.where(geometric, rest_g, rest)
-        length = jnp.where(geometric, length_g, length)
+        i = where(geometric, i_g, i)
+        pos = where(geometric, pos_g, pos)
+        rest = where(geometric, rest_g, rest)
+        length = where(geometric, length_g, length)
         p, q = pos / length, rest / length  # each from its own end: exact near both
         # k-decay: the part done is p ** k, and 1 - p ** k is computed from q directly.
         k = self.k_decay
-        p, q = jnp.where(k == 1, p, safe_power(p, k)), one_minus_power(p, q, k)
+        p, q = where(k == 1, p, safe_power(p, k)), one_minus_power(p, q, k)
         if self.shape == "cos":
             weight = cosine_fall_parts(p, q)
         elif self.shape == "poly":
@@ -65,7 +72,7 @@ class Restarts(Schedule):
         peak = scaled_power(self.init_value, self.cycle_decay, i)
         value = self.end_value + (peak - self.end_value) * weight
         # Past the last cycle (or past the end of shrinking ones, where i is NaN): the end.
-        return jnp.where(i < self.cycle_limit, value, self.end_value)
+        return where(i < self.cycle_limit, value, self.end_value)
 
 
 @factory(Restarts)

@@ -69,9 +69,9 @@ class Warmup(Schedule):
     def _value(self, steps: Steps) -> jax.Array:
         after = steps.since(self.warmup_t)
         prefix = self.warmup_prefix
-        main = Steps(jnp.where(prefix, after.hi, steps.hi), jnp.where(prefix, after.lo, steps.lo))
+        main = Steps.select(prefix, after, steps)
         start, target = self.warmup_lr_init, self.warmup_target
-        ramp = start + (target - start) * done(steps.t, self.warmup_t)
+        ramp = start + (target - start) * done(steps, self.warmup_t)
         return jnp.where(steps.reached(self.warmup_t), self.schedule._value(main), ramp)
 
 

@@ -419,6 +419,7 @@ class _CosineAnnealing(_Schedule):
         _, pos = steps.divmod(2 * half)
         # (1 + cos(pi r / T)) / 2 is symmetric about r = T; fold onto [0, T].
         folded = _jnp.minimum(pos, 2 * half - pos)
+        folded = _Steps.position(folded)
         value = self.eta_min + (self.lr - self.eta_min) * _cosine_fall(folded, half)
         # An eta_min above lr: a rise from lr by sin^2(pi p / 2), which keeps lr's digits.
         return _accurate_rise(self.lr, self.eta_min, value, _cosine_rise(_done(folded, half)))
@@ -513,7 +514,7 @@ def _one_cycle_value(
     total = cycle.total_steps
     # PyTorch raises past total_steps; the value at total_steps is held.
     past = steps.passed(total)
-    t = _Steps(_jnp.where(past, total, steps.hi), _jnp.where(past, 0, steps.lo))
+    t = _Steps.select(past, _Steps.position(total), steps)
     # Phase ends as (a multiple of T, steps before it), subtracted from the step in
     # that order: pT - 1 rounds by up to 64 steps in float32 past 2**30.
     end1 = (cycle.pct_start * total, 1.0)

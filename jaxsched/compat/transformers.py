@@ -341,7 +341,7 @@ class _CosineWarmupMinLR(Schedule):
         annealing = _CosineAnnealing(
             lr=self.lr, T_max=span / (2 * self.num_cycles), eta_min=self.lr * self.min_lr_rate
         )
-        ahead = Steps(steps.hi, steps.lo + 1).since(w)  # (t + 1) - w
+        ahead = steps.plus(1).since(w)  # (t + 1) - w
         return jnp.where(steps.reached(w), annealing._value(ahead), ramp)
 
 
@@ -425,9 +425,9 @@ class _WarmupStableDecay(Schedule):
         top, low = self.lr, self.lr * self.min_lr_ratio
         t = steps.t
         if self.warmup_type == "1-sqrt":  # 1 - sqrt(1 - p): "1-sqrt" run backwards
-            warm = interpolate(top, low, w - t, 0.0, w, "1-sqrt")
+            warm = interpolate(top, low, Steps.position(w - t), 0.0, w, "1-sqrt")
         else:
-            warm = interpolate(low, top, t, 0.0, w, _MATH_SHAPES[self.warmup_type])
+            warm = interpolate(low, top, Steps.position(t), 0.0, w, _MATH_SHAPES[self.warmup_type])
         begin = w + self.num_stable_steps
         if self.decay_type == "cosine":
             span = jnp.maximum(d, 1.0) / (2 * self.num_cycles)
