@@ -849,7 +849,7 @@ class _Sequential(_Schedule):
             # Switched to with step(0), MultiplicativeLR multiplies the rate it finds,
             # the one of step m - 1, by lr_lambda(0): it continues from there.
             last = _jnp.maximum(m - 1, 0)
-            before = self._segment(i - 1, _Steps(_jnp.zeros_like(last), last))
+            before = self._segment(i - 1, _Steps.position(last))
             go_on = before * _jnp.asarray(child.lr_lambda(_jnp.zeros_like(m)), m.dtype)
             after = _jnp.where(m > 0, go_on * (after / child.lr), after)
         return _jnp.where(steps.reached(m), after, self._segment(i - 1, steps))
