@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
 from jaxsched._check import as_choice, as_float, require_nondecreasing
@@ -27,6 +28,9 @@ class PiecewiseInterpolate(Schedule):
     boundaries: jax.Array = data(event_ndim=1)
     values: jax.Array = data(event_ndim=1)
     shape: str = static(default="linear")
+
+    def _end(self) -> jax.typing.ArrayLike:
+        return jnp.maximum(self.boundaries[..., -1], 0.0)  # v_n from the last point on
 
     def _value(self, steps: Steps) -> jax.Array:
         b, v = self.boundaries, self.values
