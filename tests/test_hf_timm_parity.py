@@ -242,7 +242,6 @@ def test_specs_and_dicts_round_trip(name):
         (lambda: transformers.cosine_with_min_lr(0.1, 0, 10, min_lr=0.0, min_lr_rate=0.0), r"only one"),
         (lambda: transformers.warmup_stable_decay(0.1, 0, 10), r"num_training_steps or num_stable_steps"),
         (lambda: transformers.warmup_stable_decay(0.1, 0, 10, 50, decay_type="exp"), r"decay_type must be one of"),
-        (lambda: transformers.get_scheduler("reduce_lr_on_plateau", 0.1), r"jaxsched.compat.torch.ReduceLROnPlateau"),
         (lambda: transformers.get_scheduler("cosine", 0.1, 10), r"cosine requires num_training_steps"),
         (lambda: transformers.get_scheduler("linear", 0.1), r"linear requires num_warmup_steps"),
         (lambda: transformers.get_scheduler("nope", 0.1), r"unknown name 'nope'"),
@@ -272,3 +271,17 @@ def test_end_step_of_the_new_families():
         float(transformers.warmup_stable_decay(0.1, 10, 20, num_training_steps=100).end_step)
         == 100.0
     )
+
+
+def test_reduce_lr_on_plateau_is_the_torch_plateau_controller():
+    from jaxsched.compat import torch as lr_scheduler
+
+    hf = transformers.get_scheduler(
+        "reduce_lr_on_plateau", 0.1, scheduler_specific_kwargs={"factor": 0.5, "patience": 1}
+    )
+    ref = lr_scheduler.ReduceLROnPlateau(0.1, factor=0.5, patience=1)
+    a, b = hf.init(), ref.init()
+    for loss in [1.0, 1.0, 1.0, 0.5, 0.6, 0.7]:
+        a, b = hf.update(a, loss), ref.update(b, loss)
+        assert float(hf.value(a)) == float(ref.value(b))
+    assert float(hf.value(a)) == float(np.float32(0.025))  # halved twice

@@ -33,7 +33,13 @@ def _case_id(case):
 
 
 #: Covered by test_torch_more.py (golden values in torch_more.json).
-ELSEWHERE = {"LambdaLR", "MultiplicativeLR", "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau"}
+ELSEWHERE = {
+    "LambdaLR",
+    "MultiplicativeLR",
+    "SequentialLR",
+    "ChainedScheduler",
+    "ReduceLROnPlateau",
+}
 
 
 def test_every_class_is_covered():

@@ -525,10 +525,7 @@ _BY_NAME = {
     "cosine_warmup_with_min_lr": cosine_warmup_with_min_lr,
     "warmup_stable_decay": warmup_stable_decay,
 }
-_METRIC_DRIVEN = {
-    "reduce_lr_on_plateau": "jaxsched.compat.torch.ReduceLROnPlateau",
-    "greedy": "a controller of your own (GreedyLR adapts to a metric)",
-}
+_METRIC_DRIVEN = {"greedy": "a controller of your own (GreedyLR adapts to a metric)"}
 
 
 def get_scheduler(
@@ -545,8 +542,10 @@ def get_scheduler(
     every other argument, ``constant_with_warmup`` and ``inverse_sqrt`` need
     ``num_warmup_steps``, ``warmup_stable_decay`` needs ``num_warmup_steps`` and
     ``num_decay_steps`` (in ``scheduler_specific_kwargs``), the others both step counts.
-    The metric-driven ``reduce_lr_on_plateau`` and ``greedy`` are not schedules and are
-    refused.
+    ``reduce_lr_on_plateau`` is the plateau controller Hugging Face builds,
+    `jaxsched.compat.torch.ReduceLROnPlateau` ``(lr, **scheduler_specific_kwargs)``
+    (its rate follows a metric: ``fit`` takes a batch of them); the metric-driven
+    ``greedy`` is refused.
 
     Example:
       >>> from jaxsched.compat import transformers
@@ -556,6 +555,10 @@ def get_scheduler(
       0.55
     """
     name = getattr(name, "value", name)
+    if name == "reduce_lr_on_plateau":
+        from jaxsched.compat.torch import ReduceLROnPlateau
+
+        return ReduceLROnPlateau(lr, **(scheduler_specific_kwargs or {}))
     if name in _METRIC_DRIVEN:
         raise ValueError(
             f"transformers.get_scheduler: {name!r} follows a metric, not the step: use "
