@@ -176,15 +176,20 @@ def cosine(
     return _cosine(f, lr, num_warmup_steps, num_training_steps, num_cycles, None, 0.0)
 
 
+def _one_floor(f: str, min_lr: Any, min_lr_rate: Any) -> None:
+    """Refuse both or neither of ``min_lr`` and ``min_lr_rate`` (the cosine's floor)."""
+    if min_lr is not None and min_lr_rate is not None:
+        raise ValueError(f"{f}: give only one of min_lr or min_lr_rate")
+    if min_lr is None and min_lr_rate is None:
+        raise ValueError(f"{f}: give one of min_lr or min_lr_rate")
+
+
 def _cosine(f, lr, num_warmup_steps, num_training_steps, num_cycles, min_lr, min_lr_rate):
     lr = as_float(f, "lr", lr)
     w = _steps(f, "num_warmup_steps", num_warmup_steps)
     n = _steps(f, "num_training_steps", num_training_steps)
     c = _cycles(f, num_cycles)
-    if min_lr is not None and min_lr_rate is not None:
-        raise ValueError(f"{f}: give only one of min_lr or min_lr_rate")
-    if min_lr is None and min_lr_rate is None:
-        raise ValueError(f"{f}: give one of min_lr or min_lr_rate")
+    _one_floor(f, min_lr, min_lr_rate)
     if min_lr is not None:
         eta_min = as_float(f, "min_lr", min_lr)
         require(f, "min_lr", eta_min, lambda x: x >= 0, ">= 0")
@@ -381,10 +386,7 @@ def cosine_warmup_with_min_lr(
     w = _steps(f, "num_warmup_steps", num_warmup_steps)
     n = _steps(f, "num_training_steps", num_training_steps)
     c = _cycles(f, num_cycles)
-    if min_lr is not None and min_lr_rate is not None:
-        raise ValueError(f"{f}: give only one of min_lr or min_lr_rate")
-    if min_lr is None and min_lr_rate is None:
-        raise ValueError(f"{f}: give one of min_lr or min_lr_rate")
+    _one_floor(f, min_lr, min_lr_rate)
     if min_lr is not None:
         min_lr = as_float(f, "min_lr", min_lr)
         _, (base, low) = host_or_traced(lr, min_lr)
