@@ -3,7 +3,7 @@
 Monotone where the formula is, inside its documented bounds, continuous at the
 phase joins where the formula is, finite for every valid input, NaN for a NaN
 step and clamped for a negative one, equal to an exact float64 reference at
-int32 steps up to 2**31 - 1 (DESIGN.md "Step convention"), consistent in a
+int32 steps up to 2**31 - 1 (docs/design.md, "Steps"), consistent in a
 batch, and unchanged by `to_dict` / `from_dict` / `parse` round trips.
 
 Each schedule is evaluated once on an array of steps by one jitted function
@@ -47,7 +47,7 @@ BATCH_PROPS = settings(PROPS, max_examples=12)
 INT_MAX = 2**31 - 1
 #: Below float32's smallest normal (1.2e-38): a true value this small may underflow.
 UNDERFLOW = 1e-36
-RTOL = 1e-5  # DESIGN.md: relative error <= 1e-5 against a float64 reference
+RTOL = 1e-5  # docs/design.md: relative error <= 1e-5 against a float64 reference
 F32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -162,7 +162,7 @@ def periods(t: Fraction, period: Fraction) -> tuple[int, Fraction]:
     """``(n, t - n * period)``: whole periods in ``t``, the quotient rounded to float32
     where that makes it whole (a step within half an ulp of the quotient of a multiple
     is at it, as Keras and optax round ``t / period``), while half an ulp is under one
-    step and the quotient under ``2**22`` (README, Schedules)."""
+    step and the quotient under ``2**22`` (docs/guides/numerics.md, Periods and boundaries)."""
     n = math.floor(t / period)
     rem = t - n * period
     if n + 1 < 2**22:
