@@ -113,3 +113,10 @@ def test_docstrings_render_as_markdown():
         "Sum `a + b`, as below:\n\n    a + b\n\n```tex\na + b\n```\n\n"
         "Example:\n  ```pycon\n  >>> [1.0, 2.0]\n  [1.0, 2.0]\n  ```\n\nEnd."
     )
+
+
+def test_readme_table_lists_every_schedule_factory():
+    from jaxsched._base import factory_names
+
+    listed = re.findall(r"^\| `(\w+)\(", README.read_text(), flags=re.M)
+    assert sorted(listed) == [name for name in factory_names() if "." not in name]
