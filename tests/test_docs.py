@@ -72,6 +72,11 @@ def test_home_page_links_stay_in_the_site():
     for target in targets:
         assert (DOCS / target.split("#")[0]).is_file(), target
     assert "`experiments/RESULTS.md` in the repository" in home
+    # Only the lines with a link outside code change (code such as `schedules[index](t)`
+    # is no link).
+    for ours, theirs in zip(README.read_text().split("\n"), home.split("\n"), strict=True):
+        if not any(_is_relative(t) for t in links(ours)):
+            assert theirs == ours
 
 
 _TEXT = {".md", ".py", ".toml", ".yml", ".yaml", ".cfg"}

@@ -13,7 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-_LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)\)")
+# Code (a fenced block, an inline span) is kept as it is; a link outside code is rewritten.
+_CODE_OR_LINK = re.compile(
+    r"(?P<code>^ *```.*?^ *```|(`+)[^`].*?(?<!`)\2(?!`))|(?P<link>(!?)\[([^\]]*)\]\(([^)\s]+)\))",
+    flags=re.S | re.M,
+)
 
 
 def _is_relative(target: str) -> bool:
@@ -24,7 +28,9 @@ def docs_relative(markdown: str) -> str:
     """``markdown`` (the README) with its links rewritten for ``docs/index.md``."""
 
     def rewrite(match: re.Match[str]) -> str:
-        bang, text, target = match.groups()
+        if match.group("code"):
+            return match.group(0)
+        bang, text, target = match.group(4, 5, 6)
         if not _is_relative(target):
             return match.group(0)
         if target.startswith("docs/"):
@@ -32,7 +38,7 @@ def docs_relative(markdown: str) -> str:
         shown = text if text.strip("`") == target else f"{text} (`{target}`)"
         return f"{shown} in the repository"
 
-    return _LINK.sub(rewrite, markdown)
+    return _CODE_OR_LINK.sub(rewrite, markdown)
 
 
 def on_page_read_source(page: Any, config: Any, **kwargs: Any) -> str | None:
