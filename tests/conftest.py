@@ -7,11 +7,24 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import jax
-import numpy as np
-import pytest
+#: XLA options of every program the tests compile (set before JAX starts its CPU
+#: client, inherited by the tests' subprocesses). The suite compiles a few
+#: thousand small programs and runs each a few times, so it compiles them fast:
+#: XLA's elemental loop emitters (as the trainer does on a CPU) and without
+#: LLVM's expensive passes. They change no value (LLVM's -O0 would: a last bit
+#: of poly and cosine, and training from there): ``tests/test_compile_options.py``
+#: evaluates every schedule of the table and trains a small sweep under XLA's
+#: defaults in a fresh process and compares bit for bit.
+#: ``JAXSCHED_TEST_XLA_DEFAULTS=1`` runs the suite with XLA's defaults instead.
+FAST_COMPILE_FLAGS = "--xla_cpu_use_fusion_emitters=false --xla_llvm_disable_expensive_passes=true"
+if not os.environ.get("JAXSCHED_TEST_XLA_DEFAULTS"):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_FLAGS}".strip()
 
-import jaxsched as js
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import jaxsched as js  # noqa: E402
 
 
 @contextlib.contextmanager

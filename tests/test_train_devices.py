@@ -33,7 +33,7 @@ machine = sys.argv[1]
 if machine == "one-core":
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 if machine == "four-devices":
-    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+    os.environ["XLA_FLAGS"] += " --xla_force_host_platform_device_count=4"
 import jax
 if machine.startswith("process"):
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
@@ -68,8 +68,10 @@ def _free_port() -> int:
 
 
 def _run(machine: str, out, *extra) -> subprocess.Popen:
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    env.pop("XLA_FLAGS", None)
+    # The suite's compile options (conftest), without a device count given to this process.
+    flags = os.environ.get("XLA_FLAGS", "").split()
+    flags = [f for f in flags if not f.startswith("--xla_force_host_platform_device_count")]
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": " ".join(flags)}
     return subprocess.Popen(
         [sys.executable, "-c", SWEEP, machine, str(out), *map(str, extra)],
         env=env,
