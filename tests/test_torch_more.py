@@ -206,8 +206,45 @@ def test_a_batch_equals_a_loop_and_vmap_of_the_constructor(make, values):
             ["SequentialLR", "schedulers"],
         ),
         (
-            lambda: ts.ChainedScheduler(0.1, schedulers=[ts.CosineAnnealingLR(0.1, 10)]),
-            ["torch.ChainedScheduler", "schedulers[0]", "cannot be chained"],
+            lambda: ts.ChainedScheduler(0.1, schedulers=[js.cosine(0.1, decay_steps=10)]),
+            ["torch.ChainedScheduler", "schedulers[0]", "cosine", "cannot be chained"],
+        ),
+        (
+            lambda: ts.ChainedScheduler(
+                0.1,
+                schedulers=[
+                    ts.StepLR(0.1, 3),
+                    ts.SequentialLR(
+                        0.1,
+                        schedulers=[
+                            ts.ExponentialLR(0.1, 0.9),
+                            ts.SequentialLR(0.1, [ts.StepLR(0.1, 2)] * 2, milestones=[3]),
+                        ],
+                        milestones=[5],
+                    ),
+                ],
+            ),
+            ["torch.ChainedScheduler", "schedulers[1]", "SequentialLR", "its schedulers[1]"],
+        ),
+        (
+            lambda: ts.ChainedScheduler(
+                0.1,
+                schedulers=[
+                    ts.SequentialLR(
+                        0.1,
+                        schedulers=[
+                            ts.ChainedScheduler(0.1, [ts.CosineAnnealingLR(0.1, 10)]),
+                            js.constant(0.1),
+                        ],
+                        milestones=[5],
+                    ),
+                ],
+            ),
+            ["torch.ChainedScheduler", "schedulers[0]", "its schedulers[0]", "ChainedScheduler"],
+        ),
+        (
+            lambda: ts.ChainedScheduler(np.inf, schedulers=[ts.CosineAnnealingLR(0.1, 10)]),
+            ["torch.ChainedScheduler", "lr", "finite"],
         ),
         (lambda: ts.ChainedScheduler(0.1, schedulers=[0.1]), ["ChainedScheduler", "schedulers[0]"]),
         (
