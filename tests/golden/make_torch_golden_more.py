@@ -523,6 +523,15 @@ def gen_history(rng: random.Random) -> None:
         size = rng.randint(2, 4)
         makers = [_maker(rng, i == size - 1, i == 0, False) for i in range(size)]
         draws(lambda lr, makers=makers: [m(rng, lr) for m in makers], n_steps=80)
+    # A closed form: a CyclicLR built after another takes its first step at lr.
+    draws(
+        lambda lr: [
+            sub("ExponentialLR", gamma=rng.uniform(0.9, 1)),
+            sub("CyclicLR", base_lr=lr / 10, max_lr=lr * 2, step_size_up=rng.randint(2, 12)),
+            sub("ConstantLR", factor=rng.uniform(0.1, 1), total_iters=rng.randint(1, 30)),
+        ],
+        count=2,
+    )
 
 
 def momentum_case(cls: str, kind: str, n_steps: int, **kwargs) -> None:
