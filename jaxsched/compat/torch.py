@@ -949,7 +949,10 @@ class _Chained(_Schedule):
         quiet = _jnp.asarray(self._end(), float) + 1
         early = _jnp.isfinite(quiet) & (quiet < count)
         count = _jnp.where(early, _jnp.where(early, quiet, 0).astype(count.dtype), count)
-        rate = _replay(self.lr, tuple(members), count, dtype=steps.dtype)
+        batch = self.batch_shape
+        chains = int(_np.prod(batch, dtype=int))
+        chunk = _replay_chunk(count.size // chains, chains)
+        rate = _replay(self.lr, tuple(members), count, batch, chunk, steps.dtype)
         return _jnp.where(ok, rate, _jnp.nan)
 
 
@@ -969,36 +972,73 @@ def _members(schedulers: tuple[_Schedule, ...]) -> list[_Schedule]:
     return out
 
 
-@_functools.partial(_jax.jit, static_argnames="dtype")
+def _replay_chunk(entries: int, chains: int) -> int:
+    """Steps replayed per iteration for ``entries`` steps asked of each of ``chains``
+    chains: 256, or more, up to the number of entries (each iteration looks at every
+    entry), as long as the chunk's maps stay within ``2**20`` numbers and a chunk within
+    ``2**16`` steps."""
+    chunk = _CHUNK
+    while chunk < min(entries, 2**16) and 2 * chunk * chains <= 2**20:
+        chunk *= 2
+    return chunk
+
+
+@_functools.partial(_jax.jit, static_argnums=(3, 4, 5))
 def _replay(
-    lr: _jax.Array, members: tuple[_Schedule, ...], count: _jax.Array, dtype: _Any
+    lr: _jax.Array,
+    members: tuple[_Schedule, ...],
+    count: _jax.Array,
+    batch: tuple[int, ...],
+    chunk_steps: int,
+    dtype: _Any,
 ) -> _jax.Array:
     """The rate after the construction (step 0) and steps ``1..count`` of a chain of
-    ``members`` on an optimizer whose rate is ``lr``.
+    ``members`` (a batch of shape ``batch``) on an optimizer whose rate is ``lr``, for
+    every entry of ``count`` (shape: ``batch``'s broadcast with the steps').
 
     Each PyTorch step maps the rate affinely, ``r -> a_k r + b_k``, with ``a_k`` and
-    ``b_k`` depending on the step only: `_CHUNK` steps' maps are computed at once and
-    composed pairwise, one ``lax.while_loop`` iteration per chunk. Compiled once per
-    structure of the chain (its classes and functions), shapes and dtype.
+    ``b_k`` depending on the step only: ``chunk_steps`` steps' maps are computed at
+    once and composed pairwise, one ``lax.while_loop`` iteration per chunk. With one
+    step per chain, each replays up to its own step. With more, the batch of chains
+    replays once, up to the largest, composing every prefix of a chunk, and each step
+    picks its rate on the way: an array of steps costs its largest once (and its size
+    per chunk). Compiled once per structure of the chain (its classes and
+    functions), shapes and dtype.
     """
     lr = _jnp.asarray(lr, dtype)
-    ks = _jnp.arange(1, _CHUNK + 1, dtype=count.dtype).reshape((_CHUNK,) + (1,) * count.ndim)
+    rate = _built(lr, members, dtype)
+    size = int(_np.prod(batch, dtype=int))
+    last = _jnp.max(count, initial=0)
+    each = count.size <= size  # one step per chain: each replays its own
+    shape = count.shape if each else batch
+    C = chunk_steps
+    ks = _jnp.arange(1, C + 1, dtype=count.dtype).reshape((C,) + (1,) * len(shape))
+    # Each entry's chain in the flattened batch: the entry's trailing (batch) indices.
+    which = _jnp.broadcast_to(_jnp.arange(size, dtype=count.dtype).reshape(batch), count.shape)
 
     def more(carry):
-        start, _ = carry
-        return start < _jnp.max(count, initial=0)
+        return carry[0] < last
 
     def chunk(carry):
-        start, rate = carry
-        k = _jnp.broadcast_to(start + ks, (_CHUNK, *count.shape))
+        start, rate, out = carry
+        k = _jnp.broadcast_to(start + ks, (C, *shape))
         a, b = _chain_step(members, k, dtype)
-        live = k <= count
-        a, b = _compose(_jnp.where(live, a, 1.0), _jnp.where(live, b, 0.0))
-        return start + _CHUNK, (a * rate + b).astype(dtype)
+        if each:
+            live = k <= count
+            a, b = _compose(_jnp.where(live, a, 1.0), _jnp.where(live, b, 0.0))
+            return start + C, (a * rate + b).astype(dtype), out
+        a, b = _prefixes(a, b)
+        rates = (a * rate + b).astype(dtype)  # at steps start + 1 .. start + C
+        at = count - start - 1
+        picked = rates.reshape(-1)[_jnp.clip(at, 0, C - 1) * size + which]
+        out = _jnp.where((at >= 0) & (at < C), picked, out)
+        return start + C, rates[-1], out
 
-    rate = _jnp.broadcast_to(_built(lr, members, dtype), count.shape).astype(dtype)
-    _, rate = _jax.lax.while_loop(more, chunk, (_jnp.zeros((), count.dtype), rate))
-    return rate
+    rate = _jnp.broadcast_to(rate, shape).astype(dtype)
+    out = _jnp.broadcast_to(rate, count.shape)  # step 0's, until a chunk holds the entry's
+    start = _jnp.zeros((), count.dtype)
+    _, rate, out = _jax.lax.while_loop(more, chunk, (start, rate, out))
+    return rate if each else out
 
 
 def _compose(a: _jax.Array, b: _jax.Array) -> tuple[_jax.Array, _jax.Array]:
@@ -1007,6 +1047,19 @@ def _compose(a: _jax.Array, b: _jax.Array) -> tuple[_jax.Array, _jax.Array]:
     while a.shape[0] > 1:
         a, b = a[1::2] * a[0::2], a[1::2] * b[0::2] + b[1::2]
     return a[0], b[0]
+
+
+def _prefixes(a: _jax.Array, b: _jax.Array) -> tuple[_jax.Array, _jax.Array]:
+    """The maps ``r -> a[i] r + b[i]`` along the first axis, each composed with all the
+    ones before it (in ``log2`` rounds of pairwise compositions, Hillis and Steele)."""
+    n, shift = a.shape[0], 1
+    while shift < n:
+        pad = [(shift, 0)] + [(0, 0)] * (a.ndim - 1)
+        a_before = _jnp.pad(a[:-shift], pad, constant_values=1)
+        b_before = _jnp.pad(b[:-shift], pad)
+        a, b = a * a_before, a * b_before + b
+        shift *= 2
+    return a, b
 
 
 def _built(lr: _jax.Array, members: _Any, dtype: _Any) -> _jax.Array:
@@ -1188,9 +1241,11 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
     evaluated by replaying PyTorch's steps: each step maps the rate affinely,
     :math:`\eta_k = a_k \eta_{k-1} + b_k`, and the maps of 256 steps are computed at
     once and composed, in a ``lax.while_loop``. **This costs O(t)**: ``t / 256``
-    sequential iterations, each evaluating every scheduler at 256 steps (an array of
-    steps costs that for its largest entry, per entry). Where every scheduler has an
-    end (`end_step`), the replay stops one step after the last. It is jittable and
+    sequential iterations, each evaluating every scheduler at 256 steps. An array of
+    steps costs its largest once (in bigger chunks, up to ``2**16`` steps): to follow
+    such a chain in a training loop, tabulate it once, ``table = s(jnp.arange(n))``,
+    rather than evaluating ``s(step)`` at every step. Where every scheduler has an end
+    (`end_step`), the replay stops one step after the last. It is jittable and
     vmappable over every argument and the step (compiled once per structure), and
     differentiable in forward mode only (``jax.jvp``), as ``lax.while_loop`` is. A
     fractional step counts as its whole part. In float32 the replay rounds at every
