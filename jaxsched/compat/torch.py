@@ -417,17 +417,13 @@ class _CosineAnnealing(_Schedule):
 
     def _value(self, steps: _Steps) -> _jax.Array:
         half = _positive(self.T_max)
-        folded = _folded(steps, half)
+        _, pos = steps.divmod(2 * half)
+        # (1 + cos(pi r / T)) / 2 is symmetric about r = T; fold onto [0, T].
+        folded = _jnp.minimum(pos, 2 * half - pos)
+        folded = _Steps.position(folded)
         value = self.eta_min + (self.lr - self.eta_min) * _cosine_fall(folded, half)
         # An eta_min above lr: a rise from lr by sin^2(pi p / 2), which keeps lr's digits.
         return _accurate_rise(self.lr, self.eta_min, value, _cosine_rise(_done(folded, half)))
-
-
-def _folded(steps: _Steps, half: _jax.Array) -> _Steps:
-    """The step's position in its period of ``2 * half``, folded onto ``[0, half]``:
-    ``(1 + cos(pi t / half)) / 2`` is symmetric about ``t = half``."""
-    _, pos = steps.divmod(2 * half)
-    return _Steps.position(_jnp.minimum(pos, 2 * half - pos))
 
 
 @_factory(_CosineAnnealing, name="torch.CosineAnnealingLR")
@@ -1030,7 +1026,7 @@ def _replay(
         a, b = _prefixes(a, b)
         rates = (a * rate + b).astype(dtype)  # at steps start + 1 .. start + C
         at = count - start - 1
-        picked = rates.reshape(-1)[_jnp.clip(at, 0, C - 1) * size + which]
+        picked = rates.reshape(C, size)[_jnp.clip(at, 0, C - 1), which]
         out = _jnp.where((at >= 0) & (at < C), picked, out)
         return start + C, rates[-1], out
 
