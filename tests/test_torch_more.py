@@ -283,14 +283,17 @@ def test_replayed_steps_whole_nan_traced_and_past_the_end():
             ended(steps),
             endless(steps),
             ended(jnp.array([11, 2**20, 2**31 - 1])),  # 2**23 iterations without the stop
+            ended(jnp.array([1e12, jnp.inf])),
         )
 
-    fractional, whole, traced, at_once, ended, endless, far = run(_warm_cosine(), ended, endless)
+    outputs = run(_warm_cosine(), ended, endless)
+    fractional, whole, traced, at_once, ended, endless, far, farther = outputs
     np.testing.assert_array_equal(fractional[:3], whole[:3])
     assert np.isnan(fractional[3])
     np.testing.assert_allclose(traced, at_once, rtol=1e-6)
     np.testing.assert_allclose(ended, endless, rtol=1e-6)
     np.testing.assert_array_equal(far, ended[11])
+    np.testing.assert_array_equal(farther, far[:2])
 
 
 def test_a_batch_of_chains_equals_a_loop():

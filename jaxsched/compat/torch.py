@@ -938,13 +938,14 @@ class _Chained(_Schedule):
     def _replayed(self, members: list[_Schedule], steps: _Steps) -> _jax.Array:
         """PyTorch's steps replayed from the construction to the whole step (see
         `ChainedScheduler`), stopped at the chain's end where every scheduler has one."""
-        whole, _, ok = steps.whole()
+        whole, _, ok = steps.whole()  # not ok: a step from 2**31 - 2**16 on, or NaN
         shape = _np.broadcast_shapes(steps.shape, self.batch_shape)
-        count = _jnp.broadcast_to(_jnp.where(ok, whole, 0), shape)
         # From one step after every scheduler's end, each step leaves the rate as it is.
         quiet = _jnp.asarray(self._end(), float) + 1
-        early = _jnp.isfinite(quiet) & (quiet < count)
-        count = _jnp.where(early, _jnp.where(early, quiet, 0).astype(count.dtype), count)
+        early = _jnp.isfinite(quiet) & (~ok | (quiet < whole))
+        count = _jnp.where(early, _jnp.where(early, quiet, 0).astype(whole.dtype), whole)
+        ok = ok | early
+        count = _jnp.broadcast_to(_jnp.where(ok, count, 0), shape)
         batch = self.batch_shape
         chains = int(_np.prod(batch, dtype=int))
         chunk = _replay_chunk(count.size // chains, chains)
@@ -1244,7 +1245,8 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
     (`end_step`), the replay stops one step after the last. It is jittable and
     vmappable over every argument and the step (compiled once per structure), and
     differentiable in forward mode only (``jax.jvp``), as ``lax.while_loop`` is. A
-    fractional step counts as its whole part. In float32 the replay rounds at every
+    fractional step counts as its whole part; a step from ``2**31 - 2**16`` on gives
+    NaN, unless the chain has ended. In float32 the replay rounds at every
     step, and PyTorch's recursion amplifies any difference in the rate near a bottom
     of the cosine by up to about :math:`(2T / \pi)^2` once other schedulers move the
     rate there: over 30 periods of ``T_max=1000`` followed by an `ExponentialLR`,
