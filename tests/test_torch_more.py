@@ -1,10 +1,12 @@
-"""Parity with torch for LambdaLR, MultiplicativeLR, SequentialLR, ChainedScheduler, the
+"""Parity with torch for LambdaLR, MultiplicativeLR, SequentialLR, ChainedScheduler (with
+CosineAnnealingLR, SequentialLR and nested chains inside, replayed step by step), the
 momentum of OneCycleLR and CyclicLR, and ReduceLROnPlateau, through golden values
 (tests/golden/torch_more.json, written by make_torch_golden_more.py; no torch here);
 Keras's ReduceLROnPlateau live; and the plateau controller's contract (jit, vmap, optax)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 import jaxsched as js
 from jaxsched.compat import keras as ks
 from jaxsched.compat import torch as ts
+from jaxsched.train._compiler import compiler_options
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "torch_more.json").read_text())
 
@@ -95,6 +98,243 @@ def test_momentum_drives_optax():
     assert not hasattr(ts.OneCycleLR(max_lr=0.1, total_steps=50, cycle_momentum=False), "momentum")
     again = js.from_dict(json.loads(json.dumps(s.to_dict())))
     np.testing.assert_array_equal(again.momentum(np.arange(50)), s.momentum(np.arange(50)))
+
+
+# ------------------------------------------------- chains replayed step by step
+#: ChainedSchedulers holding CosineAnnealingLR, SequentialLR or nested chains.
+CHAINS = GOLDEN["chain_cases"]
+CHAIN_STEPS = np.arange(max(len(c["lrs"]) for c in CHAINS))
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _is_numbers(x) -> bool:
+    return isinstance(x, list) and bool(x) and all(map(_is_number, x))
+
+
+def _skeleton(x):
+    """A case with its numbers left out: its structure, compiled once."""
+    if _is_number(x) or _is_numbers(x):
+        return "#"
+    if isinstance(x, list):
+        return [_skeleton(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _skeleton(v) for k, v in sorted(x.items()) if k != "lrs"}
+    return x
+
+
+def _numbers(x) -> list:
+    """A case's numbers (a list of them, milestones, as one), in `_skeleton`'s order."""
+    if _is_number(x) or _is_numbers(x):
+        return [x]
+    if isinstance(x, list):
+        return [n for v in x for n in _numbers(v)]
+    if isinstance(x, dict):
+        return [n for k in sorted(x) if k != "lrs" for n in _numbers(x[k])]
+    return []
+
+
+def _refill(x, numbers):
+    """``x`` with its numbers taken, in order, from the iterator ``numbers``."""
+    if _is_number(x) or _is_numbers(x):
+        return next(numbers)
+    if isinstance(x, list):
+        return [_refill(v, numbers) for v in x]
+    if isinstance(x, dict):
+        return {k: x[k] if k == "lrs" else _refill(x[k], numbers) for k in sorted(x)}
+    return x
+
+
+def _chain_groups() -> list[list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for case in CHAINS:
+        groups.setdefault(json.dumps(_skeleton(case), sort_keys=True), []).append(case)
+    return list(groups.values())
+
+
+def _classes(schedulers: list[dict]) -> str:
+    inner = [
+        s["class"]
+        + (f"({_classes(s['kwargs']['schedulers'])})" if "schedulers" in s["kwargs"] else "")
+        for s in schedulers
+    ]
+    return "+".join(inner)
+
+
+CHAIN_GROUPS = _chain_groups()
+_GROUP_IDS = [_classes(g[0]["kwargs"]["schedulers"]) for g in CHAIN_GROUPS]
+
+
+#: One compilation per chain structure: XLA's quicker CPU code generation (what the
+#: trainer uses) at optimization level 0, a third of the compile time; same values.
+_jit = functools.partial(jax.jit, compiler_options=compiler_options(0))
+
+
+def _traced(cases: list[dict], dtype) -> tuple:
+    """``(values, columns)``: ``values(*numbers)``, one case's rates at CHAIN_STEPS built
+    from its numbers (traced under jit and vmap), and the cases' numbers as columns."""
+    template = cases[0]
+
+    def values(*numbers):
+        case = _refill(template, iter(numbers))
+        return _build(case["class"], case["lr"], case["kwargs"])(CHAIN_STEPS)
+
+    columns = [np.asarray(column, dtype) for column in zip(*map(_numbers, cases), strict=True)]
+    return values, columns
+
+
+def test_chain_cases_cover_what_a_chain_replays():
+    """Every structure drawn more than once, and each of what the replay handles there."""
+    assert len(CHAIN_GROUPS) <= 20  # one compilation each: keep the suite fast
+    assert all(len(g) >= 2 for g in CHAIN_GROUPS)
+    ids = " ".join(_GROUP_IDS)
+    for part in (
+        "CosineAnnealingLR",
+        "SequentialLR(",
+        "ChainedScheduler(",
+        "CyclicLR",
+        "OneCycleLR",
+    ):
+        assert part in ids, part
+    lrs = [np.asarray(c["lrs"]) for c in CHAINS]
+    assert sum(len(set(x.round(12))) > 10 for x in lrs) > len(lrs) // 2  # not vacuous
+
+
+#: Groups also checked against a loop of the unbatched program: vmap equals a loop.
+_LOOPED = {
+    next(i for i, name in enumerate(_GROUP_IDS) if "SequentialLR(" in name),
+    len(_GROUP_IDS) - 1,
+}
+
+
+@pytest.mark.parametrize("index", range(len(CHAIN_GROUPS)), ids=_GROUP_IDS)
+def test_chains_match_torch(index, x64):
+    """Each structure compiled once, all its cases vmapped: every argument traced."""
+    cases = CHAIN_GROUPS[index]
+    values, columns = _traced(cases, np.float64)
+    ours = np.asarray(_jit(jax.vmap(values))(*columns))
+    assert ours.dtype == np.float64
+    for case, row in zip(cases, ours, strict=True):
+        want = np.asarray(case["lrs"])
+        np.testing.assert_allclose(
+            row[: len(want)], want, rtol=1e-6, atol=1e-12 * np.abs(want).max()
+        )
+    if index in _LOOPED:
+        one = _jit(values)
+        looped = [one(*(column[i] for column in columns)) for i in range(len(cases))]
+        np.testing.assert_allclose(ours, np.stack(looped), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("cases", CHAIN_GROUPS[::3], ids=_GROUP_IDS[::3])
+def test_chains_match_torch_in_float32(cases):
+    values, columns = _traced(cases, np.float32)
+    ours = np.asarray(_jit(jax.vmap(values))(*columns))
+    for case, row in zip(cases, ours, strict=True):
+        want = np.asarray(case["lrs"])
+        # PyTorch's rate may cross 0 (an eta_min above what the others leave): there it is
+        # a difference of rates of the size of the largest, and the recursion amplifies
+        # float32's roundings near the cosine's bottoms, hence the absolute part.
+        np.testing.assert_allclose(
+            row[: len(want)], want, rtol=1e-5, atol=1e-6 * np.abs(want).max()
+        )
+
+
+def _warm_cosine(lr=0.1, T_max=4, eta_min=0.0) -> js.Schedule:
+    warm = ts.LinearLR(lr, start_factor=0.5, total_iters=2)
+    return ts.ChainedScheduler(lr, [warm, ts.CosineAnnealingLR(lr, T_max, eta_min)])
+
+
+def test_only_chains_that_need_it_replay():
+    """Multiplying and overwriting schedulers keep the closed form (no loop: O(1))."""
+    closed = ts.ChainedScheduler(
+        0.1,
+        [
+            ts.ChainedScheduler(0.1, [ts.LinearLR(0.1), ts.LambdaLR(0.1, LAMBDAS["inverse"])]),
+            ts.StepLR(0.1, 3),
+        ],
+    )
+    assert "while" not in str(jax.make_jaxpr(closed)(5))
+    assert "while" in str(jax.make_jaxpr(_warm_cosine())(5))
+    seq = ts.SequentialLR(0.1, [ts.StepLR(0.1, 3), ts.ExponentialLR(0.1, 0.9)], milestones=[4])
+    assert "while" in str(jax.make_jaxpr(ts.ChainedScheduler(0.1, [seq]))(5))
+
+
+def test_replayed_steps_whole_nan_traced_and_past_the_end():
+    # Every scheduler ends (by step 10): the replay stops at 11, whatever the step.
+    seq = ts.SequentialLR(
+        0.1,
+        [ts.ConstantLR(0.1, 0.5, total_iters=3), ts.LinearLR(0.1, 0.5, 1.0, total_iters=6)],
+        milestones=[4],
+    )
+    ended = ts.ChainedScheduler(0.1, [ts.LinearLR(0.1, 0.2, total_iters=5), seq])
+    assert float(ended.end_step) == 10
+    endless = ts.ChainedScheduler(0.1, [*ended.schedulers, ts.ExponentialLR(0.1, 1.0)])
+
+    @_jit
+    def run(s, ended, endless):
+        steps = jnp.arange(40)
+        return (
+            s(jnp.array([2.0, 2.7, 3.0, jnp.nan])),
+            s(jnp.array([2, 2, 3, 3])),
+            jax.vmap(lambda k: s(k))(steps),
+            s(steps),
+            ended(steps),
+            endless(steps),
+            ended(jnp.array([11, 2**20, 2**31 - 1])),  # 2**23 iterations without the stop
+            ended(jnp.array([1e12, jnp.inf])),
+        )
+
+    outputs = run(_warm_cosine(), ended, endless)
+    fractional, whole, traced, at_once, ended, endless, far, farther = outputs
+    np.testing.assert_array_equal(fractional[:3], whole[:3])
+    assert np.isnan(fractional[3])
+    np.testing.assert_allclose(traced, at_once, rtol=1e-6)
+    np.testing.assert_allclose(ended, endless, rtol=1e-6)
+    np.testing.assert_array_equal(far, ended[11])
+    np.testing.assert_array_equal(farther, far[:2])
+
+
+def test_a_batch_of_chains_equals_a_loop():
+    """Array arguments (no vmap): cosine and milestones of a chain holding a SequentialLR."""
+
+    def make(T_max, eta_min, milestone):
+        cos = ts.CosineAnnealingLR(0.1, T_max=T_max, eta_min=eta_min)
+        seq = ts.SequentialLR(0.1, [ts.ConstantLR(0.1, 0.5, 3), cos], milestones=milestone)
+        return ts.ChainedScheduler(0.1, [ts.ExponentialLR(0.1, 0.95), seq])
+
+    T_max, eta_min, milestone = [3.0, 5.0, 8.0], [0.0, 0.02, 0.05], [[0.0], [4.0], [9.0]]
+    steps = jnp.arange(30)
+    batch = _jit(lambda s: s(steps[:, None]))(make(T_max, eta_min, milestone))
+    one = _jit(lambda s: s(steps))
+    looped = np.stack([one(make(*args)) for args in zip(T_max, eta_min, milestone, strict=True)])
+    # In float32 XLA's batched and single programs round differently in the last bits,
+    # which PyTorch's recursion amplifies where the rate nears 0: relative to the largest.
+    np.testing.assert_allclose(np.asarray(batch).T, looped, rtol=1e-6, atol=1e-7 * looped.max())
+    assert len({tuple(row) for row in looped}) == 3
+
+
+def test_replayed_chain_as_data_and_in_forward_mode():
+    seq = ts.SequentialLR(
+        0.1, [ts.LinearLR(0.1, 0.1, total_iters=3), ts.CosineAnnealingLR(0.1, 6)], [4]
+    )
+    s = ts.ChainedScheduler(0.1, [ts.ChainedScheduler(0.1, [ts.ExponentialLR(0.1, 0.95)]), seq])
+    again = js.from_dict(json.loads(json.dumps(s.to_dict())))
+    steps = jnp.arange(30)
+    values = _jit(lambda s: s(steps))
+    np.testing.assert_array_equal(values(again), values(s))
+
+    # d/d eta_min of a cosine chain, in forward mode (lax.while_loop has no reverse mode).
+    @_jit
+    def slope_and_difference(eta_min):
+        def at(eta_min):
+            return _warm_cosine(eta_min=eta_min)(7)
+
+        return jax.jvp(at, (eta_min,), (1.0,))[1], (at(eta_min + 0.01) - at(eta_min)) / 0.01
+
+    slope, difference = slope_and_difference(0.01)
+    assert float(slope) == pytest.approx(float(difference), rel=1e-3)
 
 
 # ------------------------------------------------------------------ functions
@@ -206,8 +446,45 @@ def test_a_batch_equals_a_loop_and_vmap_of_the_constructor(make, values):
             ["SequentialLR", "schedulers"],
         ),
         (
-            lambda: ts.ChainedScheduler(0.1, schedulers=[ts.CosineAnnealingLR(0.1, 10)]),
-            ["torch.ChainedScheduler", "schedulers[0]", "cannot be chained"],
+            lambda: ts.ChainedScheduler(0.1, schedulers=[js.cosine(0.1, decay_steps=10)]),
+            ["torch.ChainedScheduler", "schedulers[0]", "cosine", "cannot be chained"],
+        ),
+        (
+            lambda: ts.ChainedScheduler(
+                0.1,
+                schedulers=[
+                    ts.StepLR(0.1, 3),
+                    ts.SequentialLR(
+                        0.1,
+                        schedulers=[
+                            ts.ExponentialLR(0.1, 0.9),
+                            ts.SequentialLR(0.1, [ts.StepLR(0.1, 2)] * 2, milestones=[3]),
+                        ],
+                        milestones=[5],
+                    ),
+                ],
+            ),
+            ["torch.ChainedScheduler", "schedulers[1]", "SequentialLR", "its schedulers[1]"],
+        ),
+        (
+            lambda: ts.ChainedScheduler(
+                0.1,
+                schedulers=[
+                    ts.SequentialLR(
+                        0.1,
+                        schedulers=[
+                            ts.ChainedScheduler(0.1, [ts.CosineAnnealingLR(0.1, 10)]),
+                            js.constant(0.1),
+                        ],
+                        milestones=[5],
+                    ),
+                ],
+            ),
+            ["torch.ChainedScheduler", "schedulers[0]", "its schedulers[0]", "ChainedScheduler"],
+        ),
+        (
+            lambda: ts.ChainedScheduler(np.inf, schedulers=[ts.CosineAnnealingLR(0.1, 10)]),
+            ["torch.ChainedScheduler", "lr", "finite"],
         ),
         (lambda: ts.ChainedScheduler(0.1, schedulers=[0.1]), ["ChainedScheduler", "schedulers[0]"]),
         (

@@ -17,6 +17,7 @@ Example:
   [0.1, 0.1, 0.01]
 """
 
+import functools as _functools
 from collections.abc import Iterator as _Iterator
 from collections.abc import Set as _AbstractSet
 from typing import Any as _Any
@@ -908,7 +909,9 @@ class _Chained(_Schedule):
         return _jnp.max(_jnp.stack(_jnp.broadcast_arrays(*ends)), axis=0)
 
     def _value(self, steps: _Steps) -> _jax.Array:
-        rates = [_rate(s) for s in self.schedulers]
+        rates = _members(self.schedulers)
+        if any(isinstance(s, _HISTORY) for s in rates):
+            return self._replayed(rates, steps)
         last = max((i for i, s in enumerate(rates) if isinstance(s, _OVERWRITES)), default=None)
         safe = _jnp.where(self.lr == 0, 1.0, self.lr)
         if last is None:  # every factor, each from lr's own: lr * prod(S_i(t) / lr)
@@ -921,6 +924,8 @@ class _Chained(_Schedule):
         value = rates[last]._value(steps)
         before = steps.since(1)
         first = _jnp.logical_not(steps.reached(1))
+        if isinstance(rates[last], _Cyclic) and last > 0:  # see _initial_lr
+            value = _jnp.where(first, _initial_lr(self.lr, rates[:last], steps.dtype), value)
         for s in rates[last + 1 :]:
             now, then = s._value(steps), s._value(before)
             if isinstance(s, _Multiplicative):
@@ -929,6 +934,277 @@ class _Chained(_Schedule):
                 step = _jnp.where(then == 0, 1.0, now / _jnp.where(then == 0, 1.0, then))
             value = value * _jnp.where(first, now / safe, step)
         return value
+
+    def _replayed(self, members: list[_Schedule], steps: _Steps) -> _jax.Array:
+        """PyTorch's steps replayed from the construction to the whole step (see
+        `ChainedScheduler`), stopped at the chain's end where every scheduler has one."""
+        whole, _, ok = steps.whole()  # not ok: a step from 2**31 - 2**16 on, or NaN
+        shape = _np.broadcast_shapes(steps.shape, self.batch_shape)
+        # From one step after every scheduler's end, each step leaves the rate as it is.
+        quiet = _jnp.asarray(self._end(), float) + 1
+        early = _jnp.isfinite(quiet) & (~ok | (quiet < whole))
+        count = _jnp.where(early, _jnp.where(early, quiet, 0).astype(whole.dtype), whole)
+        ok = ok | early
+        count = _jnp.broadcast_to(_jnp.where(ok, count, 0), shape)
+        batch = self.batch_shape
+        chains = int(_np.prod(batch, dtype=int))
+        chunk = _replay_chunk(count.size // chains, chains)
+        rate = _replay(self.lr, tuple(members), count, batch, chunk, steps.dtype)
+        return _jnp.where(ok, rate, _jnp.nan)
+
+
+#: Schedulers whose step in a chain depends on the rate the others leave: a chain
+#: holding one replays PyTorch's steps.
+_HISTORY = (_CosineAnnealing, _Sequential)
+#: What a chain, or a SequentialLR inside one, steps: PyTorch's own schedulers.
+_STEPPERS = (*_MULTIPLIES, *_OVERWRITES, _CosineAnnealing)
+
+
+def _members(schedulers: tuple[_Schedule, ...]) -> list[_Schedule]:
+    """The schedulers a chain steps, in order: a nested chain's in its place (PyTorch's
+    ``ChainedScheduler.step`` steps each of them, and building one leaves the rate)."""
+    out: list[_Schedule] = []
+    for s in map(_rate, schedulers):
+        out.extend(_members(s.schedulers) if isinstance(s, _Chained) else [s])
+    return out
+
+
+def _replay_chunk(entries: int, chains: int) -> int:
+    """Steps replayed per iteration for ``entries`` steps asked of each of ``chains``
+    chains: 256, or more, up to the number of entries (each iteration looks at every
+    entry), as long as the chunk's maps stay within ``2**20`` numbers and a chunk within
+    ``2**16`` steps."""
+    chunk = _CHUNK
+    while chunk < min(entries, 2**16) and 2 * chunk * chains <= 2**20:
+        chunk *= 2
+    return chunk
+
+
+@_functools.partial(_jax.jit, static_argnums=(3, 4, 5))
+def _replay(
+    lr: _jax.Array,
+    members: tuple[_Schedule, ...],
+    count: _jax.Array,
+    batch: tuple[int, ...],
+    chunk_steps: int,
+    dtype: _Any,
+) -> _jax.Array:
+    """The rate after the construction (step 0) and steps ``1..count`` of a chain of
+    ``members`` (a batch of shape ``batch``) on an optimizer whose rate is ``lr``, for
+    every entry of ``count`` (shape: ``batch``'s broadcast with the steps').
+
+    Each PyTorch step maps the rate affinely, ``r -> a_k r + b_k``, with ``a_k`` and
+    ``b_k`` depending on the step only: ``chunk_steps`` steps' maps are computed at
+    once and composed pairwise, one ``lax.while_loop`` iteration per chunk. With one
+    step per chain, each replays up to its own step. With more, the batch of chains
+    replays once, up to the largest, composing every prefix of a chunk, and each step
+    picks its rate on the way: an array of steps costs its largest once (and its size
+    per chunk). Compiled once per structure of the chain (its classes and
+    functions), shapes and dtype.
+    """
+    lr = _jnp.asarray(lr, dtype)
+    rate = _built(lr, members, dtype)
+    size = int(_np.prod(batch, dtype=int))
+    last = _jnp.max(count, initial=0)
+    each = count.size <= size  # one step per chain: each replays its own
+    shape = count.shape if each else batch
+    C = chunk_steps
+    ks = _jnp.arange(1, C + 1, dtype=count.dtype).reshape((C,) + (1,) * len(shape))
+    # Each entry's chain in the flattened batch: the entry's trailing (batch) indices.
+    which = _jnp.broadcast_to(_jnp.arange(size, dtype=count.dtype).reshape(batch), count.shape)
+
+    def more(carry):
+        return carry[0] < last
+
+    def chunk(carry):
+        start, rate, out = carry
+        k = _jnp.broadcast_to(start + ks, (C, *shape))
+        a, b = _chain_step(members, k, dtype)
+        if each:
+            live = k <= count
+            a, b = _compose(_jnp.where(live, a, 1.0), _jnp.where(live, b, 0.0))
+            return start + C, (a * rate + b).astype(dtype), out
+        a, b = _prefixes(a, b)
+        rates = (a * rate + b).astype(dtype)  # at steps start + 1 .. start + C
+        at = count - start - 1
+        picked = rates.reshape(C, size)[_jnp.clip(at, 0, C - 1), which]
+        out = _jnp.where((at >= 0) & (at < C), picked, out)
+        return start + C, rates[-1], out
+
+    rate = _jnp.broadcast_to(rate, shape).astype(dtype)
+    out = _jnp.broadcast_to(rate, count.shape)  # step 0's, until a chunk holds the entry's
+    start = _jnp.zeros((), count.dtype)
+    _, rate, out = _jax.lax.while_loop(more, chunk, (start, rate, out))
+    return rate if each else out
+
+
+def _compose(a: _jax.Array, b: _jax.Array) -> tuple[_jax.Array, _jax.Array]:
+    """The maps ``r -> a[i] r + b[i]``, applied in order along the first axis (of a
+    power-of-2 length), as one map: composed pairwise, ``log2`` rounds."""
+    while a.shape[0] > 1:
+        a, b = a[1::2] * a[0::2], a[1::2] * b[0::2] + b[1::2]
+    return a[0], b[0]
+
+
+def _prefixes(a: _jax.Array, b: _jax.Array) -> tuple[_jax.Array, _jax.Array]:
+    """The maps ``r -> a[i] r + b[i]`` along the first axis, each composed with all the
+    ones before it (in ``log2`` rounds of pairwise compositions, Hillis and Steele)."""
+    n, shift = a.shape[0], 1
+    while shift < n:
+        pad = [(shift, 0)] + [(0, 0)] * (a.ndim - 1)
+        a_before = _jnp.pad(a[:-shift], pad, constant_values=1)
+        b_before = _jnp.pad(b[:-shift], pad)
+        a, b = a * a_before, a * b_before + b
+        shift *= 2
+    return a, b
+
+
+def _built(lr: _jax.Array, members: _Any, dtype: _Any) -> _jax.Array:
+    """The rate once ``members`` are built, in order, on an optimizer whose rate is
+    ``lr``: each takes its first step, on the rate the ones before it left."""
+    safe = _jnp.where(lr == 0, 1.0, lr)
+    rate = lr
+    for i, s in enumerate(members):
+        if isinstance(s, _Sequential):
+            rate = _sequential_start(s, dtype)
+        elif isinstance(s, _Cyclic):
+            rate = _initial_lr(lr, members[: i + 1], dtype)
+        elif isinstance(s, _OVERWRITES):
+            rate = _started(s, dtype)
+        elif not isinstance(s, _CosineAnnealing):  # which leaves the rate it finds
+            rate = rate * (_started(s, dtype) / safe)  # ConstantLR's, LinearLR's factor at 0
+    return rate
+
+
+def _initial_lr(lr: _jax.Array, members: _Any, dtype: _Any) -> _jax.Array:
+    """The optimizer's ``initial_lr`` once ``members`` are built: ``lr``, unless a
+    `OneCycleLR` set its own (its value at 0), or a `CyclicLR` built first (its
+    ``base_lr``). A `CyclicLR` takes its first step before it sets its ``base_lr``: at
+    ``initial_lr``, which it sets itself only when built first."""
+    initial = lr
+    for i, s in enumerate(members):
+        if isinstance(s, _OneCycle) or (i == 0 and isinstance(s, _Cyclic)):
+            initial = _started(s, dtype)
+    return initial
+
+
+def _chain_step(
+    members: tuple[_Schedule, ...], k: _jax.Array, dtype: _Any
+) -> tuple[_jax.Array, _jax.Array]:
+    """``(a, b)``: the chain's step ``k >= 1`` as a map ``r -> a r + b`` of the rate,
+    every member's map in turn."""
+    a, b = _jnp.ones(k.shape, dtype), _jnp.zeros(k.shape, dtype)
+    for s in members:
+        step = _sequential_step if isinstance(s, _Sequential) else _step
+        ai, bi = step(s, k, dtype)
+        a, b = ai * a, ai * b + bi
+    return a.astype(dtype), b.astype(dtype)
+
+
+def _started(s: _Schedule, dtype: _Any) -> _jax.Array:
+    """``s``'s closed form at step 0: the rate it sets when built, or switched to."""
+    if isinstance(s, _Multiplicative):
+        return s.lr
+    return s._value(_Steps(dtype, n=_jnp.zeros((), _jnp.int32)))
+
+
+def _step(s: _Schedule, e: _jax.Array, dtype: _Any) -> tuple[_Any, _Any]:
+    """The map of PyTorch's ``s.step()`` to epoch ``e >= 1`` (``get_lr``'s recursive form),
+    for epochs consecutive along the first axis, or held at 0 (entries with ``e = 0``
+    are finite and not to be used)."""
+    if isinstance(s, _Multiplicative):
+        return _jnp.asarray(s.lr_lambda(e.astype(dtype)), dtype), 0.0
+    if isinstance(s, _CosineAnnealing):
+        return _cosine_step(s, e, dtype)
+    if isinstance(s, _OVERWRITES):
+        return 0.0, s._value(_Steps(dtype, n=e))
+    # A multiplying one's factor from e - 1 to e: its closed forms' ratio.
+    values = s._value(_Steps(dtype, n=_and_before(e)))
+    then, now = values[:-1], values[1:]
+    held = then == 0
+    return _jnp.where(held, 1.0, now / _jnp.where(held, 1.0, then)), 0.0
+
+
+def _and_before(e: _jax.Array) -> _jax.Array:
+    """``e[0] - 1`` (at least 0), then ``e``: for epochs consecutive along the first axis,
+    a formula evaluated once on these gives its values at ``e - 1`` (``[:-1]``) and at
+    ``e`` (``[1:]``), half the program of two evaluations."""
+    return _jnp.concatenate([_jnp.maximum(e[:1] - 1, 0), e])
+
+
+def _cosine_step(s: _CosineAnnealing, e: _jax.Array, dtype: _Any) -> tuple[_jax.Array, _jax.Array]:
+    """PyTorch's recursive cosine step to epoch ``e``: ``eta_min + (r - eta_min) f(e) /
+    f(e - 1)`` with ``f(x) = (1 + cos(pi x / T)) / 2``; the step after a bottom
+    (``e - 1 = T mod 2 T``), where ``f(e - 1) = 0``, adds ``(lr - eta_min) (1 - cos(pi /
+    T)) / 2`` instead. ``f(x) = sin^2(pi (T - y) / (2 T))`` with ``y`` the position in the
+    period folded onto ``[0, T]``: full relative precision near the bottom."""
+    half = _jnp.asarray(_positive(s.T_max), dtype)
+    pos = _remainder(_and_before(e), 2 * half, dtype)
+    folded = _jnp.minimum(pos, 2 * half - pos)
+    f = _jnp.square(_jnp.sin((0.5 * _jnp.pi) * ((half - folded) / half)))
+    then, now = f[:-1], f[1:]
+    restart = pos[:-1] == half
+    ratio = _jnp.where(then == 0, 1.0, now / _jnp.where(then == 0, 1.0, then))
+    climb = (s.lr - s.eta_min) * _cosine_rise(1 / half)
+    return _jnp.where(restart, 1.0, ratio), _jnp.where(restart, climb, s.eta_min * (1 - ratio))
+
+
+def _remainder(n: _jax.Array, period: _jax.Array, dtype: _Any) -> _jax.Array:
+    """``n mod period`` for whole ``n >= 0`` (int32) and ``period > 0``: exact for a whole
+    period, at any ``n`` (its parts above and below ``2**16``, each exact in ``dtype``,
+    reduced on their own)."""
+    hi = n & _jnp.asarray(-(2**16), n.dtype)
+    rem = _jnp.fmod(hi.astype(dtype), period) + _jnp.fmod((n - hi).astype(dtype), period)
+    return _jnp.where(rem >= period, rem - period, rem)
+
+
+def _sequential_start(seq: _Sequential, dtype: _Any) -> _jax.Array:
+    """A SequentialLR, built, resets the rate to ``lr`` and builds the scheduler the
+    milestones pick at 0: the rate is that one's value at 0."""
+    subs = [_rate(x) for x in seq.schedulers]
+    rate = _started(subs[0], dtype)
+    for j, sub in enumerate(subs[1:]):
+        rate = _jnp.where(seq.milestones[..., j] <= 0, _started(sub, dtype), rate)
+    return rate
+
+
+def _sequential_step(seq: _Sequential, k: _jax.Array, dtype: _Any) -> tuple[_jax.Array, _jax.Array]:
+    """The map of a SequentialLR's step ``k >= 1`` inside a chain: it steps the
+    scheduler of the segment, ``k - m`` steps into it, on the rate it finds; at a
+    milestone, ``step(0)`` sets the next one's value at 0 (a `MultiplicativeLR`
+    multiplies the rate by ``lr_lambda(0)`` instead)."""
+    subs = [_rate(x) for x in seq.schedulers]
+    a, b = _step(subs[0], k, dtype)
+    for j, sub in enumerate(subs[1:], start=1):
+        m = seq.milestones[..., j - 1].astype(k.dtype)
+        local = _jnp.maximum(k - m, 0)
+        aj, bj = _step(sub, local, dtype)
+        if isinstance(sub, _Multiplicative):
+            switch = (_jnp.asarray(sub.lr_lambda(_jnp.zeros((), dtype)), dtype), 0.0)
+        else:
+            switch = (0.0, _started(sub, dtype))
+        at = local == 0
+        aj, bj = _jnp.where(at, switch[0], aj), _jnp.where(at, switch[1], bj)
+        active = k >= m
+        a, b = _jnp.where(active, aj, a), _jnp.where(active, bj, b)
+    return a, b
+
+
+def _not_chainable(s: _Schedule) -> str | None:
+    """Why ``s`` cannot be a member of a chain, or None."""
+    s = _rate(s)
+    if isinstance(s, (*_STEPPERS, _Chained)):
+        return None
+    if not isinstance(s, _Sequential):
+        return "give PyTorch schedulers (those of jaxsched.compat.torch)"
+    for j, sub in enumerate(s.schedulers):
+        if not isinstance(_rate(sub), _STEPPERS):
+            return (
+                f"its schedulers[{j}] ({sub.kind}) must be a PyTorch scheduler other than "
+                "SequentialLR and ChainedScheduler, which PyTorch's SequentialLR cannot start "
+                "with step(0)"
+            )
+    return None
 
 
 @_factory(_Chained, name="torch.ChainedScheduler")
@@ -945,10 +1221,50 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
     Schedulers that compute the rate afresh (`LambdaLR`, `CyclicLR`, `OneCycleLR`,
     `CosineAnnealingWarmRestarts`) overwrite it at every step: the last of them
     sets it, and the multiplying ones after it scale it by one step of their
-    factor, :math:`S_i(t) / S_i(t - 1)`, as PyTorch does. Every scheduler is built
-    with ``lr``, the optimizer's rate, as in PyTorch. `CosineAnnealingLR` is
-    refused: its recursive step in PyTorch adds ``eta_min`` terms and restarts
-    from ``lr`` every period, which depends on the whole history of the others.
+    factor, :math:`S_i(t) / S_i(t - 1)`, as PyTorch does. Such chains are closed
+    forms: a step costs the same at any ``t``.
+
+    `CosineAnnealingLR` and `SequentialLR` act on the rate the others leave.
+    PyTorch's cosine steps recursively,
+
+    .. math:: \eta_t = \eta_{min} + (\eta_{t-1} - \eta_{min})
+              \frac{1 + \cos(\pi t / T)}{1 + \cos(\pi (t - 1) / T)}
+
+    and, the step after each bottom (:math:`t - 1 \equiv T \bmod 2T`), adds
+    :math:`(\eta_0 - \eta_{min}) (1 - \cos(\pi / T)) / 2` instead; a `SequentialLR`
+    steps its current scheduler on the chain's rate and, at a milestone, sets the
+    next one's value at 0 (``step(0)``; a `MultiplicativeLR` multiplies the rate by
+    ``lr_lambda(0)``). A chain holding either (directly or in a nested chain) is
+    evaluated by replaying PyTorch's steps: each step maps the rate affinely,
+    :math:`\eta_k = a_k \eta_{k-1} + b_k`, and the maps of 256 steps are computed at
+    once and composed, in a ``lax.while_loop``. **This costs O(t)**: ``t / 256``
+    sequential iterations, each evaluating every scheduler at 256 steps. An array of
+    steps costs its largest once (in bigger chunks, up to ``2**16`` steps): to follow
+    such a chain in a training loop, tabulate it once, ``table = s(jnp.arange(n))``,
+    rather than evaluating ``s(step)`` at every step. Where every scheduler has an end
+    (`end_step`), the replay stops one step after the last. It is jittable and
+    vmappable over every argument and the step (compiled once per structure), and
+    differentiable in forward mode only (``jax.jvp``), as ``lax.while_loop`` is. A
+    fractional step counts as its whole part; a step from ``2**31 - 2**16`` on gives
+    NaN, unless the chain has ended. In float32 the replay rounds at every
+    step, and PyTorch's recursion amplifies any difference in the rate near a bottom
+    of the cosine by up to about :math:`(2T / \pi)^2` once other schedulers move the
+    rate there: over 30 periods of ``T_max=1000`` followed by an `ExponentialLR`,
+    float32 ends 1e-4 off PyTorch's float64, relatively (``jax_enable_x64`` for long
+    runs).
+
+    Step 0 is PyTorch's construction: each scheduler, built in order on the one
+    optimizer, takes its first step on the rate the ones before it left
+    (`ConstantLR`, `LinearLR` and `MultiStepLR` multiply it by their factor at 0,
+    the ones that compute the rate afresh set it, `CosineAnnealingLR` and the other
+    multiplying ones leave it, a `SequentialLR` sets its first scheduler's value at
+    0; a `CyclicLR` built after another takes its first step at the optimizer's
+    rate, before PyTorch sets its ``base_lr``). A nested `ChainedScheduler` steps
+    its schedulers where it stands. Every scheduler is built with ``lr``, the
+    optimizer's rate, as in PyTorch (PyTorch's `OneCycleLR`, and a `CyclicLR` built
+    first, make their own starting rate the base of the schedulers built after
+    them; here each keeps its own ``lr``). A `SequentialLR` inside a chain must hold
+    PyTorch's schedulers, not another `SequentialLR` or `ChainedScheduler`.
     ``optimizer`` is accepted and ignored, as PyTorch's is optional.
 
     Example:
@@ -956,16 +1272,17 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
       >>> s = ChainedScheduler(1.0, schedulers=parts)
       >>> [round(float(s(t)), 4) for t in (0, 1, 2, 3)]
       [0.1, 0.09, 0.81, 0.729]
+      >>> warm = LinearLR(1.0, start_factor=0.5, total_iters=2)
+      >>> s = ChainedScheduler(1.0, schedulers=[warm, CosineAnnealingLR(1.0, T_max=4)])
+      >>> [round(float(s(t)), 4) for t in range(10)]
+      [0.5, 0.6402, 0.5, 0.1464, 0.0, 0.1464, 0.5, 0.8536, 1.0, 0.8536]
     """
     f = "torch.ChainedScheduler"
     schedulers = _sub_schedules(f, schedulers)
     for i, s in enumerate(schedulers):
-        if not isinstance(_rate(s), _MULTIPLIES + _OVERWRITES):
-            raise ValueError(
-                f"{f}: schedulers[{i}] ({s.kind}) cannot be chained: give PyTorch schedulers "
-                "that multiply the rate or set it afresh (CosineAnnealingLR, SequentialLR and "
-                "ChainedScheduler are not supported inside a ChainedScheduler)"
-            )
+        why = _not_chainable(s)
+        if why is not None:
+            raise ValueError(f"{f}: schedulers[{i}] ({s.kind}) cannot be chained: {why}")
     return _Chained(lr=_as_float(f, "lr", lr), schedulers=schedulers)
 
 

@@ -23,6 +23,12 @@ after ``t`` calls of ``step()``.
 
 ``plateau_cases``: ``{"lr", "kwargs", "metrics", "lrs"}``: ``lrs[k]`` is the rate after
 ``scheduler.step(metrics[i])`` for ``i < k``.
+
+``chain_cases``: ChainedSchedulers as in ``cases`` whose schedulers act on the rate the
+others leave (CosineAnnealingLR, SequentialLR, nested ChainedSchedulers), in a few
+structures (the classes, functions and strings; each drawn with several arguments):
+the tests compile each structure once. The tests build every scheduler with the case's
+``lr``: PyTorch's ``base_lrs`` are checked to be that wherever they are read.
 """
 
 from __future__ import annotations
@@ -79,6 +85,7 @@ def build(opt, cls: str, kwargs: dict):
 CASES: list[dict] = []
 MOMENTUM: list[dict] = []
 PLATEAU: list[dict] = []
+CHAINS: list[dict] = []
 
 
 def case(cls: str, lr: float, n_steps: int, **kwargs) -> None:
@@ -235,6 +242,298 @@ def gen_chained(rng: random.Random) -> None:
         )
 
 
+def leaves(sched) -> list:
+    """The schedulers a SequentialLR or ChainedScheduler holds, nested ones opened."""
+    inner = getattr(sched, "_schedulers", None)
+    return [sched] if inner is None else [x for s in inner for x in leaves(s)]
+
+
+MULTIPLY = (
+    "StepLR",
+    "MultiStepLR",
+    "ConstantLR",
+    "LinearLR",
+    "ExponentialLR",
+    "PolynomialLR",
+    "MultiplicativeLR",
+)
+
+
+def chain_case(lr: float, n_steps: int, schedulers: list[dict]) -> None:
+    opt = optimizer(lr)
+    sched = build(opt, "ChainedScheduler", {"schedulers": schedulers})
+    # The tests build every scheduler with lr: check that PyTorch's base_lrs are lr where
+    # they matter (a multiplying scheduler stepped by the chain reads only the rate).
+    multiply = tuple(getattr(lr_scheduler, name) for name in MULTIPLY)
+    direct = [s for s in sched._schedulers if isinstance(s, multiply)]
+    for s in leaves(sched):
+        if not isinstance(s, lr_scheduler.CyclicLR | lr_scheduler.OneCycleLR) and s not in direct:
+            assert s.base_lrs == [lr], (s, s.base_lrs, lr)
+    lrs = []
+    for t in range(n_steps + 1):
+        lrs.append(float(opt.param_groups[0]["lr"]))
+        if t < n_steps:
+            opt.step()
+            sched.step()
+    kwargs = {"schedulers": schedulers}
+    CHAINS.append({"class": "ChainedScheduler", "lr": lr, "kwargs": kwargs, "lrs": lrs})
+
+
+def cosine(rng: random.Random, lr: float, longest: int = 30) -> dict:
+    """A CosineAnnealingLR: T_max from 1, eta_min 0, below lr, or (rarely) above it."""
+    eta_min = rng.choice([0.0, 0.0, lr * rng.uniform(0.001, 0.5), lr * rng.uniform(1.1, 3)])
+    return sub("CosineAnnealingLR", T_max=rng.randint(1, longest), eta_min=eta_min)
+
+
+#: Random members of a chain: each maker, given an rng and lr, draws arguments; the
+#: structure (class, function, strings) is fixed when the maker is drawn.
+def _maker(rng: random.Random, last: bool, first: bool, nested: bool):
+    kinds = ["cosine"] * 4 + [
+        "StepLR",
+        "MultiStepLR",
+        "ConstantLR",
+        "LinearLR",
+        "ExponentialLR",
+        "PolynomialLR",
+        "CosineAnnealingWarmRestarts",
+        "LambdaLR",
+        "MultiplicativeLR",
+    ]
+    if not first:  # built first, CyclicLR would make its base_lr every later one's base
+        kinds.append("CyclicLR")
+    if last:  # OneCycleLR sets initial_lr, the base of every scheduler built after it
+        kinds.append("OneCycleLR")
+    if not nested:
+        kinds += ["SequentialLR", "ChainedScheduler"]
+    kind = rng.choice(kinds)
+    if kind == "cosine":
+        return lambda r, lr: cosine(r, lr)
+    if kind == "StepLR":
+        return lambda r, lr: sub("StepLR", step_size=r.randint(1, 12), gamma=r.uniform(0.3, 1))
+    if kind == "MultiStepLR":
+        n = rng.randint(1, 3)
+        return lambda r, lr: sub(
+            "MultiStepLR", milestones=sorted(r.sample(range(0, 60), n)), gamma=r.uniform(0.2, 1)
+        )
+    if kind == "ConstantLR":
+        return lambda r, lr: sub(
+            "ConstantLR", factor=r.uniform(0.05, 1), total_iters=r.randint(1, 40)
+        )
+    if kind == "LinearLR":
+        return lambda r, lr: sub(
+            "LinearLR",
+            start_factor=r.uniform(0.05, 1),
+            end_factor=r.uniform(0.3, 1),
+            total_iters=r.randint(1, 40),
+        )
+    if kind == "ExponentialLR":
+        return lambda r, lr: sub("ExponentialLR", gamma=r.uniform(0.9, 1))
+    if kind == "PolynomialLR":
+        return lambda r, lr: sub(
+            "PolynomialLR", total_iters=r.randint(1, 100), power=r.uniform(0.5, 3)
+        )
+    if kind == "CosineAnnealingWarmRestarts":
+        mult = rng.choice([1, 2])
+        return lambda r, lr: sub(
+            "CosineAnnealingWarmRestarts",
+            T_0=r.randint(1, 15),
+            T_mult=mult,
+            eta_min=r.choice([0.0, lr * r.uniform(0, 0.5)]),
+        )
+    if kind in ("LambdaLR", "MultiplicativeLR"):
+        name = rng.choice(["pow095", "inverse", "wave"] if kind == "LambdaLR" else ["wave"])
+        return lambda r, lr: sub(kind, lr_lambda=name)
+    if kind == "CyclicLR":
+        mode = rng.choice(["triangular", "triangular2", "exp_range"])
+        down = rng.random() < 0.5
+        return lambda r, lr: sub(
+            "CyclicLR",
+            base_lr=lr * r.uniform(0.05, 0.5),
+            max_lr=lr * r.uniform(0.6, 2),
+            step_size_up=r.randint(1, 15),
+            step_size_down=r.randint(1, 15) if down else None,
+            mode=mode,
+            gamma=r.uniform(0.95, 1),
+        )
+    if kind == "OneCycleLR":
+        three, strategy = rng.random() < 0.5, rng.choice(["cos", "linear"])
+        return lambda r, lr: sub(
+            "OneCycleLR",
+            max_lr=lr * r.uniform(0.5, 2),
+            total_steps=r.randint(80, 120),
+            pct_start=r.uniform(0.1, 0.45),
+            three_phase=three,
+            anneal_strategy=strategy,
+        )
+    inner = [_maker(rng, False, False, True) for _ in range(rng.randint(2, 3))]
+    if kind == "ChainedScheduler":
+        return lambda r, lr: sub(kind, schedulers=[m(r, lr) for m in inner])
+    return lambda r, lr: sub(
+        kind,
+        schedulers=[m(r, lr) for m in inner],
+        milestones=sorted(r.sample(range(0, 50), len(inner) - 1)),
+    )
+
+
+def gen_history(rng: random.Random) -> None:
+    """Chains with schedulers that act on the rate the others leave."""
+
+    def draws(make, count: int = 3, n_steps: int = 90) -> None:
+        for _ in range(count):
+            lr = 10 ** rng.uniform(-3, 0)
+            chain_case(lr, n_steps, make(lr))
+
+    def linear(lo: float = 0.01) -> dict:
+        start = rng.choice([1.0, rng.uniform(lo, 1)])  # 1: the cosine alone
+        return sub("LinearLR", start_factor=start, total_iters=rng.randint(1, 20))
+
+    # CosineAnnealingLR in a chain, past T_max and over several periods.
+    draws(lambda lr: [linear(), cosine(rng, lr)], count=5)
+    draws(
+        lambda lr: [
+            sub("ConstantLR", factor=rng.uniform(0.1, 1), total_iters=rng.randint(1, 30)),
+            cosine(rng, lr, 12),
+            cosine(rng, lr, 40),
+            sub("ExponentialLR", gamma=rng.uniform(0.9, 1)),
+        ]
+    )
+    draws(
+        lambda lr: [
+            sub("LambdaLR", lr_lambda="pow095"),
+            sub("StepLR", step_size=rng.randint(2, 15), gamma=rng.uniform(0.3, 0.9)),
+            cosine(rng, lr),
+            sub("MultiplicativeLR", lr_lambda="wave"),
+        ]
+    )
+    draws(
+        lambda lr: [
+            cosine(rng, lr),
+            sub("LambdaLR", lr_lambda="inverse"),
+            sub("PolynomialLR", total_iters=rng.randint(10, 120), power=rng.uniform(0.5, 2)),
+            sub("MultiStepLR", milestones=sorted(rng.sample(range(60), 2)), gamma=0.5),
+        ]
+    )
+    draws(
+        lambda lr: [
+            sub("ExponentialLR", gamma=rng.uniform(0.95, 1)),
+            sub("CyclicLR", base_lr=lr / 10, max_lr=lr, step_size_up=rng.randint(2, 12)),
+            cosine(rng, lr),
+        ]
+    )
+    draws(
+        lambda lr: [
+            sub("CosineAnnealingWarmRestarts", T_0=rng.randint(2, 12), T_mult=2),
+            cosine(rng, lr),
+            sub("ConstantLR", factor=rng.uniform(0.1, 1), total_iters=rng.randint(1, 30)),
+        ],
+        count=2,
+    )
+    draws(
+        lambda lr: [
+            cosine(rng, lr),
+            sub("OneCycleLR", max_lr=lr, total_steps=rng.randint(90, 110)),
+            sub("ExponentialLR", gamma=rng.uniform(0.9, 1)),
+        ],
+        count=2,
+    )
+    # SequentialLR in a chain: its scheduler steps the chain's rate; step(0) at milestones.
+    draws(
+        lambda lr: [
+            sub("ExponentialLR", gamma=rng.uniform(0.9, 1)),
+            sub(
+                "SequentialLR",
+                schedulers=[linear(0.05), cosine(rng, lr)],
+                milestones=[rng.choice([0, rng.randint(1, 30)])],
+            ),
+        ],
+        count=4,
+    )
+    draws(
+        lambda lr: [
+            sub(
+                "SequentialLR",
+                schedulers=[
+                    sub("ConstantLR", factor=rng.uniform(0.1, 1), total_iters=rng.randint(1, 9)),
+                    sub("StepLR", step_size=rng.randint(2, 9), gamma=rng.uniform(0.5, 1)),
+                    sub("MultiplicativeLR", lr_lambda="wave"),
+                ],
+                milestones=sorted(rng.sample(range(1, 60), 2)),
+            ),
+            cosine(rng, lr),
+        ]
+    )
+    draws(
+        lambda lr: [
+            linear(0.05),
+            sub(
+                "SequentialLR",
+                schedulers=[
+                    sub("LambdaLR", lr_lambda="pow095"),
+                    sub("CosineAnnealingWarmRestarts", T_0=rng.randint(2, 12)),
+                ],
+                milestones=[rng.randint(0, 30)],
+            ),
+        ],
+        count=2,
+    )
+    draws(
+        lambda lr: [
+            sub(
+                "SequentialLR",
+                schedulers=[
+                    sub("ExponentialLR", gamma=rng.uniform(0.8, 1)),
+                    sub("PolynomialLR", total_iters=rng.randint(5, 50), power=2.0),
+                ],
+                milestones=[rng.randint(1, 40)],
+            ),
+            sub("ConstantLR", factor=rng.uniform(0.1, 1), total_iters=rng.randint(1, 60)),
+        ],
+        count=2,
+    )
+    # Nested chains: the inner one's schedulers step where it stands.
+    draws(
+        lambda lr: [
+            sub(
+                "ChainedScheduler",
+                schedulers=[
+                    sub("ConstantLR", factor=rng.uniform(0.1, 1), total_iters=rng.randint(1, 9)),
+                    sub("ExponentialLR", gamma=rng.uniform(0.9, 1)),
+                ],
+            ),
+            sub(
+                "ChainedScheduler",
+                schedulers=[
+                    cosine(rng, lr),
+                    sub("StepLR", step_size=rng.randint(2, 15), gamma=rng.uniform(0.3, 0.9)),
+                ],
+            ),
+        ]
+    )
+    draws(  # closed forms only, nested
+        lambda lr: [
+            sub(
+                "ChainedScheduler", schedulers=[linear(0.05), sub("LambdaLR", lr_lambda="inverse")]
+            ),
+            sub("StepLR", step_size=rng.randint(2, 15), gamma=rng.uniform(0.3, 0.9)),
+        ],
+        count=2,
+    )
+    # Random chains: a few random structures, each with random arguments.
+    for _ in range(4):
+        size = rng.randint(2, 4)
+        makers = [_maker(rng, i == size - 1, i == 0, False) for i in range(size)]
+        draws(lambda lr, makers=makers: [m(rng, lr) for m in makers], n_steps=80)
+    # A closed form: a CyclicLR built after another takes its first step at lr.
+    draws(
+        lambda lr: [
+            sub("ExponentialLR", gamma=rng.uniform(0.9, 1)),
+            sub("CyclicLR", base_lr=lr / 10, max_lr=lr * 2, step_size_up=rng.randint(2, 12)),
+            sub("ConstantLR", factor=rng.uniform(0.1, 1), total_iters=rng.randint(1, 30)),
+        ],
+        count=2,
+    )
+
+
 def momentum_case(cls: str, kind: str, n_steps: int, **kwargs) -> None:
     opt = optimizer(0.1, kind, **({"momentum": 0.5} if kind == "sgd" else {}))
     sched = getattr(lr_scheduler, cls)(opt, **kwargs)
@@ -354,15 +653,21 @@ def gen_plateau(rng: random.Random) -> None:
 
 def main() -> None:
     rng = random.Random(SEED)
-    for gen in (gen_lambdas, gen_sequential, gen_chained, gen_momentum, gen_plateau):
+    for gen in (gen_lambdas, gen_sequential, gen_chained, gen_momentum, gen_plateau, gen_history):
         gen(random.Random(rng.getrandbits(64)))
     write_json(
         HERE / "torch_more.json",
         {"torch_version": torch.__version__, "lambdas": LAMBDA_SOURCE},
-        {"cases": CASES, "momentum_cases": MOMENTUM, "plateau_cases": PLATEAU},
+        {
+            "cases": CASES,
+            "momentum_cases": MOMENTUM,
+            "plateau_cases": PLATEAU,
+            "chain_cases": CHAINS,
+        },
     )
     print(
-        f"torch {torch.__version__}: {len(CASES)} cases, {len(MOMENTUM)} momentum, {len(PLATEAU)} plateau"
+        f"torch {torch.__version__}: {len(CASES)} cases, {len(MOMENTUM)} momentum, "
+        f"{len(PLATEAU)} plateau, {len(CHAINS)} chains"
     )
 
 
