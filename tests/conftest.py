@@ -20,11 +20,23 @@ FAST_COMPILE_FLAGS = "--xla_cpu_use_fusion_emitters=false --xla_llvm_disable_exp
 if not os.environ.get("JAXSCHED_TEST_XLA_DEFAULTS"):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_FLAGS}".strip()
 
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import jaxsched as js  # noqa: E402
+
+# Tests build the same programs again and again (each test its own jit of the same
+# schedule structures): a compilation cache of this process, emptied when it ends,
+# compiles each once. Per process, so no test ever reads another's half-written entry.
+_CACHE = tempfile.mkdtemp(prefix="jaxsched-tests-xla-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+jax.config.update("jax_compilation_cache_dir", _CACHE)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 @contextlib.contextmanager
