@@ -101,7 +101,10 @@ def periods(t: Fraction, period: Fraction) -> tuple[int, Fraction]:
 
 
 def restart_period(t: Fraction, first: Fraction, m: Fraction) -> tuple[int, Fraction, Fraction]:
-    """(index, position in it, length) of the period holding ``t``; periods ``first * m**i``."""
+    """(index, position in it, length) of the period holding ``t``; periods ``first * m**i``
+    (shrinking ones, ``m < 1``, sum to ``first / (1 - m)``: no period holds a later ``t``)."""
+    if m < 1 and t >= first / (1 - m):
+        raise ValueError(f"no period of {first} * {m}**i holds step {t}")
     if m == 1:
         n, pos = periods(t, first)
         return n, pos, first
@@ -115,6 +118,23 @@ def restart_period(t: Fraction, first: Fraction, m: Fraction) -> tuple[int, Frac
     while t >= start(i + 1):
         i += 1
     return i, t - start(i), first * m**i
+
+
+def k_decay_parts(p: Fraction, k: float) -> tuple[float, float]:
+    """``(p ** k, 1 - p ** k)`` for ``p`` in [0, 1], each with full relative precision."""
+    if p == 0:
+        return 0.0, 1.0
+    log_p = math.log(float(p)) if p <= Fraction(1, 2) else math.log1p(-float(1 - p))
+    return math.exp(k * log_p), -math.expm1(k * log_p)
+
+
+def cos_fall_parts(p: float, q: float) -> float:
+    """``(1 + cos(pi p)) / 2`` given ``p`` and ``q = 1 - p``, each accurate."""
+    return math.cos(math.pi * p / 2) ** 2 if p <= 0.5 else math.sin(math.pi * q / 2) ** 2
+
+
+def sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
 
 
 def reference(s: js.Schedule, t: Fraction) -> float:
@@ -135,6 +155,14 @@ def reference(s: js.Schedule, t: Fraction) -> float:
     if kind == "piecewise":
         n = sum(t >= Fraction(float(b)) for b in np.asarray(s.boundaries))
         return float(np.asarray(s.values)[n])
+    if kind == "piecewise_interpolate":
+        bounds = [Fraction(float(b)) for b in np.asarray(s.boundaries)]
+        values = [float(v) for v in np.asarray(s.values)]
+        n = sum(t >= b for b in bounds)  # the points reached; of a repeated one, the later
+        if n in (0, len(bounds)):
+            return values[0] if n == 0 else values[-1]
+        a, b = bounds[n - 1], bounds[n]
+        return interp(values[n - 1], values[n], part(t - a, b - a), s.shape)
     if kind == "exponential":
         tau, k, rate = (
             max(t - fr(s, "begin"), Fraction(0)),
@@ -180,6 +208,22 @@ def reference(s: js.Schedule, t: Fraction) -> float:
         if abs(end) > abs(peak):  # a rise, from the period's peak: no cancelling
             return peak - height * cos_rise(pos / length)
         return end + height * cos_fall(pos / length)
+    if kind == "restarts":
+        first, m, end = fr(s, "cycle_steps"), fr(s, "cycle_mul"), hp(s, "end_value")
+        if m < 1 and t >= first / (1 - m):  # past the end of shrinking cycles
+            return end
+        i, pos, length = restart_period(t, first, m)
+        if i >= hp(s, "cycle_limit"):
+            return end
+        p, q = k_decay_parts(pos / length, hp(s, "k_decay"))
+        if s.shape == "cos":
+            weight = cos_fall_parts(p, q)
+        elif s.shape == "poly":
+            weight = q ** hp(s, "power")
+        else:  # (1 - tanh(x)) / 2 = sigmoid(-2x)
+            weight = sigmoid(-2 * (hp(s, "lower") * q + hp(s, "upper") * p))
+        peak = scaled_powf(hp(s, "init_value"), hp(s, "cycle_decay"), i)
+        return end + (peak - end) * weight
     if kind == "torch.CosineAnnealingLR":
         T = fr(s, "T_max")
         _, r = periods(t, 2 * T)

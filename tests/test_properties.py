@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from reference import fr, hp, reference_values, restart_period
 
 import jaxsched as js
+from jaxsched._base import core_factory_names
 from jaxsched.compat import torch as ts
 
 PROPS = settings(
@@ -172,6 +173,34 @@ def draw_one_cycle(draw, total: st.SearchStrategy = LENGTH, min_div: float = 0.5
     )
 
 
+def draw_restarts(draw, precise: bool) -> js.Restarts:
+    """Cycles of any shape. Precise: whole growth from a whole first cycle (as for
+    cosine_restarts), and an end below every peak (a rise from a peak cancels)."""
+    decay = draw(st.one_of(st.just(1.0), floats32(0.5, 1.0)))
+    limit = draw(st.one_of(st.integers(0, 5), floats32(0.0, 6.0)))
+    lower = draw(floats32(-10.0, 2.0))
+    kwargs = {
+        "cycle_limit": limit,
+        "cycle_decay": decay,
+        "k_decay": draw(st.one_of(st.just(1.0), floats32(0.5, 3.0))),
+        "power": draw(floats32(0.1, 4.0)),
+        "lower": lower,
+        "upper": f32(lower + draw(floats32(0.5, 10.0))),
+        "shape": draw(st.sampled_from(["cos", "tanh", "poly"])),
+    }
+    if precise:
+        mul = draw(st.sampled_from([1.0, 2.0, 3.0]))
+        first = draw(LENGTH if mul == 1 else st.integers(1, 400))
+        init = draw(VALUE)
+        below = draw(st.one_of(st.just(0.0), floats32(0.0, 0.5)))
+        end = f32(init * decay ** math.ceil(limit) * below)
+    else:
+        mul = draw(st.one_of(st.sampled_from([1.0, 2.0]), floats32(0.5, 4.0)))
+        first = draw(LENGTH)
+        init, end = any_order(draw)
+    return js.restarts(init, first, end, cycle_mul=mul, **kwargs)
+
+
 def build(family: str, draw, precise: bool = False) -> js.Schedule:
     """A schedule of ``family`` with random valid hyperparameters (no legitimate overflow).
 
@@ -234,6 +263,8 @@ def build(family: str, draw, precise: bool = False) -> js.Schedule:
             return js.cosine_restarts(a, first, t_mul, m_mul, b)
         t_mul = draw(st.one_of(st.sampled_from([1.0, 2.0, 3.0]), floats32(1.0, 4.0)))
         return js.cosine_restarts(a, draw(LENGTH), t_mul, m_mul, b)
+    if family == "restarts":
+        return draw_restarts(draw, precise)
     if family == "one_cycle":
         return draw_one_cycle(draw)
     if family == "cyclic":
@@ -250,6 +281,11 @@ def build(family: str, draw, precise: bool = False) -> js.Schedule:
     if family == "warmup":
         inner = draw(st.sampled_from(["cosine", "linear", "exponential", "constant"]))
         return js.warmup(build(inner, draw, precise), draw(offsets(precise)), draw(VALUE0))
+    if family == "piecewise_interpolate":
+        points = st.one_of(offsets(precise), st.integers(-50, -1))  # repeats: jumps
+        bounds = sorted(draw(st.lists(points, min_size=1, max_size=5)))
+        values = draw(st.lists(VALUE0, min_size=len(bounds), max_size=len(bounds)))
+        return js.piecewise_interpolate(bounds, values, draw(ANNEAL))
     if family in ("join", "switch"):
         kinds = draw(st.lists(st.sampled_from(BASIC), min_size=1, max_size=3))
         parts = [build(f, draw, precise) for f in kinds]
@@ -315,26 +351,8 @@ def build(family: str, draw, precise: bool = False) -> js.Schedule:
 
 
 BASIC = ["constant", "step", "poly", "cosine", "exponential", "cyclic", "wsd", "rex"]
-CORE = [
-    "constant",
-    "step",
-    "multistep",
-    "piecewise",
-    "exponential",
-    "inverse_time",
-    "poly",
-    "linear",
-    "cosine",
-    "rex",
-    "cosine_restarts",
-    "one_cycle",
-    "cyclic",
-    "wsd",
-    "inverse_sqrt",
-    "warmup",
-    "join",
-    "switch",
-]
+#: Every core factory of the registry: `build` draws each (a new one fails here until it does).
+CORE = core_factory_names()
 TORCH = [
     "torch.StepLR",
     "torch.MultiStepLR",
