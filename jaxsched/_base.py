@@ -120,8 +120,17 @@ def factory_named(name: str) -> Callable[..., Schedule]:
 
 
 def factory_names() -> list[str]:
-    """The names `factory_named` knows, sorted."""
+    """The names `factory_named` knows, sorted: the registry of every schedule family.
+
+    The CLI's help, the sweep files' families and the tests' tables are read from it.
+    """
     return sorted(_FACTORIES)
+
+
+def core_factory_names() -> list[str]:
+    """`factory_names` without the `jaxsched.compat` constructors (``torch.StepLR``, ...,
+    the names with a dot): ``constant``, ``cosine``, ..., ``wsd``."""
+    return [name for name in factory_names() if "." not in name]
 
 
 def event_ndim(fn: Callable[..., Schedule], param: str) -> int:

@@ -61,6 +61,15 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def format_help(self) -> str:
+        # A help text an action computes (its ``help_text``) is computed when the help is
+        # printed: compare's families need the experiments extras, which `plot` does not.
+        for action in self._actions:
+            text = getattr(action, "help_text", None)
+            if text is not None:
+                action.help = text()
+        return super().format_help()
+
 
 def _add_cpu_devices(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -123,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
         "plot",
         help="draw schedules given as spec strings",
         description='Draw schedules, e.g. jaxsched plot "cosine(init_value=0.1, decay_steps=900)"',
+        epilog=_schedule_names(),
     )
     plot.add_argument("specs", nargs="+", metavar="SPEC", help="a schedule spec string")
     plot.add_argument("-o", "--output", type=Path, help="write a PNG here (needs matplotlib)")
@@ -132,6 +142,17 @@ def _parser() -> argparse.ArgumentParser:
     _add_sweep(commands)
     _add_lr_find(commands)
     return parser
+
+
+def _schedule_names() -> str:
+    """The schedules a spec string may call, from the registry `jaxsched.parse` reads."""
+    from jaxsched._base import core_factory_names, factory_names
+
+    compat = sorted({name.split(".")[0] for name in factory_names() if "." in name})
+    return (
+        f"Schedules: {', '.join(core_factory_names())}; and the constructors of "
+        f"jaxsched.compat: {', '.join(f'{module}.*' for module in compat)} (e.g. torch.StepLR)."
+    )
 
 
 def _plot(args: argparse.Namespace) -> int:
@@ -203,13 +224,8 @@ def _add_compare(commands) -> None:
         default="sgd,adam",
         help="comma-separated: sgd, adam, adamw (default sgd,adam)",
     )
-    p.add_argument(
-        "--families",
-        help="comma-separated (default all): constant, step, multistep, exponential, "
-        "inverse_time, poly, linear, cosine, warmup_cosine, one_cycle, cyclic, "
-        "cosine_restarts, wsd, rex, schedule_free (constant is trained as the reference "
-        "in any case)",
-    )
+    families = p.add_argument("--families", help=_families_help(None))
+    families.help_text = _compared_families_help
     p.add_argument(
         "--seeds",
         help="confirmation seeds: a count (default 10: seeds 100, 101, ...) or a "
@@ -246,6 +262,23 @@ def _add_compare(commands) -> None:
     _add_checkpoint_dir(p, "a folder per task x optimizer")
     _add_cpu_devices(p)
     p.set_defaults(run=_compare)
+
+
+def _families_help(families: Sequence[str] | None) -> str:
+    listed = "" if families is None else f": {', '.join(families)}"
+    return (
+        f"comma-separated (default all){listed} (constant is trained as the reference in any case)"
+    )
+
+
+def _compared_families_help() -> str:
+    """``--families``'s help: the families of `jaxsched.experiments.families`, each of
+    which builds a schedule of the registry (without the experiments extras, none listed)."""
+    try:
+        from jaxsched.experiments.families import FAMILIES
+    except ImportError:
+        return _families_help(None)
+    return _families_help(FAMILIES)
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -69,8 +69,11 @@ def x64():
         yield
 
 
-# factory, shared arguments, {hyperparameter: values to sweep}. Every numeric
-# hyperparameter of every factory appears, step counts and boundaries included.
+# factory, shared arguments, {hyperparameter: values to sweep}, keyed by the factory's
+# name in the registry, or by its name and a variant (``cyclic_exp_range``) for
+# hyperparameters that act only with other shared arguments. Every core factory has an
+# entry, and every numeric hyperparameter of every factory appears, step counts and
+# boundaries included: test_completeness.py checks both.
 SWEEPS = {
     "constant": (js.constant, {"value": 0.1}, {"value": [0.1, 0.3, 0.02]}),
     "step": (
@@ -183,6 +186,17 @@ SWEEPS = {
             "gamma": [0.9, 0.99, 1.0],
         },
     ),
+    "cyclic_exp_range": (  # gamma_steps acts where gamma is not 1
+        js.cyclic,
+        {
+            "base_value": 0.01,
+            "peak_value": 0.1,
+            "step_size_up": 20,
+            "mode": "exp_range",
+            "gamma": 0.99,
+        },
+        {"gamma_steps": [1.0, 4.0, 2.5]},
+    ),
     "cosine_restarts": (
         js.cosine_restarts,
         {"init_value": 0.1, "first_decay_steps": 10},
@@ -193,6 +207,29 @@ SWEEPS = {
             "m_mul": [0.5, 1.0],
             "end_value": [0.0, 0.01],
         },
+    ),
+    "restarts": (
+        js.restarts,
+        {"init_value": 0.1, "cycle_steps": 20, "cycle_limit": 4},
+        {
+            "init_value": [0.1, 1.0],
+            "cycle_steps": [7, 20],
+            "end_value": [0.0, 0.01],
+            "cycle_limit": [1, 4],
+            "cycle_mul": [1.0, 2.0, 1.5],  # shrinking cycles (< 1): test_hf_timm_parity.py
+            "cycle_decay": [1.0, 0.5],
+            "k_decay": [1.0, 3.0],
+        },
+    ),
+    "restarts_tanh": (
+        js.restarts,
+        {"init_value": 0.1, "cycle_steps": 20, "cycle_limit": 4, "shape": "tanh"},
+        {"lower": [-7.0, 0.0], "upper": [3.0, 6.0]},
+    ),
+    "restarts_poly": (
+        js.restarts,
+        {"init_value": 0.1, "cycle_steps": 20, "cycle_limit": 4, "shape": "poly"},
+        {"power": [1.0, 2.0, 0.5]},
     ),
     "wsd": (
         js.wsd,
@@ -237,3 +274,11 @@ SWEEPS = {
 }
 
 SWEPT = [(name, param) for name, (_, _, sweeps) in SWEEPS.items() for param in sweeps]
+
+
+def factory_name(entry: str) -> str:
+    """The registry's name of ``SWEEPS[entry]``'s factory: ``cyclic`` for ``cyclic_exp_range``."""
+    from jaxsched._base import core_factory_names, factory_named
+
+    fn = SWEEPS[entry][0]
+    return next(name for name in core_factory_names() if factory_named(name) is fn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -65,6 +66,35 @@ def test_console_script_runs():
     )
     assert result.returncode == 0, result.stderr
     assert "rex(1.0, decay_steps=10)" in result.stdout
+
+
+def _help(command: str, capsys) -> str:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    return " ".join(capsys.readouterr().out.split())  # unwrapped
+
+
+def test_help_lists_the_registry_and_the_compared_families(capsys):
+    from jaxsched._base import core_factory_names, factory_names
+    from jaxsched.experiments import FAMILIES
+
+    plot = _help("plot", capsys)
+    listed = re.search(r"Schedules: (.*?); and the constructors of jaxsched.compat: (.*?) \(", plot)
+    assert listed[1].split(", ") == core_factory_names()
+    modules = {name.split(".")[0] + ".*" for name in factory_names() if "." in name}
+    assert set(listed[2].split(", ")) == modules
+    compare = _help("compare", capsys)
+    listed = re.search(r"--families FAMILIES comma-separated \(default all\): (.*?) \(", compare)
+    assert listed[1].split(", ") == list(FAMILIES)
+
+
+def test_the_parser_does_not_import_the_experiments():
+    """compare's families are read when its help is printed: `plot` needs no extras."""
+    code = "import sys; from jaxsched import cli; cli._parser(); print(sorted(sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "'jaxsched.experiments'" not in result.stdout
 
 
 def test_lr_find_prints_the_suggestion_of_train_lr_find(tmp_path, capsys):

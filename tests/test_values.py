@@ -19,7 +19,11 @@ pi, cos, sqrt = math.pi, math.cos, math.sqrt
 
 
 def cases():
-    """(schedule, {step: value computed by hand}); built on call, so x64 gives float64 leaves."""
+    """(schedule, {step: value computed by hand}); built on call, so x64 gives float64 leaves.
+
+    A case's name is its factory's name in the registry, or that and ``_`` and what it
+    shows (``linear_up``): test_completeness.py checks that every core factory has one.
+    """
     return {
         "constant": (js.constant(0.3), {0: 0.3, 10**6: 0.3}),
         "step": (
@@ -40,6 +44,15 @@ def cases():
             {0: 3.0, 9.5: 3.0, 10: 2.0, 25: 1.0, 99: 1.0},
         ),
         "piecewise_empty": (js.piecewise([], [7.0]), {0: 7.0, 100: 7.0}),
+        "piecewise_interpolate": (
+            js.piecewise_interpolate([0, 10, 30], [0.0, 1.0, 0.5]),
+            {0: 0.0, 5: 0.5, 10: 1.0, 20: 0.75, 30: 0.5, 99: 0.5},
+        ),
+        "piecewise_interpolate_cos_jump": (
+            # a point before step 0 starts part-way; the repeated 10 jumps to 2.0
+            js.piecewise_interpolate([-10, 10, 10, 20], [0.0, 1.0, 2.0, 4.0], shape="cos"),
+            {0: 0.5, 5: (1 + sqrt(0.5)) / 2, 10: 2.0, 15: 3.0, 20: 4.0, 100: 4.0},
+        ),
         "exponential": (
             js.exponential(2.0, decay_steps=10, decay_rate=0.5),
             {0: 2.0, 5: 2.0 * 0.5**0.5, 10: 1.0, 25: 2.0 * 0.5**2.5},
@@ -155,6 +168,38 @@ def cases():
             js.cosine_restarts(1.0, first_decay_steps=10, t_mul=1.5),
             {10: 1.0, 17.5: 0.5, 25: 1.0, 36.25: 0.5},
         ),
+        "restarts": (
+            js.restarts(1.0, cycle_steps=10, cycle_limit=2, cycle_decay=0.5),
+            {
+                0: 1.0,
+                2.5: (1 + cos(pi / 4)) / 2,
+                5: 0.5,
+                10: 0.5,
+                12.5: 0.5 * (1 + cos(pi / 4)) / 2,
+                15: 0.25,
+                20: 0.0,
+                100: 0.0,
+            },
+        ),
+        "restarts_tanh_growing": (
+            # cycles of 10, 20, 40 steps; weight (1 - tanh(-2 q + 2 p)) / 2
+            js.restarts(
+                1.0,
+                10,
+                end_value=0.1,
+                cycle_limit=3,
+                cycle_mul=2.0,
+                lower=-2.0,
+                upper=2.0,
+                shape="tanh",
+            ),
+            {0: 0.1 + 0.9 / (1 + math.exp(-4)), 5: 0.55, 20: 0.55, 50: 0.55, 70: 0.1, 500: 0.1},
+        ),
+        "restarts_poly_k_decay": (
+            # (1 - p**2)**2 with p = t / 10
+            js.restarts(1.0, cycle_steps=10, power=2.0, k_decay=2.0, shape="poly"),
+            {0: 1.0, 5: 0.75**2, 8: 0.36**2, 10: 0.0, 30: 0.0},
+        ),
         "wsd": (
             js.wsd(1.0, total_steps=100, warmup_steps=10, decay_steps=20, end_value=0.1),
             {
@@ -191,6 +236,10 @@ def cases():
         "join": (
             js.join([js.constant(0.5), js.linear(1.0, 0.0, 10), js.constant(0.1)], [5, 20]),
             {0: 0.5, 4: 0.5, 5: 1.0, 10: 0.5, 19: 0.0, 20: 0.1},
+        ),
+        "switch": (
+            js.switch([js.constant(0.1), js.cosine(1.0, decay_steps=10)], index=1),
+            {0: 1.0, 5: 0.5, 10: 0.0, 20: 0.0},
         ),
         "torch_cosine_annealing_rises_again": (
             ts.CosineAnnealingLR(1.0, T_max=10, eta_min=0.1),

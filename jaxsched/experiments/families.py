@@ -48,10 +48,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jaxsched
-from jaxsched._base import Schedule
+from jaxsched._base import Schedule, factory_named
 from jaxsched._check import did_you_mean
 
-__all__ = ["FAMILIES", "LABELS", "SCHEDULE_FREE", "Candidate", "candidates", "search_space"]
+__all__ = [
+    "FAMILIES",
+    "LABELS",
+    "SCHEDULE_FREE",
+    "Candidate",
+    "candidates",
+    "factory_of",
+    "search_space",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,10 +81,18 @@ class Candidate:
 
 @dataclasses.dataclass(frozen=True)
 class _Family:
+    """A family: its own parameter, that parameter's values, and how to build a schedule.
+
+    ``build(make, rate, steps, level)`` gets ``make``, the factory of the registry that
+    the family's schedules are made by (`factory_of`): ``factory``, by default the
+    family's name.
+    """
+
     own: str | None
     levels: tuple[Any, ...]
-    build: Callable[[float, int, Any], Schedule]
+    build: Callable[[Callable[..., Schedule], float, int, Any], Schedule]
     value: Callable[[Any, int], Any] = lambda level, steps: level
+    factory: str | None = None
 
 
 def _frac(level: float, steps: int) -> int:
@@ -88,60 +104,61 @@ def _cycle(level: float, steps: int) -> int:
     return max(1, math.ceil(level * steps - 1e-9))
 
 
-def _warmup_cosine(r: float, t: int, level: float) -> Schedule:
+def _warmup_cosine(make: Callable[..., Schedule], r: float, t: int, level: float) -> Schedule:
     w = min(_frac(level, t), t - 1)
-    return jaxsched.warmup(jaxsched.cosine(r, decay_steps=t - w), warmup_steps=w)
+    return make(jaxsched.cosine(r, decay_steps=t - w), warmup_steps=w)
 
 
 _FAMILIES: dict[str, _Family] = {
-    "constant": _Family(None, (None,), lambda r, t, _: jaxsched.constant(r)),
+    "constant": _Family(None, (None,), lambda make, r, t, _: make(r)),
     "step": _Family(
-        "decay_rate", (0.1, 0.5, 0.3), lambda r, t, d: jaxsched.step(r, _frac(0.25, t), d)
+        "decay_rate", (0.1, 0.5, 0.3), lambda make, r, t, d: make(r, _frac(0.25, t), d)
     ),
     "multistep": _Family(
         "decay_rate",
         (0.1, 0.3, 0.03),
-        lambda r, t, d: jaxsched.multistep(r, sorted({_frac(0.5, t), _frac(0.75, t)}), d),
+        lambda make, r, t, d: make(r, sorted({_frac(0.5, t), _frac(0.75, t)}), d),
     ),
-    "exponential": _Family(
-        "decay_rate", (0.01, 0.1, 0.001), lambda r, t, d: jaxsched.exponential(r, t, d)
-    ),
-    "inverse_time": _Family(
-        "decay_rate", (9.0, 99.0, 999.0), lambda r, t, d: jaxsched.inverse_time(r, t, d)
-    ),
-    "poly": _Family("power", (2.0, 0.5, 3.0), lambda r, t, p: jaxsched.poly(r, 0.0, t, power=p)),
-    "linear": _Family(None, (None,), lambda r, t, _: jaxsched.linear(r, 0.0, t)),
-    "cosine": _Family(None, (None,), lambda r, t, _: jaxsched.cosine(r, t)),
+    "exponential": _Family("decay_rate", (0.01, 0.1, 0.001), lambda make, r, t, d: make(r, t, d)),
+    "inverse_time": _Family("decay_rate", (9.0, 99.0, 999.0), lambda make, r, t, d: make(r, t, d)),
+    "poly": _Family("power", (2.0, 0.5, 3.0), lambda make, r, t, p: make(r, 0.0, t, power=p)),
+    "linear": _Family(None, (None,), lambda make, r, t, _: make(r, 0.0, t)),
+    "cosine": _Family(None, (None,), lambda make, r, t, _: make(r, t)),
     "warmup_cosine": _Family(
-        "warmup_steps", (0.05, 0.2, 0.1), _warmup_cosine, lambda w, t: min(_frac(w, t), t - 1)
+        "warmup_steps",
+        (0.05, 0.2, 0.1),
+        _warmup_cosine,
+        lambda w, t: min(_frac(w, t), t - 1),
+        factory="warmup",
     ),
     "one_cycle": _Family(
-        "pct_start", (0.3, 0.1, 0.5), lambda r, t, p: jaxsched.one_cycle(r, t, pct_start=p)
+        "pct_start", (0.3, 0.1, 0.5), lambda make, r, t, p: make(r, t, pct_start=p)
     ),
     "cyclic": _Family(
         "step_size_up",
         (0.5, 0.125, 0.25),
-        lambda r, t, f: jaxsched.cyclic(r / 10, r, step_size_up=_cycle(f, t)),
+        lambda make, r, t, f: make(r / 10, r, step_size_up=_cycle(f, t)),
         _cycle,
     ),
     "cosine_restarts": _Family(
         "first_decay_steps",
         (1 / 7, 1 / 3, 1 / 15),
-        lambda r, t, f: jaxsched.cosine_restarts(r, _cycle(f, t), t_mul=2.0),
+        lambda make, r, t, f: make(r, _cycle(f, t), t_mul=2.0),
         _cycle,
     ),
     "wsd": _Family(
         "decay_steps",
         (0.2, 0.1, 0.4),
-        lambda r, t, f: jaxsched.wsd(r, t, warmup_steps=_frac(0.05, t), decay_steps=_frac(f, t)),
+        lambda make, r, t, f: make(r, t, warmup_steps=_frac(0.05, t), decay_steps=_frac(f, t)),
         _frac,
     ),
-    "rex": _Family(None, (None,), lambda r, t, _: jaxsched.rex(r, t)),
+    "rex": _Family(None, (None,), lambda make, r, t, _: make(r, t)),
     "schedule_free": _Family(
         "warmup_steps",
         (0.05, 0.2, 0.1),
-        lambda r, t, w: jaxsched.warmup(jaxsched.constant(r), warmup_steps=_frac(w, t)),
+        lambda make, r, t, w: make(jaxsched.constant(r), warmup_steps=_frac(w, t)),
         _frac,
+        factory="warmup",
     ),
 }
 
@@ -173,14 +190,12 @@ def candidates(family: str, rates: Sequence[float], steps: int, own: int = 2) ->
       >>> families.candidates("wsd", [0.1], 1000, own=1)[0].params
       {'decay_steps': 200}
     """
-    if family not in _FAMILIES:
-        close = did_you_mean(family, FAMILIES)
-        raise ValueError(f"unknown family {family!r}{close}: use any of {', '.join(FAMILIES)}")
+    spec = _family(family)
     if not 1 <= own <= 3:
         raise ValueError(f"own must be 1, 2 or 3 (values of a family's own parameter), got {own}")
     if steps < 2:
         raise ValueError(f"steps must be >= 2 to compare schedules, got {steps}")
-    spec = _FAMILIES[family]
+    make = factory_named(factory_of(family))
     out = []
     for rate in rates:
         if not rate > 0:
@@ -188,9 +203,29 @@ def candidates(family: str, rates: Sequence[float], steps: int, own: int = 2) ->
         for level in spec.levels[:own]:
             params = {} if spec.own is None else {spec.own: spec.value(level, steps)}
             out.append(
-                Candidate(family, float(rate), params, spec.build(float(rate), steps, level))
+                Candidate(family, float(rate), params, spec.build(make, float(rate), steps, level))
             )
     return out
+
+
+def factory_of(family: str) -> str:
+    """The factory of the registry (a name `jaxsched.parse` knows) that builds ``family``'s
+    schedules: the family's own name, or the composition's (``warmup`` for
+    ``warmup_cosine`` and ``schedule_free``).
+
+    Example:
+      >>> from jaxsched.experiments import families
+      >>> families.factory_of("cosine"), families.factory_of("warmup_cosine")
+      ('cosine', 'warmup')
+    """
+    return _family(family).factory or family
+
+
+def _family(family: str) -> _Family:
+    if family not in _FAMILIES:
+        close = did_you_mean(family, FAMILIES)
+        raise ValueError(f"unknown family {family!r}{close}: use any of {', '.join(FAMILIES)}")
+    return _FAMILIES[family]
 
 
 def search_space(

@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 
 import jaxsched
-from jaxsched._base import Schedule, event_ndim, factory_named, factory_names
+from jaxsched._base import Schedule, core_factory_names, event_ndim, factory_named
 from jaxsched._batch import _depth
 from jaxsched._check import did_you_mean
 from jaxsched._output import writable_folder
@@ -394,7 +394,7 @@ def _schedules(err: _Errors, table: dict, where: str) -> list[Schedule]:
     except ValueError:
         factory = None
     if factory is None or family in _COMPOSITES or "." in family:
-        numeric = [n for n in factory_names() if n not in _COMPOSITES and "." not in n]
+        numeric = [n for n in core_factory_names() if n not in _COMPOSITES]
         err(
             f"{where}: family {family!r}{did_you_mean(family, numeric)} is not a schedule "
             "factory with numeric parameters "
