@@ -4,7 +4,7 @@ For every task x optimizer:
 
 1. **Search.** Every family's configurations (base rate on a log grid x its
    own parameter, `jaxsched.experiments.families`) are trained on the search
-   seeds (default 0, 1) by `jaxsched.train.fit`: the schedules of every family
+   seeds (default: seed 0 alone) by `jaxsched.train.fit`: the schedules of every family
    in one compiled program, the schedule-free baseline in one of its own. Per
    family, the configuration with the highest final validation accuracy
    (mean over the search seeds) is selected; a configuration that diverged for
