@@ -108,7 +108,6 @@ def test_nothing_refers_to_files_outside_the_repository():
 
 def test_docstrings_render_as_markdown():
     """The griffe extension of the API pages fences doctests and turns reST math into code."""
-    pytest.importorskip("griffe")
     as_markdown = _module(DOCS / "_ext" / "docstrings.py").as_markdown
     docstring = (
         "Sum :math:`a + b`, as below::\n\n    a + b\n\n.. math::\n    a + b\n\n"
