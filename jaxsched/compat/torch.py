@@ -931,7 +931,7 @@ class _Chained(_Schedule):
             if isinstance(s, _Multiplicative):
                 step = _jnp.asarray(s.lr_lambda(_jnp.floor(steps.t)), now.dtype)
             else:
-                step = _jnp.where(then == 0, 1.0, now / _jnp.where(then == 0, 1.0, then))
+                step = _factor(now, then)
             value = value * _jnp.where(first, now / safe, step)
         return value
 
@@ -1120,9 +1120,13 @@ def _step(s: _Schedule, e: _jax.Array, dtype: _Any) -> tuple[_Any, _Any]:
         return 0.0, s._value(_Steps(dtype, n=e))
     # A multiplying one's factor from e - 1 to e: its closed forms' ratio.
     values = s._value(_Steps(dtype, n=_and_before(e)))
-    then, now = values[:-1], values[1:]
-    held = then == 0
-    return _jnp.where(held, 1.0, now / _jnp.where(held, 1.0, then)), 0.0
+    return _factor(values[1:], values[:-1]), 0.0
+
+
+def _factor(now: _jax.Array, then: _jax.Array) -> _jax.Array:
+    """What a multiplying scheduler's step multiplies the rate by: ``now / then``, its
+    closed forms' ratio, and 1 where ``then`` is 0 (a rate held at 0 stays)."""
+    return _jnp.where(then == 0, 1.0, now / _jnp.where(then == 0, 1.0, then))
 
 
 def _and_before(e: _jax.Array) -> _jax.Array:
@@ -1144,7 +1148,7 @@ def _cosine_step(s: _CosineAnnealing, e: _jax.Array, dtype: _Any) -> tuple[_jax.
     f = _jnp.square(_jnp.sin((0.5 * _jnp.pi) * ((half - folded) / half)))
     then, now = f[:-1], f[1:]
     restart = pos[:-1] == half
-    ratio = _jnp.where(then == 0, 1.0, now / _jnp.where(then == 0, 1.0, then))
+    ratio = _factor(now, then)
     climb = (s.lr - s.eta_min) * _cosine_rise(1 / half)
     return _jnp.where(restart, 1.0, ratio), _jnp.where(restart, climb, s.eta_min * (1 - ratio))
 
