@@ -21,6 +21,17 @@ def test_mean_ci_is_the_student_t_interval():
     assert mean_ci([0.7, np.nan, 0.8])[0] == pytest.approx(0.75)  # a diverged run is left out
 
 
+def test_the_interval_is_cut_to_the_range_of_the_values():
+    # Two seeds at 95.6% and 100%: the t interval is 97.8 +- 27.9 points.
+    mean, low, high = mean_ci([0.956, 1.0], within=(0.0, 1.0))
+    half = sps.t.ppf(0.975, 1) * np.std([0.956, 1.0], ddof=1) / math.sqrt(2)
+    assert mean == pytest.approx(0.978)
+    assert low == pytest.approx(0.978 - half) and high == 1.0
+    assert mean_ci([0.0, 0.05], within=(0.0, 1.0))[1] == 0.0
+    r = paired([1.0, 0.2], [0.0, 0.1], within=(-1.0, 1.0))  # d = 1.0, 0.1: +- 5.7
+    assert (r.low, r.high) == (-1.0, 1.0)
+
+
 def test_the_interval_covers_the_true_mean_95_percent_of_the_time():
     rng = np.random.default_rng(1)
     draws = rng.normal(0.8, 0.02, size=(4000, 5))

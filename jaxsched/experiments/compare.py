@@ -13,7 +13,7 @@ For every task x optimizer:
    among them, is trained again on fresh seeds (default 10 seeds, 100 ..
    109; never a search seed: other initial weights and data order), and only
    these runs are reported (`jaxsched.experiments.stats`): test accuracy, its
-   mean and 95% t interval over the seeds; the paired per-seed difference to
+   mean and 95% t interval over the seeds (cut to [0, 1]); the paired per-seed difference to
    the constant rate ``delta`` with its 95% interval (a seed gives every family
    the same initial weights and batches, so the differences pair); the
    one-sided paired t-test's p-value for ``delta > 0``, Holm-Bonferroni
@@ -567,7 +567,7 @@ def summarize(
             n_diverged=n_div,
             confirm_index=j,
         )
-        mean, low, high = stats.mean_ci(test[:, j])
+        mean, low, high = stats.mean_ci(test[:, j], within=(0.0, 1.0))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             curve = np.nanmean(val[:, j], axis=0)
@@ -607,7 +607,9 @@ def _against_constant(rows: list[FamilyRow], test: np.ndarray, alpha: float) -> 
     tests = {}
     for r in rows:
         if r.confirm_index >= 0:
-            tests[r.family] = stats.paired(test[:, r.confirm_index], test[:, base.confirm_index])
+            tests[r.family] = stats.paired(
+                test[:, r.confirm_index], test[:, base.confirm_index], within=(-1.0, 1.0)
+            )
     others = [f for f in tests if f != "constant"]
     adjusted = dict(zip(others, stats.holm([tests[f].p for f in others]), strict=True))
     out = []

@@ -6,7 +6,10 @@ Every number here is computed over *seeds*: the confirmation stage of
 batches, so two families' results on one seed pair.
 
 - `mean_ci`: the mean of ``x_1 .. x_n`` and its two-sided Student-t interval
-  ``mean ± t_{(1+c)/2, n-1} * s / sqrt(n)`` (``s`` the sample standard deviation).
+  ``mean ± t_{(1+c)/2, n-1} * s / sqrt(n)`` (``s`` the sample standard deviation),
+  cut to the range the mean can take when one is given (an accuracy's ``[0, 1]``:
+  with two seeds the t interval is wide and would pass 100%; the cut interval
+  holds the true mean whenever the whole one does, so its confidence is kept).
 - `paired`: the mean of paired differences ``d_s = a_s - b_s``, its interval as
   above, and the one-sided p-value of the paired t-test of ``H0: E[d] <= 0``
   against ``H1: E[d] > 0``: ``p = 1 - F_{n-1}(mean(d) / (s_d / sqrt(n)))``.
@@ -38,9 +41,14 @@ def _t(q: float, df: int) -> float:
     return float(t.ppf(q, df))
 
 
-def mean_ci(x: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+def mean_ci(
+    x: Sequence[float],
+    confidence: float = 0.95,
+    within: tuple[float, float] = (-math.inf, math.inf),
+) -> tuple[float, float, float]:
     """``(mean, low, high)``: the mean of the finite values of ``x`` and its two-sided
-    Student-t confidence interval; NaN bounds with fewer than two values.
+    Student-t confidence interval, cut to ``within`` (the values' range); NaN bounds
+    with fewer than two values.
 
     Example:
       >>> mean, low, high = mean_ci([0.80, 0.82, 0.84])  # s = 0.02, t_{0.975, 2} = 4.303
@@ -48,6 +56,8 @@ def mean_ci(x: Sequence[float], confidence: float = 0.95) -> tuple[float, float,
       (0.82, 0.7703, 0.8697)
       >>> mean_ci([0.9])
       (0.9, nan, nan)
+      >>> [round(v, 4) for v in mean_ci([0.95, 1.0], within=(0, 1))]  # t: [0.658, 1.293]
+      [0.975, 0.6574, 1.0]
     """
     v = np.asarray(x, np.float64)
     v = v[np.isfinite(v)]
@@ -57,7 +67,7 @@ def mean_ci(x: Sequence[float], confidence: float = 0.95) -> tuple[float, float,
     if v.size < 2:
         return mean, math.nan, math.nan
     half = _t((1 + confidence) / 2, v.size - 1) * float(v.std(ddof=1)) / math.sqrt(v.size)
-    return mean, mean - half, mean + half
+    return mean, float(max(mean - half, within[0])), float(min(mean + half, within[1]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,9 +81,14 @@ class Paired:
     n: int
 
 
-def paired(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Paired:
-    """The per-seed differences ``d = a - b``: their mean, its two-sided interval, and
-    the one-sided paired t-test's p-value for ``E[d] > 0``.
+def paired(
+    a: Sequence[float],
+    b: Sequence[float],
+    confidence: float = 0.95,
+    within: tuple[float, float] = (-math.inf, math.inf),
+) -> Paired:
+    """The per-seed differences ``d = a - b``: their mean, its two-sided interval (cut to
+    ``within``, as `mean_ci`), and the one-sided paired t-test's p-value for ``E[d] > 0``.
 
     Seeds where either value is not finite (a diverged run) are left out; ``n``
     counts the pairs used. Differences that are all equal have no spread: ``p``
@@ -92,7 +107,7 @@ def paired(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> 
     if x.shape != y.shape:
         raise ValueError(f"paired: a and b must pair, got shapes {x.shape} and {y.shape}")
     d = (x - y)[np.isfinite(x) & np.isfinite(y)]
-    mean, low, high = mean_ci(d, confidence)
+    mean, low, high = mean_ci(d, confidence, within)
     if d.size < 2:
         return Paired(mean, low, high, math.nan, int(d.size))
     sd = float(d.std(ddof=1))
