@@ -54,7 +54,13 @@ class Restarts(Schedule):
         # Growing or shrinking cycles; a traced cycle_mul <= 0 acts as 1.
         geometric = (self.cycle_mul > 0) & (self.cycle_mul != 1)
         m = where(geometric, self.cycle_mul, 2.0)
-        i_g, pos_g, rest_g, length_g = _geometric_periods(steps, first, m)
+        # Shrinking cycles all passed (the log that finds the cycle has no value from
+        # there): the cycles are found for step 0 instead and not used, so that no NaN
+        # enters the gradient through the branch left unselected below.
+        ended = (m < 1) & (steps.t / first * (m - 1) <= -1)
+        i_g, pos_g, rest_g, length_g = _geometric_periods(
+            Steps.select(ended, Steps.zero(steps), steps), first, m
+        )
         i = where(geometric, i_g, i)
         pos = where(geometric, pos_g, pos)
         rest = where(geometric, rest_g, rest)
@@ -71,8 +77,8 @@ class Restarts(Schedule):
             weight = jax.nn.sigmoid(-2.0 * (self.lower * q + self.upper * p))
         peak = scaled_power(self.init_value, self.cycle_decay, i)
         value = self.end_value + (peak - self.end_value) * weight
-        # Past the last cycle (or past the end of shrinking ones, where i is NaN): the end.
-        return where(i < self.cycle_limit, value, self.end_value)
+        # Past the last cycle, or past the end of shrinking ones: the end.
+        return where((i < self.cycle_limit) & ~ended, value, self.end_value)
 
 
 @factory(Restarts)

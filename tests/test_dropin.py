@@ -3,6 +3,7 @@ data: repr, to_dict/from_dict, parse, batches and indexing."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import jax
@@ -309,3 +310,20 @@ def test_gradients_are_finite_with_a_phase_of_length_zero_or_a_factor_of_zero():
         by_leaf, by_step = _grads_in_every_float_leaf_and_the_step(js.stack([schedule]), steps)
         for grads in [*by_leaf, by_step]:
             assert np.isfinite(np.asarray(grads)).all(), schedule
+
+
+@pytest.mark.parametrize("shape", ["cos", "tanh", "poly"])
+def test_gradients_are_finite_past_the_end_of_shrinking_cycles(shape):
+    """Cycles of 40, 24, 14.4, ... steps sum to 100: from there the cycle cannot be
+    found (a log of a negative number) and the value is the end value, with finite
+    gradients in every hyperparameter and the step; before, the schedule is unchanged."""
+    make = functools.partial(
+        js.restarts, 1.0, 40, end_value=0.01, cycle_limit=50, cycle_mul=0.6, shape=shape
+    )
+    steps = jnp.concatenate([jnp.arange(0.0, 160.0), jnp.asarray([2.0**31 - 1])])
+    by_leaf, by_step = _grads_in_every_float_leaf_and_the_step(js.stack([make()]), steps)
+    for grads in [*by_leaf, by_step]:
+        assert np.isfinite(np.asarray(grads)).all()
+    values = np.asarray(make()(steps))
+    np.testing.assert_array_equal(values[101:], np.float32(0.01))  # 40 / (1 - m) > 100 in float32
+    assert values[39] < 0.05 < 0.99 < values[40]  # the second cycle starts at step 40

@@ -55,7 +55,7 @@ CAPS = {
     "one_cycle": (lambda: js.one_cycle(0.1, 150), 159),
     "cyclic": (lambda: js.cyclic(0.01, 0.1, 20), 100),
     "cosine_restarts": (lambda: js.cosine_restarts(0.1, 10), 462),
-    "restarts": (lambda: js.restarts(0.1, 10), 431),
+    "restarts": (lambda: js.restarts(0.1, 10), 451),
     "wsd": (lambda: js.wsd(0.1, 150, 10, 30), 57),
     "inverse_sqrt": (lambda: js.inverse_sqrt(0.1, 20), 18),
     "rex": (lambda: js.rex(0.1, 100), 39),
