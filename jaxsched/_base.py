@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from operator import itemgetter
 from typing import Any, ClassVar, TypeVar
 
@@ -20,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxsched._check import did_you_mean, on_host
+from jaxsched._fields import Declared, convert_fields, declare
 from jaxsched._steps import Steps
 
 __all__ = ["Schedule", "data", "factory", "register", "static"]
@@ -30,31 +32,74 @@ _S = TypeVar("_S", bound="Schedule")
 _FACTORIES: dict[str, Callable[..., Schedule]] = {}
 
 
-def data(event_ndim: int = 0, **kwargs: Any) -> Any:
-    """A data field: a jnp array whose trailing ``event_ndim`` axes are per-schedule."""
-    return dataclasses.field(metadata={"static": False, "event_ndim": event_ndim}, **kwargs)
+def data(
+    kind: Any = None,
+    check: str | None = None,
+    *,
+    switch: bool | str = False,
+    event_ndim: int = 0,
+    **kwargs: Any,
+) -> Any:
+    """A data field: a jnp array whose trailing ``event_ndim`` axes are per-schedule.
+
+    Its declaration converts and checks what the class is given, naming the factory
+    called (`jaxsched._fields`). ``kind``: ``float`` (a float array, finite where
+    concrete), ``bool``, ``Schedule`` (a child schedule; with ``event_ndim=1`` a
+    non-empty sequence of them), a converter ``(factory, name, value, declared,
+    fields) -> value``, or None (taken as given). ``check``: what the concrete
+    entries must be (``"> 0"``, ``"in (0, 1)"``, ``"increasing"``: see
+    `jaxsched._fields.parse_check`). ``switch``: the entries are steps where the
+    schedule switches, so a host number the dtype cannot hold is rounded with a
+    warning (or the name of the boolean field that makes them such steps).
+    """
+    declared = None
+    if kind is not None:
+        kind = _schedule_field if kind is Schedule else kind
+        declared = declare(kind, check, switch, event_ndim)
+    metadata = {"static": False, "event_ndim": event_ndim, "declared": declared}
+    return dataclasses.field(metadata=metadata, **kwargs)
 
 
-def static(**kwargs: Any) -> Any:
-    """A static field: part of the program's structure, never traced."""
-    return dataclasses.field(metadata={"static": True}, **kwargs)
+def static(choices: tuple[str, ...] | None = None, **kwargs: Any) -> Any:
+    """A static field: part of the program's structure, never traced; with ``choices``,
+    a string that must be one of them."""
+    return dataclasses.field(metadata={"static": True, "choices": choices}, **kwargs)
 
 
 def register(kind: str):
-    """Class decorator: make ``cls`` a frozen dataclass, a pytree, and a named kind."""
+    """Class decorator: make ``cls`` a frozen dataclass, a pytree, and a named kind.
+
+    Constructing the class converts and checks its declared fields; rebuilding it as
+    a pytree (inside ``jit``, ``vmap``, ``tree_map``) takes the leaves as they are.
+    """
 
     def wrap(cls: type[_S]) -> type[_S]:
         cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
         fields = dataclasses.fields(cls)
-        jax.tree_util.register_dataclass(
-            cls,
-            data_fields=[f.name for f in fields if not f.metadata.get("static")],
-            meta_fields=[f.name for f in fields if f.metadata.get("static")],
-        )
+        data_fields = tuple(f.name for f in fields if not f.metadata.get("static"))
+        meta_fields = tuple(f.name for f in fields if f.metadata.get("static"))
+        keys = tuple(jax.tree_util.GetAttrKey(name) for name in data_fields)
+
+        def flatten(s: _S) -> tuple[list[Any], tuple[Any, ...]]:
+            return [getattr(s, n) for n in data_fields], tuple(getattr(s, n) for n in meta_fields)
+
+        def flatten_with_keys(s: _S) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
+            children, meta = flatten(s)
+            return list(zip(keys, children, strict=True)), meta
+
+        def unflatten(meta: tuple[Any, ...], children: Iterable[Any]) -> _S:
+            fields = zip((*meta_fields, *data_fields), (*meta, *children), strict=True)
+            return cls._unchecked(dict(fields))
+
+        jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
         cls.kind = kind
         return cls
 
     return wrap
+
+
+#: The factory being called, whose name the schedule it builds says in its messages.
+_BUILDING: ContextVar[str | None] = ContextVar("_BUILDING", default=None)
 
 
 def factory(
@@ -68,6 +113,7 @@ def factory(
     with the class's fields, so its parameters must include every field.
     ``event_ndims`` names the parameters that are sequences per schedule
     (``boundaries``), for factories whose parameters are not ``cls``'s fields.
+    A schedule built while the factory runs names it in its messages.
     """
 
     def wrap(fn: Callable[..., _S]) -> Callable[..., _S]:
@@ -75,7 +121,11 @@ def factory(
 
         @functools.wraps(fn)
         def build(*args: Any, **kwargs: Any) -> _S:
-            return _as_batch(label, fn(*args, **kwargs))
+            token = _BUILDING.set(label)
+            try:
+                return _as_batch(label, fn(*args, **kwargs))
+            finally:
+                _BUILDING.reset(token)
 
         build.schedule_class = cls  # type: ignore[attr-defined]
         build.event_ndims = event_ndims or {}  # type: ignore[attr-defined]
@@ -163,6 +213,33 @@ class Schedule:
 
     kind: ClassVar[str]
 
+    def __post_init__(self) -> None:
+        """Convert and check the fields as declared, check how they relate (`_validate`),
+        and broadcast them to the batch shape, naming the factory called (or the kind)."""
+        label = _BUILDING.get() or self.kind
+        convert_fields(self, label)
+        self._validate(label)
+        broadcast = _as_batch(label, self)
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, getattr(broadcast, f.name))
+
+    def _validate(self, factory: str) -> None:
+        """Check what relates several fields; a subclass with such constraints says them."""
+
+    @classmethod
+    def _unchecked(cls: type[_S], fields: dict[str, Any]) -> _S:
+        """An instance holding ``fields`` as they are: a pytree rebuilt from its leaves
+        (tracers, batching placeholders) is neither converted nor checked."""
+        schedule = object.__new__(cls)
+        for name, value in fields.items():
+            object.__setattr__(schedule, name, value)
+        return schedule
+
+    def _replace(self: _S, **updates: Any) -> _S:
+        """A copy with ``updates``, unchecked (they come from valid fields)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return self._unchecked(fields | updates)
+
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
         step = _as_step(step)
         dtype = self._compute_dtype(step)
@@ -242,7 +319,7 @@ class Schedule:
             else:
                 event = jnp.shape(value)[jnp.ndim(value) - event_ndim :]
                 updates[name] = _broadcast_leaf(value, batch_shape + event)
-        return dataclasses.replace(self, **updates)
+        return self._replace(**updates)
 
     def reshape(self: _S, *shape: int | tuple[int, ...]) -> _S:
         """The same schedules with their batch axes reshaped to ``shape`` (one ``-1`` allowed).
@@ -353,6 +430,22 @@ class Schedule:
 
 
 # ---------------------------------------------------------------------- helpers
+def _schedule_field(
+    factory: str, name: str, value: Any, declared: Declared, fields: dict[str, Any]
+) -> Schedule | tuple[Schedule, ...]:
+    """A child schedule, or with ``event_ndim=1`` a non-empty sequence of them (a tuple)."""
+    if declared.event_ndim == 0:
+        if not isinstance(value, Schedule):
+            raise ValueError(f"{factory}: {name} must be a schedule, got {value!r}")
+        return value
+    if isinstance(value, Schedule) or not isinstance(value, Sequence) or not value:
+        raise ValueError(f"{factory}: {name} must be a non-empty list of schedules")
+    for i, s in enumerate(value):
+        if not isinstance(s, Schedule):
+            raise ValueError(f"{factory}: {name}[{i}] must be a schedule, got {s!r}")
+    return tuple(value)
+
+
 def _is_schedule_field(value: Any) -> bool:
     return isinstance(value, Schedule) or (
         isinstance(value, tuple) and bool(value) and all(isinstance(v, Schedule) for v in value)

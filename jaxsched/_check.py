@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+import types
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
@@ -250,29 +251,18 @@ def _warn_if_rounded(factory: str, name: str, given: np.ndarray, held: np.ndarra
 def outside_stacklevel() -> int:
     """The ``stacklevel`` that points a warning at the nearest caller outside this
     package, however deep inside it the warning is raised. Call it in the
-    `warnings.warn` call itself."""
+    `warnings.warn` call itself. A schedule's ``__init__``, which `dataclasses`
+    writes (its file is ``<string>``), counts as inside."""
     package = os.path.dirname(os.path.abspath(__file__))
+
+    def inside(code: types.CodeType) -> bool:
+        generated = code.co_filename == "<string>" and code.co_name == "__init__"
+        return generated or os.path.abspath(code.co_filename).startswith(package)
+
     frame, level = sys._getframe(2), 2  # the function that warns is level 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+    while frame is not None and inside(frame.f_code):
         frame, level = frame.f_back, level + 1
     return level
-
-
-def as_piecewise(
-    factory: str, boundaries: Any, values: Any, require_order: Callable[[str, str, Any], None]
-) -> tuple[jax.Array, jax.Array]:
-    """A piecewise-constant schedule's boundaries and values as float arrays: one more
-    value than boundaries along the last axis, and boundaries that pass ``require_order``
-    (`require_increasing` or `require_nondecreasing`)."""
-    boundaries = as_float(factory, "boundaries", boundaries, event_ndim=1, switch=True)
-    values = as_float(factory, "values", values, event_ndim=1)
-    require_order(factory, "boundaries", boundaries)
-    if values.shape[-1] != boundaries.shape[-1] + 1:
-        raise ValueError(
-            f"{factory}: values must have one more entry than boundaries, got "
-            f"{values.shape[-1]} values for {boundaries.shape[-1]} boundaries"
-        )
-    return boundaries, values
 
 
 def require_nondecreasing(factory: str, name: str, value: Any) -> None:

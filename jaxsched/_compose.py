@@ -11,14 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import (
-    as_float,
-    concrete,
-    on_device,
-    plain_array,
-    require,
-    require_increasing,
-)
+from jaxsched._check import concrete, on_device, plain_array, require
+from jaxsched._fields import Declared
 from jaxsched._math import (
     done,
     where,
@@ -28,22 +22,13 @@ from jaxsched._steps import Steps
 __all__ = ["Join", "Switch", "Warmup", "join", "switch", "warmup"]
 
 
-def _schedules(factory_name: str, name: str, value: Any) -> tuple[Schedule, ...]:
-    if isinstance(value, Schedule) or not isinstance(value, Sequence) or not value:
-        raise ValueError(f"{factory_name}: {name} must be a non-empty list of schedules")
-    for i, s in enumerate(value):
-        if not isinstance(s, Schedule):
-            raise ValueError(f"{factory_name}: {name}[{i}] must be a schedule, got {s!r}")
-    return tuple(value)
-
-
 @register("warmup")
 class Warmup(Schedule):
     """A linear warmup in front of a schedule. Build with `jaxsched.warmup`."""
 
-    schedule: Schedule = data()
-    warmup_steps: jax.Array = data()
-    init_value: jax.Array = data()
+    schedule: Schedule = data(Schedule)
+    warmup_steps: jax.Array = data(float, ">= 0", switch=True)
+    init_value: jax.Array = data(float)
 
     def _end(self) -> jax.typing.ArrayLike:
         return self.warmup_steps + self.schedule._end()
@@ -78,24 +63,22 @@ def warmup(schedule: Schedule, warmup_steps: Any, init_value: Any = 0.0) -> Warm
       >>> [round(float(s(t)), 4) for t in (0, 5, 10, 60, 110)]
       [0.0, 0.5, 1.0, 0.5, 0.0]
     """
-    f = "warmup"
-    if not isinstance(schedule, Schedule):
-        raise ValueError(f"{f}: schedule must be a schedule, got {schedule!r}")
-    warmup_steps = as_float(f, "warmup_steps", warmup_steps, switch=True)
-    require(f, "warmup_steps", warmup_steps, lambda x: x >= 0, ">= 0")
-    return Warmup(
-        schedule=schedule,
-        warmup_steps=warmup_steps,
-        init_value=as_float(f, "init_value", init_value),
-    )
+    return Warmup(schedule=schedule, warmup_steps=warmup_steps, init_value=init_value)
 
 
 @register("join")
 class Join(Schedule):
     """Schedules one after another. Build with `jaxsched.join`."""
 
-    schedules: tuple[Schedule, ...] = data(event_ndim=1)
-    boundaries: jax.Array = data(event_ndim=1)
+    schedules: tuple[Schedule, ...] = data(Schedule, event_ndim=1)
+    boundaries: jax.Array = data(float, "increasing", switch=True, event_ndim=1)
+
+    def _validate(self, factory: str) -> None:
+        if self.boundaries.shape[-1] != len(self.schedules) - 1:
+            raise ValueError(
+                f"{factory}: boundaries must have one entry fewer than schedules, got "
+                f"{self.boundaries.shape[-1]} boundaries for {len(self.schedules)} schedules"
+            )
 
     def _end(self) -> jax.typing.ArrayLike:
         last = self.schedules[-1]._end()
@@ -130,16 +113,26 @@ def join(schedules: Sequence[Schedule], boundaries: Any) -> Join:
       >>> [round(float(s(t)), 4) for t in (0, 50, 100, 150)]
       [0.1, 0.1, 0.05, 0.0]
     """
-    f = "join"
-    schedules = _schedules(f, "schedules", schedules)
-    boundaries = as_float(f, "boundaries", boundaries, event_ndim=1, switch=True)
-    require_increasing(f, "boundaries", boundaries)
-    if boundaries.shape[-1] != len(schedules) - 1:
-        raise ValueError(
-            f"{f}: boundaries must have one entry fewer than schedules, got "
-            f"{boundaries.shape[-1]} boundaries for {len(schedules)} schedules"
-        )
     return Join(schedules=schedules, boundaries=boundaries)
+
+
+def _as_index(
+    factory: str, name: str, value: Any, declared: Declared, fields: dict[str, Any]
+) -> jax.Array:
+    """Integers (int32 unless given as integers): host data checked and converted with NumPy."""
+    not_integers = ValueError(f"{factory}: {name} must hold integers, got {value!r}")
+    try:
+        index = plain_array(value)
+    except (TypeError, ValueError, OverflowError):
+        raise not_integers from None
+    if index.dtype.kind not in "iuf" or 0 in index.shape:  # no booleans, strings, empties
+        raise not_integers
+    if not jnp.issubdtype(index.dtype, jnp.integer):
+        c = concrete(index)
+        if c is not None and not np.array_equal(c, np.round(c)):
+            raise ValueError(f"{factory}: {name} must hold integers, got {index}")
+        index = index.astype(jnp.int32)
+    return on_device(index)
 
 
 @register("switch")
@@ -151,8 +144,12 @@ class Switch(Schedule):
     gives that entry's own schedule.
     """
 
-    schedules: tuple[Schedule, ...] = data(event_ndim=1)
-    index: jax.Array = data()
+    schedules: tuple[Schedule, ...] = data(Schedule, event_ndim=1)
+    index: jax.Array = data(_as_index)
+
+    def _validate(self, factory: str) -> None:
+        n = len(self.schedules)
+        require(factory, "index", self.index, lambda i: (i >= 0) & (i < n), f"in [0, {n})")
 
     def _end(self) -> jax.typing.ArrayLike:
         ends = [jnp.asarray(s._end(), float) for s in self.schedules]
@@ -194,21 +191,4 @@ def switch(schedules: Sequence[Schedule], index: Any) -> Switch:
       >>> [round(float(v), 4) for v in s(5)]
       [0.5, 0.1]
     """
-    f = "switch"
-    schedules = _schedules(f, "schedules", schedules)
-    not_integers = ValueError(f"{f}: index must hold integers, got {index!r}")
-    try:
-        index = plain_array(index)  # host data is checked and converted with NumPy
-    except (TypeError, ValueError, OverflowError):
-        raise not_integers from None
-    if index.dtype.kind not in "iuf" or 0 in index.shape:  # no booleans, strings, empties
-        raise not_integers
-    if not jnp.issubdtype(index.dtype, jnp.integer):
-        c = concrete(index)
-        if c is not None and not np.array_equal(c, np.round(c)):
-            raise ValueError(f"{f}: index must hold integers, got {index}")
-        index = index.astype(jnp.int32)
-    require(
-        f, "index", index, lambda i: (i >= 0) & (i < len(schedules)), f"in [0, {len(schedules)})"
-    )
-    return Switch(schedules=schedules, index=on_device(index))
+    return Switch(schedules=schedules, index=index)

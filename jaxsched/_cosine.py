@@ -9,7 +9,6 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import as_float, require
 from jaxsched._math import (
     accurate_rise,
     cosine_fall_parts,
@@ -31,10 +30,10 @@ __all__ = ["Cosine", "CosineRestarts", "cosine", "cosine_restarts"]
 class Cosine(Schedule):
     """Cosine decay. Build with `jaxsched.cosine`."""
 
-    init_value: jax.Array = data()
-    decay_steps: jax.Array = data()
-    end_value: jax.Array = data()
-    exponent: jax.Array = data()
+    init_value: jax.Array = data(float)
+    decay_steps: jax.Array = data(float, "> 0", switch=True)
+    end_value: jax.Array = data(float)
+    exponent: jax.Array = data(float, "> 0")
 
     def _end(self) -> jax.typing.ArrayLike:
         return self.decay_steps
@@ -76,13 +75,6 @@ def cosine(init_value: Any, decay_steps: Any, end_value: Any = 0.0, exponent: An
       >>> [round(float(s(t)), 4) for t in (0, 50, 100, 200)]
       [1.0, 0.5, 0.0, 0.0]
     """
-    f = "cosine"
-    init_value = as_float(f, "init_value", init_value)
-    decay_steps = as_float(f, "decay_steps", decay_steps)
-    end_value = as_float(f, "end_value", end_value)
-    exponent = as_float(f, "exponent", exponent)
-    require(f, "decay_steps", decay_steps, lambda x: x > 0, "> 0")
-    require(f, "exponent", exponent, lambda x: x > 0, "> 0")
     return Cosine(
         init_value=init_value, decay_steps=decay_steps, end_value=end_value, exponent=exponent
     )
@@ -92,11 +84,11 @@ def cosine(init_value: Any, decay_steps: Any, end_value: Any = 0.0, exponent: An
 class CosineRestarts(Schedule):
     """Cosine decay with warm restarts. Build with `jaxsched.cosine_restarts`."""
 
-    init_value: jax.Array = data()
-    first_decay_steps: jax.Array = data()
-    t_mul: jax.Array = data()
-    m_mul: jax.Array = data()
-    end_value: jax.Array = data()
+    init_value: jax.Array = data(float)
+    first_decay_steps: jax.Array = data(float, "> 0", switch=True)
+    t_mul: jax.Array = data(float, ">= 1")
+    m_mul: jax.Array = data(float, ">= 0")
+    end_value: jax.Array = data(float)
 
     def _value(self, steps: Steps) -> jax.Array:
         first = positive(self.first_decay_steps)
@@ -292,38 +284,10 @@ def cosine_restarts(
       >>> [round(float(s(t)), 4) for t in (0, 5, 10, 20, 30)]
       [1.0, 0.5, 1.0, 0.5, 1.0]
     """
-    fields = restarts_fields(
-        "cosine_restarts", init_value, first_decay_steps, t_mul, m_mul, end_value, shrink=False
+    return CosineRestarts(
+        init_value=init_value,
+        first_decay_steps=first_decay_steps,
+        t_mul=t_mul,
+        m_mul=m_mul,
+        end_value=end_value,
     )
-    return CosineRestarts(**fields)
-
-
-def restarts_fields(
-    f: str,
-    init_value: Any,
-    first_decay_steps: Any,
-    t_mul: Any,
-    m_mul: Any,
-    end_value: Any,
-    shrink: bool,
-) -> dict[str, jax.Array]:
-    """`CosineRestarts`'s fields, converted and checked for the factory ``f``: ``t_mul``
-    must be ``>= 1``, or with ``shrink`` (Keras's periods that shrink) ``> 0``."""
-    init_value = as_float(f, "init_value", init_value)
-    first_decay_steps = as_float(f, "first_decay_steps", first_decay_steps, switch=True)
-    t_mul = as_float(f, "t_mul", t_mul)
-    m_mul = as_float(f, "m_mul", m_mul)
-    end_value = as_float(f, "end_value", end_value)
-    require(f, "first_decay_steps", first_decay_steps, lambda x: x > 0, "> 0")
-    if shrink:
-        require(f, "t_mul", t_mul, lambda x: x > 0, "> 0")
-    else:
-        require(f, "t_mul", t_mul, lambda x: x >= 1, ">= 1")
-    require(f, "m_mul", m_mul, lambda x: x >= 0, ">= 0")
-    return {
-        "init_value": init_value,
-        "first_decay_steps": first_decay_steps,
-        "t_mul": t_mul,
-        "m_mul": m_mul,
-        "end_value": end_value,
-    }

@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
-from jaxsched._check import as_bool, as_choice, as_float, require, require_related
+from jaxsched._check import require_related
+from jaxsched._fields import Declared, as_float_field
 from jaxsched._math import (
     accurate_rise,
     clip,
@@ -31,13 +32,22 @@ CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 class OneCycle(Schedule):
     """The one-cycle policy. Build with `jaxsched.one_cycle`."""
 
-    peak_value: jax.Array = data()
-    total_steps: jax.Array = data()
-    pct_start: jax.Array = data()
-    div_factor: jax.Array = data()
-    final_div_factor: jax.Array = data()
-    three_phase: jax.Array = data()
-    anneal: str = static(default="cos")
+    peak_value: jax.Array = data(float)
+    total_steps: jax.Array = data(float, "> 0", switch=True)
+    pct_start: jax.Array = data(float, "in (0, 1)")
+    div_factor: jax.Array = data(float, "> 0")
+    final_div_factor: jax.Array = data(float, "> 0")
+    three_phase: jax.Array = data(bool)
+    anneal: str = static(choices=ANNEAL_SHAPES, default="cos")
+
+    def _validate(self, factory: str) -> None:
+        require_related(
+            factory,
+            ("pct_start", "three_phase"),
+            (self.pct_start, self.three_phase),
+            lambda p, three: ~three | (p <= 0.5),
+            "pct_start must be <= 0.5 with three phases",
+        )
 
     def _end(self) -> jax.typing.ArrayLike:
         return self.total_steps
@@ -100,24 +110,6 @@ def one_cycle(
       >>> [round(float(s(t)), 4) for t in (0, 25, 100)]
       [0.04, 1.0, 0.0]
     """
-    f = "one_cycle"
-    peak_value = as_float(f, "peak_value", peak_value)
-    total_steps = as_float(f, "total_steps", total_steps)
-    pct_start = as_float(f, "pct_start", pct_start)
-    div_factor = as_float(f, "div_factor", div_factor)
-    final_div_factor = as_float(f, "final_div_factor", final_div_factor)
-    three_phase = as_bool(f, "three_phase", three_phase)
-    require(f, "total_steps", total_steps, lambda x: x > 0, "> 0")
-    require(f, "pct_start", pct_start, lambda x: (x > 0) & (x < 1), "in (0, 1)")
-    require(f, "div_factor", div_factor, lambda x: x > 0, "> 0")
-    require(f, "final_div_factor", final_div_factor, lambda x: x > 0, "> 0")
-    require_related(
-        f,
-        ("pct_start", "three_phase"),
-        (pct_start, three_phase),
-        lambda p, three: ~three | (p <= 0.5),
-        "pct_start must be <= 0.5 with three phases",
-    )
     return OneCycle(
         peak_value=peak_value,
         total_steps=total_steps,
@@ -125,21 +117,29 @@ def one_cycle(
         div_factor=div_factor,
         final_div_factor=final_div_factor,
         three_phase=three_phase,
-        anneal=as_choice(f, "anneal", anneal, ANNEAL_SHAPES),
+        anneal=anneal,
     )
+
+
+def _down_or_up(
+    factory: str, name: str, value: Any, declared: Declared, fields: dict[str, Any]
+) -> jax.Array:
+    """``step_size_down``, or ``step_size_up`` (converted before it) for None."""
+    if value is None:
+        return fields["step_size_up"]
+    return as_float_field(factory, name, value, declared, fields)
 
 
 @register("cyclic")
 class Cyclic(Schedule):
     """Cyclical learning rates. Build with `jaxsched.cyclic`."""
 
-    base_value: jax.Array = data()
-    peak_value: jax.Array = data()
-    step_size_up: jax.Array = data()
-    step_size_down: jax.Array = data()
-    gamma: jax.Array = data()
-    gamma_steps: jax.Array = data()
-    mode: str = static(default="triangular")
+    base_value: jax.Array = data(float)
+    peak_value: jax.Array = data(float)
+    step_size_up: jax.Array = data(float, "> 0", switch=True)
+    step_size_down: jax.Array = data(_down_or_up, ">= 0", switch=True)
+    gamma: jax.Array = data(float, "> 0")
+    mode: str = static(choices=CYCLIC_MODES, default="triangular")
 
     def _value(self, steps: Steps) -> jax.Array:
         up, down = positive(self.step_size_up), jnp.maximum(self.step_size_down, 0.0)
@@ -155,13 +155,17 @@ class Cyclic(Schedule):
         elif self.mode == "triangular2":
             weight, unscaled = height / jnp.power(2.0, n), -jnp.expm1(-n * jnp.log(2.0))
         else:  # exp_range
-            p = steps.t / positive(self.gamma_steps)
+            p = self._gamma_power(steps)
             weight = scaled_power(height, self.gamma, p)
             unscaled = one_minus_power(self.gamma, 1 - self.gamma, p)
         # 1 - height * scale = (1 - height) + height * (1 - scale); 0 where height is.
         complement = below + where(height > 0, height * unscaled, 0.0)
         value = self.base_value + (self.peak_value - self.base_value) * weight
         return accurate_rise(self.peak_value, self.base_value, value, complement)
+
+    def _gamma_power(self, steps: Steps) -> jax.Array:
+        """The power of ``gamma`` at the step, in ``"exp_range"``: the step itself."""
+        return steps.t
 
 
 @factory(Cyclic)
@@ -172,7 +176,6 @@ def cyclic(
     step_size_down: Any = None,
     mode: str = "triangular",
     gamma: Any = 1.0,
-    gamma_steps: Any = 1.0,
 ) -> Cyclic:
     r"""Cyclical learning rate: triangles between ``base_value`` and ``peak_value``.
 
@@ -183,7 +186,7 @@ def cyclic(
     .. math::
         \eta(t) = \eta_b + (\eta_{max} - \eta_b)\, h \, s, \quad
         s = \begin{cases} 1 & \text{triangular} \\ 2^{-n} & \text{triangular2} \\
-        \gamma^{t / k_\gamma} & \text{exp\_range} \end{cases}
+        \gamma^{t} & \text{exp\_range} \end{cases}
 
     Smith, *Cyclical Learning Rates for Training Neural Networks* (2017);
     PyTorch's ``CyclicLR``.
@@ -200,10 +203,6 @@ def cyclic(
       step_size_down: :math:`d \ge 0`; None means ``step_size_up``; 0 gives a sawtooth.
       mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
       gamma: :math:`\gamma > 0`, for ``"exp_range"``.
-      gamma_steps: :math:`k_\gamma > 0`, the steps over which ``gamma`` applies once
-        (PyTorch: 1). `jaxsched.compat.torch.CyclicLR` uses it to store a ``gamma``
-        that float32 does not hold as ``(gamma ** k, k)``, so that its rounding does
-        not compound over the steps.
 
     Example:
       >>> import jaxsched
@@ -211,25 +210,11 @@ def cyclic(
       >>> [round(float(s(t)), 4) for t in (0, 5, 10, 20)]
       [0.1, 0.55, 1.0, 0.1]
     """
-    f = "cyclic"
-    base_value = as_float(f, "base_value", base_value)
-    peak_value = as_float(f, "peak_value", peak_value)
-    step_size_up = as_float(f, "step_size_up", step_size_up)
-    if step_size_down is None:
-        step_size_down = step_size_up
-    step_size_down = as_float(f, "step_size_down", step_size_down)
-    gamma = as_float(f, "gamma", gamma)
-    gamma_steps = as_float(f, "gamma_steps", gamma_steps)
-    require(f, "step_size_up", step_size_up, lambda x: x > 0, "> 0")
-    require(f, "step_size_down", step_size_down, lambda x: x >= 0, ">= 0")
-    require(f, "gamma", gamma, lambda x: x > 0, "> 0")
-    require(f, "gamma_steps", gamma_steps, lambda x: x > 0, "> 0")
     return Cyclic(
         base_value=base_value,
         peak_value=peak_value,
         step_size_up=step_size_up,
         step_size_down=step_size_down,
         gamma=gamma,
-        gamma_steps=gamma_steps,
-        mode=as_choice(f, "mode", mode, CYCLIC_MODES),
+        mode=mode,
     )

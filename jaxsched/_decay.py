@@ -15,16 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxsched._base import Schedule, data, factory, register
-from jaxsched._check import (
-    as_bool,
-    as_float,
-    as_piecewise,
-    concrete,
-    host_or_traced,
-    on_device,
-    require,
-    require_increasing,
-)
+from jaxsched._check import as_float, host_or_traced, on_device
+from jaxsched._fields import Declared
 from jaxsched._math import (
     accurate_rise,
     one_minus_power,
@@ -55,21 +47,6 @@ __all__ = [
 ]
 
 
-def _gt0(x):
-    return x > 0
-
-
-def _ge0(x):
-    return x >= 0
-
-
-def _any_on(flag: jax.Array) -> bool:
-    """Whether a concrete ``staircase`` or ``cycle`` (from `as_bool`) is on anywhere:
-    the period's multiples are then steps where the schedule switches."""
-    on = concrete(flag)
-    return on is not None and bool(on.any())
-
-
 def _boundary_count(steps: Steps, boundaries: jax.Array) -> jax.Array:
     """How many boundaries the step has reached (``t >= b``), along the last axis."""
     return jnp.sum(steps.expand().reached(boundaries), axis=-1)
@@ -80,7 +57,7 @@ def _boundary_count(steps: Steps, boundaries: jax.Array) -> jax.Array:
 class Constant(Schedule):
     """``value`` at every step. Build with `jaxsched.constant`."""
 
-    value: jax.Array = data()
+    value: jax.Array = data(float)
 
     def _end(self) -> jax.typing.ArrayLike:
         return 0.0
@@ -103,7 +80,7 @@ def constant(value: Any) -> Constant:
       >>> float(jaxsched.constant(0.1)(1000))
       0.1
     """
-    return Constant(value=as_float("constant", "value", value))
+    return Constant(value=value)
 
 
 # --------------------------------------------------------------------------- step
@@ -111,32 +88,31 @@ def constant(value: Any) -> Constant:
 class StepDecay(Schedule):
     """Multiply by ``decay_rate`` every ``step_size`` steps. Build with `jaxsched.step`."""
 
-    init_value: jax.Array = data()
-    step_size: jax.Array = data()
-    decay_rate: jax.Array = data()
-    decays_per_rate: jax.Array = data()
+    init_value: jax.Array = data(float)
+    step_size: jax.Array = data(float, "> 0", switch=True)
+    decay_rate: jax.Array = data(float, "> 0")
 
     def _value(self, steps: Steps) -> jax.Array:
         n, _ = steps.divmod(positive(self.step_size))
-        return scaled_power(self.init_value, self.decay_rate, n / positive(self.decays_per_rate))
+        return scaled_power(self.init_value, self.decay_rate, self._power(n))
+
+    def _power(self, decays: jax.Array) -> jax.Array:
+        """The power of ``decay_rate`` after ``decays`` decays."""
+        return decays
 
 
 @factory(StepDecay)
-def step(init_value: Any, step_size: Any, decay_rate: Any, decays_per_rate: Any = 1.0) -> StepDecay:
+def step(init_value: Any, step_size: Any, decay_rate: Any) -> StepDecay:
     r"""Step decay: the rate is multiplied by ``decay_rate`` every ``step_size`` steps.
 
-    .. math:: \eta(t) = \eta_0 \, \gamma^{\lfloor t / s \rfloor / k}
+    .. math:: \eta(t) = \eta_0 \, \gamma^{\lfloor t / s \rfloor}
 
-    with :math:`k = 1` unless ``decays_per_rate`` says otherwise. PyTorch's
-    ``StepLR`` (``gamma`` is ``decay_rate``).
+    PyTorch's ``StepLR`` (``gamma`` is ``decay_rate``).
 
     Args:
       init_value: :math:`\eta_0`, the rate for the first ``step_size`` steps.
       step_size: :math:`s > 0`, steps between decays.
-      decay_rate: :math:`\gamma > 0`, the factor applied at each decay (with :math:`k = 1`).
-      decays_per_rate: :math:`k > 0`, the decays over which ``decay_rate`` applies once.
-        `jaxsched.compat.torch.StepLR` uses it to store a ``gamma`` that float32 does
-        not hold as ``(gamma ** k, k)``, so that its rounding does not compound.
+      decay_rate: :math:`\gamma > 0`, the factor applied at each decay.
 
     Example:
       >>> import jaxsched
@@ -144,20 +120,7 @@ def step(init_value: Any, step_size: Any, decay_rate: Any, decays_per_rate: Any 
       >>> [round(float(s(t)), 4) for t in (0, 29, 30, 60)]
       [0.1, 0.1, 0.05, 0.025]
     """
-    f = "step"
-    init_value = as_float(f, "init_value", init_value)
-    step_size = as_float(f, "step_size", step_size, switch=True)
-    decay_rate = as_float(f, "decay_rate", decay_rate)
-    decays_per_rate = as_float(f, "decays_per_rate", decays_per_rate)
-    require(f, "step_size", step_size, _gt0, "> 0")
-    require(f, "decay_rate", decay_rate, _gt0, "> 0")
-    require(f, "decays_per_rate", decays_per_rate, _gt0, "> 0")
-    return StepDecay(
-        init_value=init_value,
-        step_size=step_size,
-        decay_rate=decay_rate,
-        decays_per_rate=decays_per_rate,
-    )
+    return StepDecay(init_value=init_value, step_size=step_size, decay_rate=decay_rate)
 
 
 # ---------------------------------------------------------------------- multistep
@@ -165,9 +128,9 @@ def step(init_value: Any, step_size: Any, decay_rate: Any, decays_per_rate: Any 
 class MultiStep(Schedule):
     """Multiply by ``decay_rate`` at each boundary. Build with `jaxsched.multistep`."""
 
-    init_value: jax.Array = data()
-    boundaries: jax.Array = data(event_ndim=1)
-    decay_rate: jax.Array = data()
+    init_value: jax.Array = data(float)
+    boundaries: jax.Array = data(float, "increasing", switch=True, event_ndim=1)
+    decay_rate: jax.Array = data(float, "> 0")
 
     def _end(self) -> jax.typing.ArrayLike:
         return jnp.max(self.boundaries, axis=-1, initial=0.0)
@@ -196,12 +159,6 @@ def multistep(init_value: Any, boundaries: Any, decay_rate: Any) -> MultiStep:
       >>> [round(float(s(t)), 4) for t in (9, 10, 19, 20)]
       [1.0, 0.1, 0.1, 0.01]
     """
-    f = "multistep"
-    init_value = as_float(f, "init_value", init_value)
-    boundaries = as_float(f, "boundaries", boundaries, event_ndim=1, switch=True)
-    decay_rate = as_float(f, "decay_rate", decay_rate)
-    require_increasing(f, "boundaries", boundaries)
-    require(f, "decay_rate", decay_rate, _gt0, "> 0")
     return MultiStep(init_value=init_value, boundaries=boundaries, decay_rate=decay_rate)
 
 
@@ -210,14 +167,26 @@ def multistep(init_value: Any, boundaries: Any, decay_rate: Any) -> MultiStep:
 class Piecewise(Schedule):
     """Piecewise constant ``values`` between ``boundaries``. Build with `jaxsched.piecewise`."""
 
-    boundaries: jax.Array = data(event_ndim=1)
-    values: jax.Array = data(event_ndim=1)
+    boundaries: jax.Array = data(float, "increasing", switch=True, event_ndim=1)
+    values: jax.Array = data(float, event_ndim=1)
+
+    def _validate(self, factory: str) -> None:
+        require_one_more_value(factory, self.boundaries, self.values)
 
     def _end(self) -> jax.typing.ArrayLike:
         return jnp.max(self.boundaries, axis=-1, initial=0.0)
 
     def _value(self, steps: Steps) -> jax.Array:
         return piecewise_value(steps, self.boundaries, self.values, steps.reached)
+
+
+def require_one_more_value(factory: str, boundaries: jax.Array, values: jax.Array) -> None:
+    """A piecewise-constant schedule has one more value than boundaries."""
+    if values.shape[-1] != boundaries.shape[-1] + 1:
+        raise ValueError(
+            f"{factory}: values must have one more entry than boundaries, got "
+            f"{values.shape[-1]} values for {boundaries.shape[-1]} boundaries"
+        )
 
 
 def piecewise_value(steps: Steps, boundaries, values, past) -> jax.Array:
@@ -248,21 +217,38 @@ def piecewise(boundaries: Any, values: Any) -> Piecewise:
       >>> [float(s(t)) for t in (99, 100, 200)]
       [0.1, 0.01, 0.001]
     """
-    boundaries, values = as_piecewise("piecewise", boundaries, values, require_increasing)
     return Piecewise(boundaries=boundaries, values=values)
 
 
 # -------------------------------------------------------------------- exponential
+def _optional_bound(
+    factory: str, name: str, end_value: Any, declared: Declared, fields: dict[str, Any]
+) -> jax.Array:
+    """``end_value`` with None (or None entries) replaced by the bound that never binds
+    (which depends on ``decay_rate``, converted before it)."""
+    # On the host when concrete: nothing compiles.
+    xp, (rate,) = host_or_traced(fields["decay_rate"])
+    no_bound = xp.where(rate < 1, -xp.inf, xp.inf).astype(rate.dtype)
+    if end_value is None:
+        return on_device(no_bound)
+    if isinstance(end_value, list | tuple) and any(v is None for v in end_value):
+        mask = np.asarray([v is None for v in end_value])
+        filled = as_float(factory, name, [0.0 if v is None else v for v in end_value])
+        xp, (no_bound, filled) = host_or_traced(no_bound, filled)
+        return on_device(xp.where(mask, no_bound, filled))
+    return as_float(factory, name, end_value)
+
+
 @register("exponential")
 class Exponential(Schedule):
     """Exponential decay. Build with `jaxsched.exponential`."""
 
-    init_value: jax.Array = data()
-    decay_steps: jax.Array = data()
-    decay_rate: jax.Array = data()
-    staircase: jax.Array = data()
-    begin: jax.Array = data()
-    end_value: jax.Array = data()
+    init_value: jax.Array = data(float)
+    decay_steps: jax.Array = data(float, "> 0", switch="staircase")
+    decay_rate: jax.Array = data(float, "> 0")
+    staircase: jax.Array = data(bool)
+    begin: jax.Array = data(float, ">= 0", switch=True)
+    end_value: jax.Array = data(_optional_bound)
 
     def _value(self, steps: Steps) -> jax.Array:
         s = steps.since(self.begin)
@@ -310,37 +296,14 @@ def exponential(
       >>> [float(s(t)) for t in (0, 10, 20)]
       [1.0, 0.5, 0.25]
     """
-    f = "exponential"
-    staircase = as_bool(f, "staircase", staircase)
-    init_value = as_float(f, "init_value", init_value)
-    decay_steps = as_float(f, "decay_steps", decay_steps, switch=_any_on(staircase))
-    decay_rate = as_float(f, "decay_rate", decay_rate)
-    begin = as_float(f, "begin", begin, switch=True)
-    require(f, "decay_steps", decay_steps, _gt0, "> 0")
-    require(f, "decay_rate", decay_rate, _gt0, "> 0")
-    require(f, "begin", begin, _ge0, ">= 0")
     return Exponential(
         init_value=init_value,
         decay_steps=decay_steps,
         decay_rate=decay_rate,
         staircase=staircase,
         begin=begin,
-        end_value=_optional_bound(f, end_value, decay_rate),
+        end_value=end_value,
     )
-
-
-def _optional_bound(factory: str, end_value: Any, decay_rate: jax.Array) -> jax.Array:
-    """``end_value`` with None (or None entries) replaced by the bound that never binds."""
-    xp, (rate,) = host_or_traced(decay_rate)  # on the host when concrete: nothing compiles
-    no_bound = xp.where(rate < 1, -xp.inf, xp.inf).astype(rate.dtype)
-    if end_value is None:
-        return on_device(no_bound)
-    if isinstance(end_value, list | tuple) and any(v is None for v in end_value):
-        mask = np.asarray([v is None for v in end_value])
-        filled = as_float(factory, "end_value", [0.0 if v is None else v for v in end_value])
-        xp, (no_bound, filled) = host_or_traced(no_bound, filled)
-        return on_device(xp.where(mask, no_bound, filled))
-    return as_float(factory, "end_value", end_value)
 
 
 # ------------------------------------------------------------------- inverse time
@@ -348,11 +311,11 @@ def _optional_bound(factory: str, end_value: Any, decay_rate: jax.Array) -> jax.
 class InverseTime(Schedule):
     """Inverse-time decay. Build with `jaxsched.inverse_time`."""
 
-    init_value: jax.Array = data()
-    decay_steps: jax.Array = data()
-    decay_rate: jax.Array = data()
-    staircase: jax.Array = data()
-    power: jax.Array = data()
+    init_value: jax.Array = data(float)
+    decay_steps: jax.Array = data(float, "> 0", switch="staircase")
+    decay_rate: jax.Array = data(float, ">= 0")
+    staircase: jax.Array = data(bool)
+    power: jax.Array = data(float, ">= 0")
 
     def _value(self, steps: Steps) -> jax.Array:
         decay_steps = positive(self.decay_steps)
@@ -386,15 +349,6 @@ def inverse_time(
       >>> [float(s(t)) for t in (0, 10, 30)]
       [1.0, 0.5, 0.25]
     """
-    f = "inverse_time"
-    staircase = as_bool(f, "staircase", staircase)
-    init_value = as_float(f, "init_value", init_value)
-    decay_steps = as_float(f, "decay_steps", decay_steps, switch=_any_on(staircase))
-    decay_rate = as_float(f, "decay_rate", decay_rate)
-    power = as_float(f, "power", power)
-    require(f, "decay_steps", decay_steps, _gt0, "> 0")
-    require(f, "decay_rate", decay_rate, _ge0, ">= 0")
-    require(f, "power", power, _ge0, ">= 0")
     return InverseTime(
         init_value=init_value,
         decay_steps=decay_steps,
@@ -409,12 +363,12 @@ def inverse_time(
 class Poly(Schedule):
     """Polynomial decay. Build with `jaxsched.poly` or `jaxsched.linear`."""
 
-    init_value: jax.Array = data()
-    end_value: jax.Array = data()
-    decay_steps: jax.Array = data()
-    power: jax.Array = data()
-    begin: jax.Array = data()
-    cycle: jax.Array = data()
+    init_value: jax.Array = data(float)
+    end_value: jax.Array = data(float)
+    decay_steps: jax.Array = data(float, "> 0", switch=True)
+    power: jax.Array = data(float, "> 0")
+    begin: jax.Array = data(float, ">= 0", switch=True)
+    cycle: jax.Array = data(bool)
 
     def _end(self) -> jax.typing.ArrayLike:
         return where(self.cycle, jnp.nan, self.begin + self.decay_steps)  # cycle: restarts
@@ -475,19 +429,6 @@ def poly(
       >>> [float(s(t)) for t in (0, 5, 10, 20)]
       [1.0, 0.25, 0.0, 0.0]
     """
-    return _poly("poly", init_value, end_value, decay_steps, power, begin, cycle)
-
-
-def _poly(f: str, init_value, end_value, decay_steps, power, begin, cycle) -> Poly:
-    cycle = as_bool(f, "cycle", cycle)
-    init_value = as_float(f, "init_value", init_value)
-    end_value = as_float(f, "end_value", end_value)
-    decay_steps = as_float(f, "decay_steps", decay_steps, switch=_any_on(cycle))
-    power = as_float(f, "power", power)
-    begin = as_float(f, "begin", begin, switch=True)
-    require(f, "decay_steps", decay_steps, _gt0, "> 0")
-    require(f, "power", power, _gt0, "> 0")
-    require(f, "begin", begin, _ge0, ">= 0")
     return Poly(
         init_value=init_value,
         end_value=end_value,
@@ -514,4 +455,11 @@ def linear(init_value: Any, end_value: Any, decay_steps: Any, begin: Any = 0) ->
       >>> [float(s(t)) for t in (0, 5, 10, 11)]
       [1.0, 0.75, 0.5, 0.5]
     """
-    return _poly("linear", init_value, end_value, decay_steps, 1.0, begin, False)
+    return Poly(
+        init_value=init_value,
+        end_value=end_value,
+        decay_steps=decay_steps,
+        power=1.0,
+        begin=begin,
+        cycle=False,
+    )

@@ -8,7 +8,6 @@ import jax
 import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
-from jaxsched._check import as_choice, as_float, require_nondecreasing
 from jaxsched._math import (
     interpolate,
     where,
@@ -25,9 +24,18 @@ class PiecewiseInterpolate(Schedule):
     """Values at given steps, interpolated between them. Build with
     `jaxsched.piecewise_interpolate`."""
 
-    boundaries: jax.Array = data(event_ndim=1)
-    values: jax.Array = data(event_ndim=1)
-    shape: str = static(default="linear")
+    boundaries: jax.Array = data(float, "non-decreasing", switch=True, event_ndim=1)
+    values: jax.Array = data(float, event_ndim=1)
+    shape: str = static(choices=SHAPES, default="linear")
+
+    def _validate(self, factory: str) -> None:
+        if self.boundaries.shape[-1] == 0:
+            raise ValueError(f"{factory}: boundaries must hold at least one step, got none")
+        if self.values.shape[-1] != self.boundaries.shape[-1]:
+            raise ValueError(
+                f"{factory}: values must have one entry per boundary, got "
+                f"{self.values.shape[-1]} values for {self.boundaries.shape[-1]} boundaries"
+            )
 
     def _end(self) -> jax.typing.ArrayLike:
         return jnp.maximum(self.boundaries[..., -1], 0.0)  # v_n from the last point on
@@ -74,17 +82,4 @@ def piecewise_interpolate(
       >>> [float(s(t)) for t in (0, 5, 10, 20, 30, 99)]
       [0.0, 0.5, 1.0, 0.75, 0.5, 0.5]
     """
-    f = "piecewise_interpolate"
-    boundaries = as_float(f, "boundaries", boundaries, event_ndim=1, switch=True)
-    values = as_float(f, "values", values, event_ndim=1)
-    if boundaries.shape[-1] == 0:
-        raise ValueError(f"{f}: boundaries must hold at least one step, got none")
-    if values.shape[-1] != boundaries.shape[-1]:
-        raise ValueError(
-            f"{f}: values must have one entry per boundary, got {values.shape[-1]} values "
-            f"for {boundaries.shape[-1]} boundaries"
-        )
-    require_nondecreasing(f, "boundaries", boundaries)
-    return PiecewiseInterpolate(
-        boundaries=boundaries, values=values, shape=as_choice(f, "shape", shape, SHAPES)
-    )
+    return PiecewiseInterpolate(boundaries=boundaries, values=values, shape=shape)

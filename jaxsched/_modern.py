@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
-from jaxsched._check import as_choice, as_float, require, require_related
+from jaxsched._check import require_related
 from jaxsched._math import (
     accurate_rise,
     done,
@@ -27,12 +27,28 @@ DECAY_SHAPES = {"1-sqrt": "1-sqrt", "linear": "linear", "cosine": "cos"}
 class WSD(Schedule):
     """Warmup-stable-decay. Build with `jaxsched.wsd`."""
 
-    peak_value: jax.Array = data()
-    total_steps: jax.Array = data()
-    warmup_steps: jax.Array = data()
-    decay_steps: jax.Array = data()
-    end_value: jax.Array = data()
-    decay_shape: str = static(default="1-sqrt")
+    peak_value: jax.Array = data(float)
+    total_steps: jax.Array = data(float, "> 0", switch=True)
+    warmup_steps: jax.Array = data(float, ">= 0", switch=True)
+    decay_steps: jax.Array = data(float, "> 0", switch=True)
+    end_value: jax.Array = data(float)
+    decay_shape: str = static(choices=tuple(DECAY_SHAPES), default="1-sqrt")
+
+    def _validate(self, factory: str) -> None:
+        require_related(
+            factory,
+            ("warmup_steps", "total_steps"),
+            (self.warmup_steps, self.total_steps),
+            lambda w, total: w < total,
+            "warmup_steps must be < total_steps",
+        )
+        require_related(
+            factory,
+            ("warmup_steps", "decay_steps", "total_steps"),
+            (self.warmup_steps, self.decay_steps, self.total_steps),
+            lambda w, decay, total: w <= total - decay,
+            "warmup_steps + decay_steps must be <= total_steps",
+        )
 
     def _end(self) -> jax.typing.ArrayLike:
         return self.total_steps
@@ -93,36 +109,13 @@ def wsd(
       >>> [round(float(s(t)), 4) for t in (0, 5, 50, 85, 100)]
       [0.0, 0.5, 1.0, 0.5, 0.0]
     """
-    f = "wsd"
-    peak_value = as_float(f, "peak_value", peak_value)
-    total_steps = as_float(f, "total_steps", total_steps)
-    warmup_steps = as_float(f, "warmup_steps", warmup_steps)
-    decay_steps = as_float(f, "decay_steps", decay_steps)
-    end_value = as_float(f, "end_value", end_value)
-    require(f, "total_steps", total_steps, lambda x: x > 0, "> 0")
-    require(f, "warmup_steps", warmup_steps, lambda x: x >= 0, ">= 0")
-    require(f, "decay_steps", decay_steps, lambda x: x > 0, "> 0")
-    require_related(
-        f,
-        ("warmup_steps", "total_steps"),
-        (warmup_steps, total_steps),
-        lambda w, total: w < total,
-        "warmup_steps must be < total_steps",
-    )
-    require_related(
-        f,
-        ("warmup_steps", "decay_steps", "total_steps"),
-        (warmup_steps, decay_steps, total_steps),
-        lambda w, decay, total: w <= total - decay,
-        "warmup_steps + decay_steps must be <= total_steps",
-    )
     return WSD(
         peak_value=peak_value,
         total_steps=total_steps,
         warmup_steps=warmup_steps,
         decay_steps=decay_steps,
         end_value=end_value,
-        decay_shape=as_choice(f, "decay_shape", decay_shape, tuple(DECAY_SHAPES)),
+        decay_shape=decay_shape,
     )
 
 
@@ -130,8 +123,8 @@ def wsd(
 class InverseSqrt(Schedule):
     """Inverse square root decay after a linear warmup. Build with `jaxsched.inverse_sqrt`."""
 
-    peak_value: jax.Array = data()
-    warmup_steps: jax.Array = data()
+    peak_value: jax.Array = data(float)
+    warmup_steps: jax.Array = data(float, ">= 0", switch=True)
 
     def _value(self, steps: Steps) -> jax.Array:
         t, w = steps.t, self.warmup_steps
@@ -162,10 +155,6 @@ def inverse_sqrt(peak_value: Any, warmup_steps: Any) -> InverseSqrt:
       >>> [round(float(s(t)), 4) for t in (0, 50, 100, 400)]
       [0.0, 0.5, 1.0, 0.5]
     """
-    f = "inverse_sqrt"
-    peak_value = as_float(f, "peak_value", peak_value)
-    warmup_steps = as_float(f, "warmup_steps", warmup_steps)
-    require(f, "warmup_steps", warmup_steps, lambda x: x >= 0, ">= 0")
     return InverseSqrt(peak_value=peak_value, warmup_steps=warmup_steps)
 
 
@@ -173,9 +162,9 @@ def inverse_sqrt(peak_value: Any, warmup_steps: Any) -> InverseSqrt:
 class Rex(Schedule):
     """REX decay. Build with `jaxsched.rex`."""
 
-    init_value: jax.Array = data()
-    decay_steps: jax.Array = data()
-    end_value: jax.Array = data()
+    init_value: jax.Array = data(float)
+    decay_steps: jax.Array = data(float, "> 0", switch=True)
+    end_value: jax.Array = data(float)
 
     def _end(self) -> jax.typing.ArrayLike:
         return self.decay_steps
@@ -211,9 +200,4 @@ def rex(init_value: Any, decay_steps: Any, end_value: Any = 0.0) -> Rex:
       >>> [round(float(s(t)), 4) for t in (0, 50, 100)]
       [1.0, 0.6667, 0.0]
     """
-    f = "rex"
-    init_value = as_float(f, "init_value", init_value)
-    decay_steps = as_float(f, "decay_steps", decay_steps)
-    end_value = as_float(f, "end_value", end_value)
-    require(f, "decay_steps", decay_steps, lambda x: x > 0, "> 0")
     return Rex(init_value=init_value, decay_steps=decay_steps, end_value=end_value)

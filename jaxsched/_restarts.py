@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxsched._base import Schedule, data, factory, register, static
-from jaxsched._check import as_choice, as_float, require, require_related
+from jaxsched._check import require_related
 from jaxsched._cosine import _geometric_periods
 from jaxsched._math import (
     cosine_fall_parts,
@@ -30,17 +30,26 @@ SHAPES = ("cos", "tanh", "poly")
 class Restarts(Schedule):
     """Decay cycles that restart at a (decaying) peak. Build with `jaxsched.restarts`."""
 
-    init_value: jax.Array = data()
-    cycle_steps: jax.Array = data()
-    end_value: jax.Array = data()
-    cycle_limit: jax.Array = data()
-    cycle_mul: jax.Array = data()
-    cycle_decay: jax.Array = data()
-    k_decay: jax.Array = data()
-    power: jax.Array = data()
-    lower: jax.Array = data()
-    upper: jax.Array = data()
-    shape: str = static(default="cos")
+    init_value: jax.Array = data(float)
+    cycle_steps: jax.Array = data(float, "> 0", switch=True)
+    end_value: jax.Array = data(float)
+    cycle_limit: jax.Array = data(float, ">= 0")
+    cycle_mul: jax.Array = data(float, "> 0")
+    cycle_decay: jax.Array = data(float, ">= 0")
+    k_decay: jax.Array = data(float, "> 0")
+    power: jax.Array = data(float, "> 0")
+    lower: jax.Array = data(float)
+    upper: jax.Array = data(float)
+    shape: str = static(choices=SHAPES, default="cos")
+
+    def _validate(self, factory: str) -> None:
+        require_related(
+            factory,
+            ("lower", "upper"),
+            (self.lower, self.upper),
+            lambda lo, up: lo < up,
+            "lower must be < upper",
+        )
 
     def _end(self) -> jax.typing.ArrayLike:
         n, m, first = self.cycle_limit, self.cycle_mul, self.cycle_steps
@@ -139,26 +148,6 @@ def restarts(
       >>> [round(float(t(s)), 4) for s in (0, 70, 99)]
       [1.0, 0.5, 0.003]
     """
-    f = "restarts"
-    init_value = as_float(f, "init_value", init_value)
-    cycle_steps = as_float(f, "cycle_steps", cycle_steps, switch=True)
-    end_value = as_float(f, "end_value", end_value)
-    cycle_limit = as_float(f, "cycle_limit", cycle_limit)
-    cycle_mul = as_float(f, "cycle_mul", cycle_mul)
-    cycle_decay = as_float(f, "cycle_decay", cycle_decay)
-    k_decay = as_float(f, "k_decay", k_decay)
-    power = as_float(f, "power", power)
-    lower = as_float(f, "lower", lower)
-    upper = as_float(f, "upper", upper)
-    require(f, "cycle_steps", cycle_steps, lambda x: x > 0, "> 0")
-    require(f, "cycle_limit", cycle_limit, lambda x: x >= 0, ">= 0")
-    require(f, "cycle_mul", cycle_mul, lambda x: x > 0, "> 0")
-    require(f, "cycle_decay", cycle_decay, lambda x: x >= 0, ">= 0")
-    require(f, "k_decay", k_decay, lambda x: x > 0, "> 0")
-    require(f, "power", power, lambda x: x > 0, "> 0")
-    require_related(
-        f, ("lower", "upper"), (lower, upper), lambda lo, up: lo < up, "lower must be < upper"
-    )
     return Restarts(
         init_value=init_value,
         cycle_steps=cycle_steps,
@@ -170,5 +159,5 @@ def restarts(
         power=power,
         lower=lower,
         upper=upper,
-        shape=as_choice(f, "shape", shape, SHAPES),
+        shape=shape,
     )

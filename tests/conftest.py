@@ -83,7 +83,6 @@ SWEEPS = {
             "init_value": [0.1, 1.0],
             "step_size": [7, 30, 45.5],
             "decay_rate": [0.1, 0.5, 0.9],
-            "decays_per_rate": [1.0, 2.5],
         },
     ),
     "multistep": (
@@ -186,7 +185,7 @@ SWEEPS = {
             "gamma": [0.9, 0.99, 1.0],
         },
     ),
-    "cyclic_exp_range": (  # gamma_steps acts where gamma is not 1
+    "cyclic_exp_range": (  # gamma acts in exp_range alone
         js.cyclic,
         {
             "base_value": 0.01,
@@ -195,7 +194,7 @@ SWEEPS = {
             "mode": "exp_range",
             "gamma": 0.99,
         },
-        {"gamma_steps": [1.0, 4.0, 2.5]},
+        {"gamma": [0.99, 0.9, 0.999]},
     ),
     "cosine_restarts": (
         js.cosine_restarts,

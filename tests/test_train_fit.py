@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -236,7 +237,9 @@ def test_bad_input(kwargs, words):
 
 def test_invalid_configuration_is_named_by_index():
     batch = js.grid(js.cosine, init_value=[0.1, 0.2], decay_steps=100)
-    broken = js.Cosine(batch.init_value, jnp.array([100.0, -5.0]), batch.end_value, batch.exponent)
+    # js.Cosine refuses it; rebuilt from its leaves as a pytree, it is not checked.
+    leaves = [batch.init_value, jnp.array([100.0, -5.0]), batch.end_value, batch.exponent]
+    broken = jax.tree.unflatten(jax.tree.structure(batch), leaves)
     with pytest.raises(
         ValueError, match=r"configuration 1 is invalid: cosine: decay_steps must be > 0"
     ):

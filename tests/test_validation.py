@@ -300,6 +300,18 @@ UNHELD = [  # (make a schedule with boundary b, the warning's words, fractional 
     (lambda b: ts.ConstantLR(1.0, total_iters=b), "torch.ConstantLR: total_iters is", False),
     (lambda b: ts.CosineAnnealingWarmRestarts(1.0, b), "CosineAnnealingWarmRestarts: T_0", False),
     (lambda b: ks.ExponentialDecay(1.0, b, 0.5, staircase=True), "keras.ExponentialDecay", True),
+    # every other step count, where a warmup or a decay ends
+    (lambda b: js.wsd(1.0, 2**26, warmup_steps=b, decay_steps=10), "wsd: warmup_steps is", True),
+    (lambda b: js.wsd(1.0, b, warmup_steps=0, decay_steps=10), "wsd: total_steps is", True),
+    (lambda b: js.inverse_sqrt(1.0, b), "inverse_sqrt: warmup_steps is", True),
+    (lambda b: js.cosine(1.0, b), "cosine: decay_steps is", True),
+    (lambda b: js.rex(1.0, b), "rex: decay_steps is", True),
+    (lambda b: js.poly(1.0, 0.0, b), "poly: decay_steps is", True),
+    (lambda b: js.one_cycle(1.0, b), "one_cycle: total_steps is", True),
+    (lambda b: js.cyclic(0.0, 1.0, step_size_up=b), "cyclic: step_size_up is", True),
+    (lambda b: js.restarts(1.0, b), "restarts: cycle_steps is", True),
+    # a class built directly warns as its factory does
+    (lambda b: js.Cosine(1.0, b, 0.0, 1.0), "cosine: decay_steps is", True),
 ]
 
 
@@ -479,3 +491,71 @@ def test_building_schedules_compiles_nothing():
 def test_python_ints_beyond_64_bits_are_numbers():
     # numpy holds 10**30 as an object; it is a number of steps all the same
     assert float(js.cosine(0.1, 10**30).decay_steps) == np.float32(1e30)
+
+
+# The exported classes check their fields as their factories do, with the same messages.
+CLASS_BAD = [
+    (
+        lambda: js.Cosine(init_value=1.0, decay_steps=-10.0, end_value=0.0, exponent=1.0),
+        "cosine: decay_steps must be > 0, got -10",
+    ),
+    (
+        lambda: js.WSD(1.0, total_steps=100, warmup_steps=100, decay_steps=10, end_value=0.0),
+        "wsd: warmup_steps must be < total_steps, got warmup_steps=100 and total_steps=100",
+    ),
+    (
+        lambda: js.Piecewise(boundaries=[10, 5], values=[1.0, 2.0, 3.0]),
+        "piecewise: boundaries must be strictly increasing, got 5 after 10 at index 1",
+    ),
+    (
+        lambda: js.OneCycle(1.0, 100, 0.3, 25.0, 1e4, three_phase=False, anneal="cubic"),
+        "one_cycle: anneal must be one of 'cos', 'linear', got 'cubic'",
+    ),
+    (lambda: js.Warmup(0.1, 10, 0.0), "warmup: schedule must be a schedule, got 0.1"),
+    (lambda: js.Switch(schedules=(cos,), index=3), "switch: index must be in [0, 1), got 3"),
+    (
+        lambda: js.StepDecay(init_value=True, step_size=10, decay_rate=0.5),
+        "step: init_value must be a number or an array of numbers, got True",
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "message"), CLASS_BAD)
+def test_a_class_built_directly_checks_its_fields_as_its_factory(make, message):
+    with pytest.raises(ValueError) as e:
+        make()
+    assert str(e.value) == message
+
+
+def test_a_class_built_directly_equals_its_factorys_schedule():
+    direct = js.Cosine(init_value=[0.1, 0.2], decay_steps=100, end_value=0.0, exponent=1.0)
+    built = js.cosine([0.1, 0.2], decay_steps=100)
+    assert repr(direct) == repr(built)
+    assert direct.decay_steps.shape == (2,) and direct.decay_steps.dtype == built.decay_steps.dtype
+    np.testing.assert_array_equal(direct(50), built(50))
+    bounded = js.Exponential(1.0, 10, 0.5, staircase=False, begin=0, end_value=None)
+    assert repr(bounded) == repr(js.exponential(1.0, 10, 0.5))
+
+
+def test_a_schedule_rebuilt_from_its_leaves_is_not_checked():
+    """Inside jit and vmap, and in tree_map, leaves are tracers or placeholders: a pytree
+    rebuilt from them takes them as they are."""
+    batch = js.grid(js.cosine, init_value=[0.1, 0.2], decay_steps=100)
+    leaves = [batch.init_value, jnp.array([100.0, -5.0]), batch.end_value, batch.exponent]
+    rebuilt = jax.tree.unflatten(jax.tree.structure(batch), leaves)
+    assert float(rebuilt.decay_steps[1]) == -5.0
+    assert jax.tree.map(lambda x: None, batch).decay_steps is None
+    np.testing.assert_array_equal(jax.jit(jax.vmap(lambda s: s(50)))(batch), batch(50))
+
+
+def test_torch_only_parameters_are_not_the_core_factories():
+    with pytest.raises(TypeError):
+        js.step(0.1, step_size=10, decay_rate=0.5, decays_per_rate=2.0)
+    with pytest.raises(TypeError):
+        js.cyclic(0.0, 1.0, step_size_up=10, mode="exp_range", gamma=0.9, gamma_steps=2.0)
+    stored = ts.StepLR(0.1, step_size=10, gamma=0.9)  # float32 does not hold 0.9
+    assert stored.kind == "torch.step_per_rate" and stored.to_dict()["decays_per_rate"] > 1
+    assert repr(js.from_dict(stored.to_dict())) == repr(stored)
+    assert ts.StepLR(0.1, step_size=10, gamma=0.5).kind == "step"  # held exactly: the core's
+    with pytest.raises(ValueError, match=r"^torch.StepLR: gamma must be > 0, got -1 at index 1$"):
+        ts.StepLR(0.1, step_size=10, gamma=[0.9, -1.0])

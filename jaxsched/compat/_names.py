@@ -18,7 +18,9 @@ from typing import Any
 from jaxsched._check import speaker
 
 _NUMPY_BROADCAST = ("operands could not be broadcast", "shape mismatch: objects cannot be")
-_FACTORY_MESSAGE = re.compile(r"(?P<factory>[a-z_]+): (?P<param>[A-Za-z_]+)(?P<rest>.*)", re.S)
+# A factory's message, or a message of a schedule built directly in a constructor, which
+# names the constructor (``torch.StepLR: decay_rate must be > 0``) and the field.
+_FACTORY_MESSAGE = re.compile(r"(?P<factory>[A-Za-z_.]+): (?P<param>[A-Za-z_]+)(?P<rest>.*)", re.S)
 
 
 def speaks_as(label: str, **names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -26,16 +26,13 @@ from jaxsched._base import factory as _factory
 from jaxsched._base import register as _register
 from jaxsched._check import as_choice as _as_choice
 from jaxsched._check import as_float as _as_float
-from jaxsched._check import as_piecewise as _as_piecewise
 from jaxsched._check import concrete as _concrete
 from jaxsched._check import host_or_traced as _host_or_traced
-from jaxsched._check import require_nondecreasing as _require_nondecreasing
 from jaxsched._compose import Warmup as _Warmup
 from jaxsched._compose import warmup as _warmup
 from jaxsched._cosine import Cosine as _Cosine
 from jaxsched._cosine import CosineRestarts as _CosineRestarts
 from jaxsched._cosine import cosine as _cosine
-from jaxsched._cosine import restarts_fields as _restarts_fields
 from jaxsched._plateau import Plateau as _Plateau
 from jaxsched._plateau import plateau as _plateau
 from jaxsched._steps import Steps as _Steps
@@ -114,8 +111,11 @@ def PolynomialDecay(
 class _PiecewiseConstant(_Schedule):
     """Keras's piecewise constant, which switches at ``step > boundary``."""
 
-    boundaries: _jax.Array = _data(event_ndim=1)
-    values: _jax.Array = _data(event_ndim=1)
+    boundaries: _jax.Array = _data(float, "non-decreasing", switch=True, event_ndim=1)
+    values: _jax.Array = _data(float, event_ndim=1)
+
+    def _validate(self, factory: str) -> None:
+        _decay.require_one_more_value(factory, self.boundaries, self.values)
 
     def _end(self) -> _jax.typing.ArrayLike:
         return _jnp.floor(_jnp.max(self.boundaries, axis=-1, initial=-1.0)) + 1  # step > b
@@ -140,9 +140,6 @@ def PiecewiseConstantDecay(
     As in Keras, boundaries may be negative (passed from the start) or
     repeated (the value between them is never used); they must not decrease.
     """
-    boundaries, values = _as_piecewise(
-        "keras.PiecewiseConstantDecay", boundaries, values, _require_nondecreasing
-    )
     return _PiecewiseConstant(boundaries=boundaries, values=values)
 
 
@@ -197,39 +194,35 @@ def CosineDecayRestarts(
     >>> [round(float(s(t)), 4) for t in (0, 5, 10, 15, 20)]  # periods of 10, 5, 2.5, ...
     [1.0, 0.5, 1.0, 1.0, nan]
     """
-    init = _as_float("keras.CosineDecayRestarts", "initial_learning_rate", initial_learning_rate)
-    alpha = _as_float("keras.CosineDecayRestarts", "alpha", alpha)
+    f = "keras.CosineDecayRestarts"
+    init = _as_float(f, "initial_learning_rate", initial_learning_rate)
+    alpha = _as_float(f, "alpha", alpha)
     _, (a, i) = _host_or_traced(alpha, init)
-    # Checked as cosine_restarts' fields, whose messages speaks_as puts in Keras's words.
-    fields = _restarts_fields(
-        "cosine_restarts", init, first_decay_steps, t_mul, m_mul, a * i, shrink=True
+    t_mul = _as_float(f, "t_mul", t_mul)
+    shrinking = _concrete(t_mul)
+    cls = (
+        _ShrinkingRestarts if shrinking is not None and _np.any(shrinking < 1) else _CosineRestarts
     )
-    shrinking = _concrete(fields["t_mul"])
-    if shrinking is not None and _np.any(shrinking < 1):
-        return _ShrinkingRestarts(**fields)
-    return _CosineRestarts(**fields)
+    return cls(
+        init_value=init,
+        first_decay_steps=first_decay_steps,
+        t_mul=t_mul,
+        m_mul=m_mul,
+        end_value=a * i,
+    )
 
 
 @_register("keras.cosine_restarts")
 class _ShrinkingRestarts(_CosineRestarts):
     """`CosineRestarts` whose ``t_mul`` may be below 1, as Keras's: periods that shrink
-    and end at ``first_decay_steps / (1 - t_mul)``, NaN from there."""
+    and end at ``first_decay_steps / (1 - t_mul)``, NaN from there. Rebuilt from its
+    fields (`to_dict`, `repr`) by the class itself: `jaxsched.cosine_restarts` with
+    ``t_mul > 0`` allowed."""
+
+    t_mul: _jax.Array = _data(float, "> 0")
 
 
-@_factory(_ShrinkingRestarts, name="keras.cosine_restarts")
-def _shrinking_restarts(
-    init_value: _Any,
-    first_decay_steps: _Any,
-    t_mul: _Any = 2.0,
-    m_mul: _Any = 1.0,
-    end_value: _Any = 0.0,
-) -> _ShrinkingRestarts:
-    """A `CosineDecayRestarts` with ``t_mul < 1`` rebuilt from its fields (`to_dict`,
-    `repr`): `jaxsched.cosine_restarts` with ``t_mul > 0`` allowed."""
-    fields = _restarts_fields(
-        "keras.cosine_restarts", init_value, first_decay_steps, t_mul, m_mul, end_value, True
-    )
-    return _ShrinkingRestarts(**fields)
+_factory(_ShrinkingRestarts, name="keras.cosine_restarts")(_ShrinkingRestarts)
 
 
 @_speaks_as(

@@ -57,11 +57,11 @@ __all__ = [
 class Warmup(Schedule):
     """timm's warmup in front of a schedule. Build with `warmup`."""
 
-    schedule: Schedule = data()
-    warmup_t: jax.Array = data()
-    warmup_lr_init: jax.Array = data()
-    warmup_target: jax.Array = data()
-    warmup_prefix: jax.Array = data()
+    schedule: Schedule = data(Schedule)
+    warmup_t: jax.Array = data(float, ">= 0", switch=True)
+    warmup_lr_init: jax.Array = data(float)
+    warmup_target: jax.Array = data(float)
+    warmup_prefix: jax.Array = data(bool)
 
     def _end(self) -> jax.typing.ArrayLike:
         return self.schedule._end() + jnp.where(self.warmup_prefix, self.warmup_t, 0.0)
@@ -101,17 +101,12 @@ def warmup(
       >>> [float(s(t)) for t in (0, 2, 4)]
       [0.0, 0.5, 0.5]
     """
-    f = "timm.warmup"
-    if not isinstance(schedule, Schedule):
-        raise ValueError(f"{f}: schedule must be a schedule, got {schedule!r}")
-    warmup_t = as_float(f, "warmup_t", warmup_t, switch=True)
-    require(f, "warmup_t", warmup_t, lambda x: x >= 0, ">= 0")
     return Warmup(
         schedule=schedule,
         warmup_t=warmup_t,
-        warmup_lr_init=as_float(f, "warmup_lr_init", warmup_lr_init),
-        warmup_target=as_float(f, "warmup_target", warmup_target),
-        warmup_prefix=as_bool(f, "warmup_prefix", warmup_prefix),
+        warmup_lr_init=warmup_lr_init,
+        warmup_target=warmup_target,
+        warmup_prefix=warmup_prefix,
     )
 
 

@@ -143,7 +143,27 @@ def StepLR(
         _require("torch.StepLR", "step_size", step_size, lambda x: x > 0, "> 0")
         return _zero_from("StepLR", lr, step_size)
     k, rate = _halving_period("torch.StepLR", gamma)
-    return _decay.step(init_value=lr, step_size=step_size, decay_rate=rate, decays_per_rate=k)
+    if k is None:
+        return _decay.step(init_value=lr, step_size=step_size, decay_rate=gamma)
+    return _StepPerRate(init_value=lr, step_size=step_size, decay_rate=rate, decays_per_rate=k)
+
+
+@_register("torch.step_per_rate")
+class _StepPerRate(_decay.StepDecay):
+    r"""`jaxsched.step` with ``decay_rate`` applied once per ``decays_per_rate`` decays:
+    `StepLR` stores a ``gamma`` that float32 does not hold as ``(gamma ** k, k)``, so
+    that its rounding does not compound. Rebuilt from its fields by the class itself.
+
+    .. math:: \eta(t) = \eta_0 \, \gamma^{\lfloor t / s \rfloor / k}
+    """
+
+    decays_per_rate: _jax.Array = _data(float, "> 0")
+
+    def _power(self, decays: _jax.Array) -> _jax.Array:
+        return decays / _positive(self.decays_per_rate)
+
+
+_factory(_StepPerRate, name="torch.step_per_rate")(_StepPerRate)
 
 
 @_factory(None, name="torch.MultiStepLR", event_ndims={"milestones": 1})
@@ -213,18 +233,18 @@ def ExponentialLR(
     _fresh("ExponentialLR", last_epoch)
     if _is_zero(gamma):
         return _zero_from("ExponentialLR", lr, 1)
-    decay_steps, decay_rate = _halving_period("torch.ExponentialLR", gamma)
-    return _decay.exponential(init_value=lr, decay_steps=decay_steps, decay_rate=decay_rate)
+    k, rate = _halving_period("torch.ExponentialLR", gamma)
+    return _decay.exponential(init_value=lr, decay_steps=1 if k is None else k, decay_rate=rate)
 
 
 def _halving_period(label: str, gamma: _Any) -> tuple[_Any, _Any]:
     """``(k, gamma ** k)`` with ``gamma ** k`` about 1/2 or 2, where ``gamma`` is given
-    on the host and its dtype does not hold it; ``(1, gamma)`` elsewhere. PyTorch
+    on the host and its dtype does not hold it; ``(None, gamma)`` elsewhere. PyTorch
     computes ``gamma ** t`` in float64: stored so, a float32 rate's rounding counts
     ``t / k`` times instead of ``t`` times."""
     given = _concrete(gamma)
     if given is None or given.dtype.kind not in "iuf":
-        return 1, gamma
+        return None, gamma
     given = given.astype(_np.float64)
     # On the host (under jit, as_float's array is a tracer): as_float checks, and says the dtype.
     held = given.astype(_as_float(label, "gamma", gamma).dtype)
@@ -234,7 +254,7 @@ def _halving_period(label: str, gamma: _Any) -> tuple[_Any, _Any]:
         k = _np.where(plain, 1.0, k).astype(held.dtype)
         rate = _np.where(plain, given, given ** k.astype(_np.float64))
     if plain.all():
-        return 1, gamma
+        return None, gamma
     return k, rate
 
 
@@ -386,24 +406,37 @@ def CyclicLR(
     _as_choice("torch.CyclicLR", "mode", mode, ("triangular", "triangular2", "exp_range"))
     # PyTorch reads gamma in exp_range only, and computes gamma ** t in float64.
     gamma_steps, rate = (
-        _halving_period("torch.CyclicLR", gamma) if mode == "exp_range" else (1, 1.0)
+        _halving_period("torch.CyclicLR", gamma) if mode == "exp_range" else (None, 1.0)
     )
-    shape = dict(
-        step_size_up=step_size_up,
-        step_size_down=step_size_down,
-        mode=mode,
-        gamma=rate,
-        gamma_steps=gamma_steps,
-    )
-    lrs = _cyclic(base_value=base_lr, peak_value=max_lr, **shape)
+    shape = dict(step_size_up=step_size_up, step_size_down=step_size_down, mode=mode, gamma=rate)
+    if gamma_steps is not None:
+        shape["gamma_steps"] = gamma_steps
+    cyclic = _cyclic if gamma_steps is None else _CyclicPerRate
+    lrs = cyclic(base_value=base_lr, peak_value=max_lr, **shape)
     if not _cycles_momentum("torch.CyclicLR", cycle_momentum):
         return lrs
     # max_momentum - (max_momentum - base_momentum) * height * scale: a cycle turned over.
     upside_down = _speaks_as(
         "torch.CyclicLR", base_value="max_momentum", peak_value="base_momentum"
     )
-    momentum = upside_down(_cyclic)(base_value=max_momentum, peak_value=base_momentum, **shape)
+    momentum = upside_down(cyclic)(base_value=max_momentum, peak_value=base_momentum, **shape)
     return _cycle_momentum(lrs, momentum)
+
+
+@_register("torch.cyclic_per_rate")
+class _CyclicPerRate(_Cyclic):
+    r"""`jaxsched.cyclic` whose ``gamma`` applies once per ``gamma_steps`` steps:
+    `CyclicLR` stores a ``gamma`` that float32 does not hold as ``(gamma ** k, k)``, so
+    that its rounding does not compound over the steps (``"exp_range"``: the scale is
+    :math:`\gamma^{t / k}`). Rebuilt from its fields by the class itself."""
+
+    gamma_steps: _jax.Array = _data(float, "> 0", default=1.0)
+
+    def _gamma_power(self, steps: _Steps) -> _jax.Array:
+        return steps.t / _positive(self.gamma_steps)
+
+
+_factory(_CyclicPerRate, name="torch.cyclic_per_rate")(_CyclicPerRate)
 
 
 # ------------------------------------------------------------------ own semantics
