@@ -22,14 +22,14 @@ from jaxsched._base import Schedule
 from jaxsched._plateau import Plateau
 from jaxsched.train import order
 from jaxsched.train._weights import Weights
-from jaxsched.train.checkpoint import Checkpointer, fingerprint
+from jaxsched.train.checkpoint import Checkpointer
 from jaxsched.train.data import Dataset
 from jaxsched.train.devices import Blocks, PerBlock
 from jaxsched.train.evaluation import EvalSet, eval_batch_size
-from jaxsched.train.loop import OptimizerFactory, Program, build_program, step_program
+from jaxsched.train.loop import OptimizerFactory, Program, build_program
 from jaxsched.train.models import ModelFactory, Network, initial_states
 from jaxsched.train.objective import PerExample, goals
-from jaxsched.train.plan import Callback, Plan, first, make_plan
+from jaxsched.train.plan import Callback, Plan, make_plan
 from jaxsched.train.plateaus import PlateauRuns
 from jaxsched.train.result import Result
 
@@ -188,8 +188,7 @@ def run(plan: Plan) -> Result:
     lr = started.map(lambda out: out[1])
     checkpointer = None
     if plan.checkpoint_dir is not None:
-        run_id = _run_id(plan, network, params, state, sweep.carry)
-        checkpointer = Checkpointer(plan.checkpoint_dir, run_id, plan.checkpoint_every)
+        checkpointer = Checkpointer(plan, network, params, state, sweep.carry)
         try:
             sweep.resume(checkpointer, blocks)
         except BaseException:  # a refused or unreadable checkpoint: release orbax first
@@ -423,56 +422,6 @@ def _weights(plan: Plan, result: Result, network: Network, carry: PerBlock) -> W
         input_shape=plan.dataset.input_shape,
         n_outputs=plan.dataset.n_outputs,
     )
-
-
-def _run_id(plan: Plan, network: Network, params, state, carry: PerBlock) -> str:
-    """The fingerprint of a run's checkpoints."""
-    dataset, objective, blocks = plan.dataset, plan.objective, plan.blocks
-    eval_params = plan.eval_params
-    return fingerprint(
-        configs=list(plan.configs),
-        data=[dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val],
-        test=[dataset.x_test, dataset.y_test],
-        model=_name(plan.model),
-        optimizer=_name(plan.optimizer),
-        **({} if eval_params is None else {"eval_params": _name(eval_params)}),
-        objective=[
-            objective.loss_name,
-            [(m, v.goal, _name(v.fn)) for m, v in objective.metrics.items()],
-            plan.divergence_factor,
-        ],
-        # What the model, loss and optimizer compute, whatever their names.
-        program=step_program(
-            network,
-            objective,
-            plan.optimizer,
-            first(params),
-            first(state),
-            first(plan.schedules),
-            dataset.x_train[: plan.batch_size],
-            dataset.y_train[: plan.batch_size],
-        ),
-        initial_state=jax.tree_util.tree_leaves(blocks.gather(carry)),
-        run=[plan.steps, plan.batch_size, list(plan.seeds), plan.eval_every, blocks.size],
-        # The scheme's name, and the first batch of every seed: a NumPy whose
-        # generator draws other permutations changes it too.
-        order=[
-            order.SCHEME,
-            *(
-                order.batch_indices(s, 0, 1, len(dataset.x_train), plan.batch_size)
-                for s in plan.seeds
-            ),
-        ],
-    )
-
-
-def _name(factory: Any) -> str:
-    """How a model or optimizer is identified in a checkpoint's fingerprint."""
-    if isinstance(factory, str):
-        return factory
-    # A name stable across processes (a functools.partial's repr holds an address).
-    name = getattr(factory, "__qualname__", type(factory).__qualname__)
-    return f"{getattr(factory, '__module__', '')}.{name}"
 
 
 def _dead_after(diverged: np.ndarray, eval_steps: np.ndarray) -> np.ndarray:
