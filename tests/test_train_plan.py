@@ -6,15 +6,18 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import warnings
+from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 from conftest import SWEEPS
+from flax import nnx
 
 import jaxsched as js
 from jaxsched._spec import from_dict
-from jaxsched.train import fit, load, plan
+from jaxsched.experiments.sweep_file import load_sweep, run_sweep
+from jaxsched.train import fit, load, lr_find, plan
 from jaxsched.train.loop import default_optimizer
 from jaxsched.train.plan import check_configs, make_plan
 
@@ -126,3 +129,84 @@ def test_a_plan_is_frozen_and_holds_the_checked_values():
 
 def test_fit_and_make_plan_take_the_same_arguments_with_the_same_defaults():
     assert inspect.signature(fit).parameters == inspect.signature(make_plan).parameters
+
+
+# ------------------------------------------------------- checks shared with lr_find and sweeps
+class _Narrow(nnx.Module):
+    def __init__(self, input_shape, n_outputs, rngs):
+        self.out = nnx.Linear(input_shape[0], 3, rngs=rngs)
+
+    def __call__(self, x):
+        return self.out(x)
+
+
+RNG = np.random.default_rng(0)
+REGRESSION = tuple(
+    RNG.normal(size=s).astype(np.float32) for s in [(90, 4), (90, 2), (10, 4), (10, 2)]
+)
+BASE = {"data": "digits", "steps": 20, "batch_size": 32}
+
+
+def _error(call, *args, **kwargs) -> str:
+    with pytest.raises(ValueError) as info:
+        call(*args, **kwargs)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"data": "imagenet"},
+        {"data": REGRESSION, "loss": "cross_entropy"},
+        {"loss": "hinge"},
+        {"model": "resnet"},
+        {"model": _Narrow},
+        {"batch_size": 5000},
+        {"optimizer": "adam"},
+    ],
+    ids=["data", "targets", "loss", "model name", "model outputs", "batch_size", "optimizer"],
+)
+def test_lr_find_refuses_what_fit_refuses_with_the_same_message(kwargs):
+    args = {**BASE, **kwargs}
+    by_fit = _error(fit, js.stack([js.constant(0.1)]), **args)
+    assert _error(lr_find, **args) == by_fit.replace("fit: ", "lr_find: ")
+
+
+SWEEP = """
+[data]
+path = "data.npz"
+[train]
+model = "mlp"
+steps = {steps}
+batch_size = {batch_size}
+{loss}
+[schedule]
+family = "constant"
+value = [0.1, 0.2]
+[output]
+dir = "out"
+"""
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [{"batch_size": 5000}, {"steps": 2**31}, {"loss": "cross_entropy"}],
+    ids=["batch_size", "steps", "loss"],
+)
+def test_a_sweep_file_refuses_what_fit_refuses_with_fits_message_before_writing(edit, tmp_path):
+    x, y, x_test, y_test = REGRESSION
+    np.savez(tmp_path / "data.npz", x=x, y=y, x_test=x_test, y_test=y_test)
+    args = {"steps": 20, "batch_size": 10, "loss": None, **edit}
+    loss = "" if args["loss"] is None else f'loss = "{args["loss"]}"'
+    path = tmp_path / "sweep.toml"
+    path.write_text(SWEEP.format(steps=args["steps"], batch_size=args["batch_size"], loss=loss))
+    spec = load_sweep(path)
+    by_sweep = _error(run_sweep, spec, plots=False, log=None, progress=False)
+    fit_args = {"steps": args["steps"], "batch_size": args["batch_size"], "loss": args["loss"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # eval_every follows steps in the file, not here
+        by_fit = _error(
+            fit, spec.schedules, data=Path(spec.data), eval_every=spec.eval_every, **fit_args
+        )
+    assert by_sweep == by_fit
+    assert not (tmp_path / "out").exists()  # refused before its output folder was made
