@@ -33,7 +33,7 @@ from jaxsched.train.plan import Callback, Plan, make_plan
 from jaxsched.train.plateaus import PlateauRuns
 from jaxsched.train.result import Result
 
-__all__ = ["fit"]
+__all__ = ["fit", "run"]
 
 #: The most bytes of batch indices sent to the devices at once (a chunk's, or a piece's).
 _INDICES_BYTES = 2**26
@@ -174,23 +174,13 @@ def run(plan: Plan) -> Result:
         plan.model, plan.dataset.input_shape, plan.dataset.n_outputs, list(plan.seeds)
     )
     program = build_program(network, plan.objective, plan.optimizer, plan.divergence_factor)
-    blocks = plan.blocks
-    placed = blocks.place_configs(plan.schedules)
-    # The rate in force at each evaluation: the one of the step before it.
-    started = blocks.run(
-        program.init,
-        blocks.place_seeds(params),
-        blocks.place_seeds(state),
-        placed,
-        np.asarray(plan.eval_steps, np.int32) - 1,
-    )
-    sweep = _Sweep.start(plan, started.map(lambda out: out[0]))
-    lr = started.map(lambda out: out[1])
+    placed = plan.blocks.place_configs(plan.schedules)
+    sweep, lr = _Sweep.start(plan, program, params, state, placed)
     checkpointer = None
     if plan.checkpoint_dir is not None:
         checkpointer = Checkpointer(plan, network, params, state, sweep.carry)
         try:
-            sweep.resume(checkpointer, blocks)
+            sweep.resume(checkpointer, plan.blocks)
         except BaseException:  # a refused or unreadable checkpoint: release orbax first
             checkpointer.close()
             raise
@@ -198,6 +188,22 @@ def run(plan: Plan) -> Result:
         plan.steps, plan.n_configs, len(plan.seeds), enabled=plan.progress, start=sweep.done
     )
     bar.note(plan.keep_note)
+    _start_callbacks(plan)
+    try:
+        _train(plan, program, sweep, placed, checkpointer, bar)
+    finally:
+        bar.close()
+        if checkpointer is not None:
+            checkpointer.close()
+        _end_callbacks(plan)  # also on an error or Ctrl-C: flush and close files
+    result = _result(plan, sweep, lr)
+    if plan.keep_weights == "none":
+        return result
+    return dataclasses.replace(result, weights=_weights(plan, result, network, sweep.carry))
+
+
+def _start_callbacks(plan: Plan) -> None:
+    """Tell the callbacks with a ``start`` method what the sweep trains."""
     for callback in plan.callbacks:
         start = getattr(callback, "start", None)
         if start is not None:
@@ -206,20 +212,14 @@ def run(plan: Plan) -> Result:
                 seeds=list(plan.seeds),
                 goals=goals(plan.objective.metrics),
             )
-    try:
-        _train(plan, program, sweep, placed, checkpointer, bar)
-    finally:
-        bar.close()
-        if checkpointer is not None:
-            checkpointer.close()
-        for callback in plan.callbacks:  # also on an error or Ctrl-C: flush and close files
-            stop = getattr(callback, "end", None)
-            if stop is not None:
-                stop()
-    result = _result(plan, sweep, lr)
-    if plan.keep_weights == "none":
-        return result
-    return dataclasses.replace(result, weights=_weights(plan, result, network, sweep.carry))
+
+
+def _end_callbacks(plan: Plan) -> None:
+    """Tell the callbacks with an ``end`` method that training stopped."""
+    for callback in plan.callbacks:
+        stop = getattr(callback, "end", None)
+        if stop is not None:
+            stop()
 
 
 @dataclasses.dataclass
@@ -233,14 +233,26 @@ class _Sweep:
     plateaus: PlateauRuns | None
 
     @classmethod
-    def start(cls, plan: Plan, carry: PerBlock) -> _Sweep:
-        """Nothing trained yet: no metrics, every controller at its initial rate."""
+    def start(
+        cls, plan: Plan, program: Program, params, state, placed: PerBlock
+    ) -> tuple[_Sweep, PerBlock]:
+        """Nothing trained yet, every controller at its initial rate; and the rates in
+        force at each evaluation, those of the step before it (``[config, eval]`` per block)."""
+        blocks = plan.blocks
+        started = blocks.run(
+            program.init,
+            blocks.place_seeds(params),
+            blocks.place_seeds(state),
+            placed,
+            np.asarray(plan.eval_steps, np.int32) - 1,
+        )
         shape = (len(plan.seeds), plan.n_configs, len(plan.eval_steps))
         history = {m: np.full(shape, np.nan, np.float32) for m in plan.names}
         plateaus = None
         if plan.controllers is not None:
             plateaus = PlateauRuns.start(plan.controllers, plan.monitor, len(plan.seeds))
-        return cls(carry, history, 0, plateaus)
+        sweep = cls(started.map(lambda out: out[0]), history, 0, plateaus)
+        return sweep, started.map(lambda out: out[1])
 
     def snapshot(self, blocks: Blocks) -> dict:
         """What a checkpoint holds: the carry joined on the host ``[seed, config, ...]``
