@@ -18,6 +18,8 @@ Example:
   ...                  data="digits", steps=200, eval_every=80, seeds=2)
   >>> plan.seeds, plan.eval_steps, plan.configs[1]["init_value"]
   ((0, 1), (80, 160, 200), 0.1)
+  >>> plan
+  Plan(2 configs x 2 seeds x 200 steps, 3 evaluations, 2 blocks of 2 runs)
   >>> make_plan(jaxsched.stack([jaxsched.constant(0.1)]), data="digits", steps=0)
   Traceback (most recent call last):
   ...
@@ -66,7 +68,7 @@ KEEP_WEIGHTS = ("all", "best", "none")
 Callback = Callable[[int, dict[str, np.ndarray]], Any]
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class Plan:
     """A checked `fit`: everything its run needs, derived from the arguments.
 
@@ -81,7 +83,8 @@ class Plan:
       optimizer: the optimizer factory (`jaxsched.train.loop.default_optimizer` if none
         was given).
       eval_params, divergence_factor, monitor, steps, batch_size, eval_every,
-        checkpoint_every, progress: as given, checked.
+        checkpoint_every, progress: as given (a number's type kept: the fingerprint
+        holds it), checked.
       seeds: the seeds, distinct integers.
       eval_steps: the steps after which the runs are evaluated (every ``eval_every``,
         and the last step).
@@ -120,6 +123,13 @@ class Plan:
     def n_configs(self) -> int:
         """How many configurations the sweep trains per seed."""
         return len(self.configs)
+
+    def __repr__(self) -> str:
+        return (
+            f"Plan({self.n_configs} configs x {len(self.seeds)} seeds x {self.steps} steps, "
+            f"{len(self.eval_steps)} evaluations, {self.blocks.n_blocks} blocks of "
+            f"{self.blocks.size} runs)"
+        )
 
 
 def make_plan(
@@ -198,9 +208,9 @@ def make_plan(
         eval_params=eval_params,
         divergence_factor=divergence_factor,
         monitor=monitor,
-        steps=int(steps),
-        batch_size=int(batch_size),
-        eval_every=int(eval_every),
+        steps=steps,
+        batch_size=batch_size,
+        eval_every=eval_every,
         seeds=tuple(seeds),
         eval_steps=_eval_steps(steps, eval_every),
         blocks=Blocks(n_configs, len(seeds), block_size),
@@ -208,7 +218,7 @@ def make_plan(
         keep_note=note,
         callbacks=tuple(callbacks),
         checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir),
-        checkpoint_every=int(checkpoint_every),
+        checkpoint_every=checkpoint_every,
         progress=progress,
     )
 
