@@ -10,6 +10,7 @@ from flax import nnx
 
 import jaxsched as js
 from jaxsched.train import Result, fit, lr_find
+from jaxsched.train import plan as plan_module
 from jaxsched.train import trainer as trainer_module
 
 RNG = np.random.default_rng(0)
@@ -271,7 +272,7 @@ def test_bad_input_is_refused_before_anything_compiles(kwargs, words, monkeypatc
 def test_keep_weights_all_that_cannot_fit_is_refused_and_the_default_keeps_the_best(
     monkeypatch, capsys
 ):
-    monkeypatch.setattr(trainer_module, "memory_bytes", lambda: 4 * 2000)  # a quarter: 2000 bytes
+    monkeypatch.setattr(plan_module, "memory_bytes", lambda: 4 * 2000)  # a quarter: 2000 bytes
     batch = js.stack([js.constant(0.01), js.constant(0.05)])
     args = {**RUN, "loss": "mse", "seeds": 2, "steps": 20}
     with pytest.raises(ValueError, match=r"keep_weights='all'.*use keep_weights='best'"):

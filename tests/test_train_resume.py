@@ -193,3 +193,30 @@ def test_a_folder_that_is_not_a_checkpoint_is_named(tmp_path):
     (tmp_path / "10" / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match=r"10 is not a readable checkpoint of a sweep"):
         fit(_batch(), **{**KW, "steps": 20}, progress=False, checkpoint_dir=tmp_path)
+
+
+def test_the_checkpointer_fingerprints_the_plan_and_refuses_another_plans_checkpoint(
+    tmp_path, monkeypatch
+):
+    import dataclasses
+
+    from jaxsched.train.checkpoint import Checkpointer
+    from jaxsched.train.plan import make_plan
+    from jaxsched.train.trainer import run
+
+    ids, restore = [], Checkpointer.restore
+
+    def recorded(self, like):
+        ids.append(self.run_id)
+        return restore(self, like)
+
+    monkeypatch.setattr(Checkpointer, "restore", recorded)
+    plan = make_plan(_batch(), **{**KW, "steps": 10}, progress=False, checkpoint_dir=tmp_path)
+    first = run(plan)
+    again = run(plan)  # the same plan: its finished checkpoint, nothing trained
+    np.testing.assert_array_equal(again.metrics["val_loss"], first.metrics["val_loss"])
+    # A plan that differs in one checked value only (its run would diverge otherwise).
+    other = dataclasses.replace(plan, divergence_factor=plan.divergence_factor / 2)
+    with pytest.raises(ValueError, match=r"checkpoint .* of a run with other arguments"):
+        run(other)
+    assert ids[0] == ids[1] != ids[2]

@@ -65,11 +65,13 @@ from jaxsched._batch import _depth
 from jaxsched._check import did_you_mean
 from jaxsched._output import writable_folder
 from jaxsched.experiments.tasks import OPTIMIZERS, optimizer
-from jaxsched.train import Result, fit
+from jaxsched.train import Result
 from jaxsched.train._io import pyplot
 from jaxsched.train.data import BUILTIN
 from jaxsched.train.models import BUILTIN as MODELS
 from jaxsched.train.objective import LOSSES
+from jaxsched.train.plan import make_plan
+from jaxsched.train.trainer import run
 
 __all__ = ["SweepSpec", "load_sweep", "run_sweep", "sweep_table"]
 
@@ -253,6 +255,10 @@ def run_sweep(
     ``table.md`` and (with ``plots``) ``lr.png`` and ``val_acc.png`` (``val_loss.png`` for
     regression) into ``spec.output``.
 
+    The sweep is planned first (`jaxsched.train.plan.make_plan`): what `fit` refuses
+    (a batch size larger than the training split, a loss the targets cannot take, ...)
+    is refused with `fit`'s message before anything is written or trained.
+
     With ``checkpoint_dir``, `fit` saves the sweep there and, run again with the same
     file, resumes from its newest checkpoint. Configurations whose schedule ends after
     the run's steps are warned about by `fit` (`jaxsched.train.run_length.warn_unfinished`)."""
@@ -261,11 +267,7 @@ def run_sweep(
         from jaxsched.experiments.report import check_plotting
 
         check_plotting()
-    writable_folder(spec.output, f"{spec.path}: [output] dir")  # now, not after the training
-    n = spec.schedules.batch_shape[0]
-    n_seeds = spec.seeds if isinstance(spec.seeds, int) else len(spec.seeds)
-    say(f"{spec.path}: {n} schedules x {n_seeds} seeds x {spec.steps} steps on {spec.data}")
-    result = fit(
+    plan = make_plan(
         spec.schedules,
         data=spec.data if spec.data in BUILTIN else Path(spec.data),
         model=spec.model,
@@ -279,6 +281,10 @@ def run_sweep(
         progress=progress,
         checkpoint_dir=checkpoint_dir,
     )
+    writable_folder(spec.output, f"{spec.path}: [output] dir")  # now, not after the training
+    n, n_seeds = plan.n_configs, len(plan.seeds)
+    say(f"{spec.path}: {n} schedules x {n_seeds} seeds x {spec.steps} steps on {spec.data}")
+    result = run(plan)
     written = [spec.output / "result.json", spec.output / "result.csv", spec.output / "table.md"]
     result.to_json(written[0])
     result.to_csv(written[1])

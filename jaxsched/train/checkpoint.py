@@ -6,10 +6,11 @@ and the step reached, written with orbax: a save goes to a temporary folder
 that is renamed when complete, so a run killed at any moment leaves only
 complete checkpoints behind, and the last two are kept.
 
-Each checkpoint also records a fingerprint of the arguments of the run
-(schedules, data, model, optimizer, steps, seeds, ..., and the jaxpr of one
-training step, so that a model or optimizer function edited under the same
-name counts as another argument). A run finds the newest
+Each checkpoint also records a fingerprint of the run's plan
+(`jaxsched.train.plan.Plan`: schedules, data, model, optimizer, steps, seeds,
+..., and the jaxpr of one training step and the initial weights, so that a
+model or optimizer function edited under the same name counts as another
+argument), which the `Checkpointer` takes itself. A run finds the newest
 checkpoint in ``checkpoint_dir`` and resumes from it only when the
 fingerprints agree; otherwise it stops with an error rather than mix two runs.
 """
@@ -19,13 +20,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 
-__all__ = ["Checkpointer", "fingerprint"]
+from jaxsched.train import order
+from jaxsched.train.loop import step_program
+from jaxsched.train.plan import first
+
+if TYPE_CHECKING:
+    from jaxsched.train.devices import PerBlock
+    from jaxsched.train.models import Network
+    from jaxsched.train.plan import Plan
+
+__all__ = ["Checkpointer", "fingerprint", "plan_fingerprint"]
 
 _KEEP = 2
 
@@ -55,22 +64,76 @@ def fingerprint(**parts: Any) -> str:
     return digest.hexdigest()
 
 
+def plan_fingerprint(plan: Plan, network: Network, params, state, carry: PerBlock) -> str:
+    """The `fingerprint` of a run: its plan's arguments, what one training step computes
+    (whatever the names of the model, loss and optimizer) and the initial ``carry``
+    (the blocks' first training carry, from the seeds' ``params`` and model ``state``)."""
+    dataset, objective, blocks = plan.dataset, plan.objective, plan.blocks
+    eval_params = plan.eval_params
+    return fingerprint(
+        configs=list(plan.configs),
+        data=[dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val],
+        test=[dataset.x_test, dataset.y_test],
+        model=_name(plan.model),
+        optimizer=_name(plan.optimizer),
+        **({} if eval_params is None else {"eval_params": _name(eval_params)}),
+        objective=[
+            objective.loss_name,
+            [(m, v.goal, _name(v.fn)) for m, v in objective.metrics.items()],
+            plan.divergence_factor,
+        ],
+        program=step_program(
+            network,
+            objective,
+            plan.optimizer,
+            first(params),
+            first(state),
+            first(plan.schedules),
+            dataset.x_train[: plan.batch_size],
+            dataset.y_train[: plan.batch_size],
+        ),
+        initial_state=jax.tree_util.tree_leaves(blocks.gather(carry)),
+        run=[plan.steps, plan.batch_size, list(plan.seeds), plan.eval_every, blocks.size],
+        # The scheme's name, and the first batch of every seed: a NumPy whose
+        # generator draws other permutations changes it too.
+        order=[
+            order.SCHEME,
+            *(
+                order.batch_indices(s, 0, 1, len(dataset.x_train), plan.batch_size)
+                for s in plan.seeds
+            ),
+        ],
+    )
+
+
+def _name(factory: Any) -> str:
+    """How a model or optimizer is identified in a fingerprint."""
+    if isinstance(factory, str):
+        return factory
+    # A name stable across processes (a functools.partial's repr holds an address).
+    name = getattr(factory, "__qualname__", type(factory).__qualname__)
+    return f"{getattr(factory, '__module__', '')}.{name}"
+
+
 class Checkpointer:
-    """Saves and restores ``{"carry": [...], "history": {...}}`` trees in ``directory``.
+    """Saves and restores ``{"carry": [...], "history": {...}}`` trees of a planned run
+    in its ``checkpoint_dir`` (created if missing), after every ``checkpoint_every``
+    chunks (and always after the last).
 
     Args:
-      directory: where checkpoints go (created if missing).
-      run_id: the `fingerprint` of the run's arguments.
-      every: save after every ``every`` chunks (and always after the last).
+      plan: the run's `Plan`.
+      network, params, state, carry: the run's model, the seeds' initial weights and
+        model state, and the blocks' first carry, which its fingerprint holds
+        (`plan_fingerprint`, ``run_id``).
     """
 
-    def __init__(self, directory: str | Path, run_id: str, every: int = 1):
+    def __init__(self, plan: Plan, network: Network, params, state, carry: PerBlock):
         import orbax.checkpoint as ocp
 
         self._ocp = ocp
-        self.directory = Path(directory).absolute()
-        self.run_id = run_id
-        self.every = every
+        self.directory = plan.checkpoint_dir.absolute()
+        self.run_id = plan_fingerprint(plan, network, params, state, carry)
+        self.every = plan.checkpoint_every
         self._chunks = 0
         self.directory.mkdir(parents=True, exist_ok=True)
         self._manager = ocp.CheckpointManager(

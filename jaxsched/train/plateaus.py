@@ -30,7 +30,7 @@ from jaxsched._base import _plain_array
 from jaxsched._decay import constant
 from jaxsched._plateau import Plateau, PlateauState
 
-__all__ = ["PlateauRuns", "check_batch"]
+__all__ = ["PlateauRuns", "check_batch", "check_monitor", "controller_configs"]
 
 
 @dataclasses.dataclass
@@ -42,15 +42,11 @@ class PlateauRuns:
     state: PlateauState
 
     @classmethod
-    def start(cls, controllers: Plateau, monitor: str, n_seeds: int, names: tuple[str, ...]):
-        """Every run at its controller's initial rate; refuses a ``monitor`` the sweep
-        does not measure."""
-        shape = check_batch(controllers)
-        if monitor not in names:
-            raise ValueError(
-                f"fit: monitor {monitor!r} is not measured: use one of {', '.join(names)}"
-            )
+    def start(cls, controllers: Plateau, monitor: str, n_seeds: int):
+        """Every run at its controller's initial rate (``controllers`` and ``monitor``
+        checked by `check_batch` and `check_monitor`)."""
         first = controllers.init()
+        shape = controllers.batch_shape
         state = PlateauState(*(np.broadcast_to(x, (n_seeds, *shape)).copy() for x in first))
         return cls(controllers, monitor, state)
 
@@ -62,22 +58,6 @@ class PlateauRuns:
     def schedules(self):
         """The runs' current rates as constant schedules ``[seed, config]``."""
         return constant(self.rates)
-
-    def configs(self) -> list[dict[str, Any]]:
-        """One row per controller: its kind, hyperparameters and the monitored metric."""
-        fields = {f.name: f for f in dataclasses.fields(self.controllers)}
-        shape = self.controllers.batch_shape
-        rows = []
-        for i in range(shape[0]):
-            row: dict[str, Any] = {"kind": "plateau", "monitor": self.monitor}
-            for name in fields:
-                value = getattr(self.controllers, name)
-                if isinstance(value, str):
-                    row[name] = value
-                else:
-                    row[name] = _plain_array(np.broadcast_to(np.asarray(value), shape)[i])
-            rows.append(row)
-        return rows
 
     def update(self, history: dict[str, np.ndarray], k: int) -> None:
         """Every run's controller takes evaluation ``k`` of the monitored metric."""
@@ -92,6 +72,29 @@ class PlateauRuns:
     def restore(self, leaves) -> None:
         """The state a checkpoint held."""
         self.state = PlateauState(*(np.asarray(x) for x in leaves))
+
+
+def controller_configs(controllers: Plateau, monitor: str) -> list[dict[str, Any]]:
+    """One row per controller: its kind, hyperparameters and the monitored metric."""
+    fields = {f.name: f for f in dataclasses.fields(controllers)}
+    shape = controllers.batch_shape
+    rows = []
+    for i in range(shape[0]):
+        row: dict[str, Any] = {"kind": "plateau", "monitor": monitor}
+        for name in fields:
+            value = getattr(controllers, name)
+            if isinstance(value, str):
+                row[name] = value
+            else:
+                row[name] = _plain_array(np.broadcast_to(np.asarray(value), shape)[i])
+        rows.append(row)
+    return rows
+
+
+def check_monitor(monitor: str, names: tuple[str, ...]) -> None:
+    """Refuse a ``monitor`` the sweep does not measure (``names``: the metrics it records)."""
+    if monitor not in names:
+        raise ValueError(f"fit: monitor {monitor!r} is not measured: use one of {', '.join(names)}")
 
 
 def check_batch(controllers: Plateau) -> tuple[int]:

@@ -33,7 +33,7 @@ from jaxsched._check import outside_stacklevel
 from jaxsched.train._compiler import compiler_options
 from jaxsched.train._io import array, plain, pyplot
 from jaxsched.train._limits import check_fits, check_runs_fit, check_seed, check_steps
-from jaxsched.train.data import Dataset, load
+from jaxsched.train.data import Dataset
 from jaxsched.train.devices import Blocks
 from jaxsched.train.loop import (
     OptimizerFactory,
@@ -44,9 +44,10 @@ from jaxsched.train.loop import (
     training_loss,
     update,
 )
-from jaxsched.train.models import ModelFactory, initial_states, outputs_like
-from jaxsched.train.objective import Objective, PerExample
+from jaxsched.train.models import ModelFactory, initial_states
+from jaxsched.train.objective import PerExample
 from jaxsched.train.order import batch_indices
+from jaxsched.train.plan import check_outputs, load_problem
 
 __all__ = ["LRFindResult", "lr_find"]
 
@@ -308,20 +309,15 @@ def lr_find(
     if optimizer is not None:
         check_optimizer(f, optimizer, jaxsched.constant(min_lr))
 
-    dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
-    objective = Objective.resolve(loss, {}, dataset.classification)
+    dataset, objective = load_problem(data, loss, {}, val_fraction)  # as fit's plan does
     dataset.check_batch_size(f, batch_size)
     check_fits(
         f"{f}: the batch order ({steps} steps x {batch_size} int32 indices)",
         steps * batch_size * 4,
         "use fewer steps (a range test needs a few hundred)",
     )
-    n_outputs = dataset.n_outputs
-    y_like = jax.ShapeDtypeStruct((batch_size, *dataset.y_train.shape[1:]), dataset.y_train.dtype)
-    objective.check(
-        outputs_like(model, dataset.input_shape, n_outputs, batch_size), y_like, n_outputs
-    )
-    network, params, state = initial_states(model, dataset.input_shape, n_outputs, [seed])
+    check_outputs(model, dataset, objective, batch_size)
+    network, params, state = initial_states(model, dataset.input_shape, dataset.n_outputs, [seed])
     params, state = jax.tree_util.tree_map(lambda x: x[0], (params, state))
     if method == "sweep":
         n_weights = sum(x.size for x in jax.tree_util.tree_leaves(params))

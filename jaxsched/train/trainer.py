@@ -1,10 +1,15 @@
-"""`fit`: train a batch of schedule configurations x seeds in one compiled program."""
+"""`fit`: train a batch of schedule configurations x seeds in one compiled program.
+
+`fit` is a plan, then a run: `jaxsched.train.plan.make_plan` checks every
+argument and derives what the run needs, and `run` trains it: it builds the
+program, trains the chunks one after another (evaluating, saving checkpoints,
+calling callbacks), and gathers the `Result`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -14,44 +19,24 @@ import jax
 import numpy as np
 
 from jaxsched._base import Schedule
-from jaxsched._decay import constant
-from jaxsched._output import writable_folder
 from jaxsched._plateau import Plateau
-from jaxsched._spec import from_dict
 from jaxsched.train import order
-from jaxsched.train._limits import (
-    check_fits,
-    check_runs_fit,
-    check_seed,
-    check_steps,
-    memory_bytes,
-)
 from jaxsched.train._weights import Weights
-from jaxsched.train.checkpoint import Checkpointer, fingerprint
-from jaxsched.train.data import Dataset, load
+from jaxsched.train.checkpoint import Checkpointer
+from jaxsched.train.data import Dataset
 from jaxsched.train.devices import Blocks, PerBlock
 from jaxsched.train.evaluation import EvalSet, eval_batch_size
-from jaxsched.train.loop import (
-    OptimizerFactory,
-    build_program,
-    check_optimizer,
-    default_optimizer,
-    step_program,
-)
-from jaxsched.train.models import ModelFactory, initial_states, outputs_like, weight_count
-from jaxsched.train.objective import Objective, PerExample, goals
-from jaxsched.train.plateaus import PlateauRuns, check_batch
+from jaxsched.train.loop import OptimizerFactory, Program, build_program
+from jaxsched.train.models import ModelFactory, Network, initial_states
+from jaxsched.train.objective import PerExample, goals
+from jaxsched.train.plan import Callback, Plan, make_plan
+from jaxsched.train.plateaus import PlateauRuns
 from jaxsched.train.result import Result
-from jaxsched.train.run_length import warn_unfinished
 
-__all__ = ["fit"]
+__all__ = ["fit", "run"]
 
 #: The most bytes of batch indices sent to the devices at once (a chunk's, or a piece's).
 _INDICES_BYTES = 2**26
-KEEP_WEIGHTS = ("all", "best", "none")
-
-#: ``callback(step, metrics)``, called after each evaluation with ``{name: [seed, config]}``.
-Callback = Callable[[int, dict[str, np.ndarray]], Any]
 
 
 def fit(
@@ -156,229 +141,250 @@ def fit(
       >>> result.best()["val_acc_mean"] > 0.8
       True
     """
-    dataset = data if isinstance(data, Dataset) else load(data, val_fraction)
-    objective = Objective.resolve(loss, metrics, dataset.classification)
-    controllers = schedules if isinstance(schedules, Plateau) else None
-    if controllers is not None:  # checked as the constant rates they start from
-        schedules = constant(np.broadcast_to(controllers.init_value, check_batch(controllers)))
-    _check(
-        schedules, optimizer, dataset, steps, batch_size, eval_every, checkpoint_every, block_size
+    plan = make_plan(
+        schedules,
+        data=data,
+        model=model,
+        optimizer=optimizer,
+        loss=loss,
+        metrics=metrics,
+        steps=steps,
+        batch_size=batch_size,
+        seeds=seeds,
+        eval_every=eval_every,
+        val_fraction=val_fraction,
+        divergence_factor=divergence_factor,
+        keep_weights=keep_weights,
+        callbacks=callbacks,
+        block_size=block_size,
+        monitor=monitor,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=checkpoint_every,
+        progress=progress,
+        eval_params=eval_params,
     )
-    divergence_factor = _check_factor(divergence_factor)
-    warn_unfinished("fit", schedules, steps)
-    callbacks = _check_callbacks(callbacks)
-    if eval_params is not None and not callable(eval_params):
-        raise ValueError(
-            f"fit: eval_params must be a function (opt_state, params) -> params, got {eval_params!r}"
-        )
-    n_configs = schedules.batch_shape[0]
-    _check_checkpoint_dir(checkpoint_dir)
-    # The history's size is checked before a count of seeds becomes a list.
-    seeds = _seeds(
-        seeds, lambda n: _check_history_size(len(objective.names), n, n_configs, steps, eval_every)
+    return run(plan)
+
+
+def run(plan: Plan) -> Result:
+    """Train a checked `Plan` (`jaxsched.train.plan.make_plan`): what `fit` does after
+    its checks. Resumes from the plan's checkpoint folder when it holds a checkpoint
+    of the same plan."""
+    network, params, state = initial_states(
+        plan.model, plan.dataset.input_shape, plan.dataset.n_outputs, list(plan.seeds)
     )
-    n_outputs = dataset.n_outputs
-    n_weights = weight_count(model, dataset.input_shape, n_outputs)
-    n_runs = len(seeds) * n_configs
-    check_runs_fit(
-        "fit",
-        f"{len(seeds)} seeds x {n_configs} configurations ({n_weights} weights each)",
-        n_runs,
-        n_weights,
-        "use fewer seeds or configurations, or run them in several fits",
-    )
-    keep_weights, note = _keep_weights(keep_weights, n_runs, n_weights)
-    y_like = jax.ShapeDtypeStruct((batch_size, *dataset.y_train.shape[1:]), dataset.y_train.dtype)
-    outputs = outputs_like(model, dataset.input_shape, n_outputs, batch_size)
-    objective.check(outputs, y_like, n_outputs)
-    plateaus = None
-    names = objective.names
-    if controllers is not None:
-        plateaus = PlateauRuns.start(controllers, monitor, len(seeds), names)
-        names = (*names, "lr")  # each run's rate, which its controller sets
-        configs = plateaus.configs()
-    else:
-        configs = _configs(schedules)  # after the cheap checks: 10**5 take a minute
-    optimizer = optimizer or default_optimizer
-    blocks = Blocks(n_configs, len(seeds), block_size)
-
-    network, params, state = initial_states(model, dataset.input_shape, n_outputs, seeds)
-
-    train = blocks.replicate((dataset.x_train, dataset.y_train))
-    splits = {"val": (dataset.x_val, dataset.y_val), "test": (dataset.x_test, dataset.y_test)}
-    n_examples = sum(len(y) for _, y in splits.values())
-    # Evaluation batches follow the block, not the sweep: the same sums on any machine.
-    evaluation = EvalSet.pack(list(splits.values()), eval_batch_size(blocks.size, n_examples))
-    eval_arrays = [blocks.replicate(a) for a in (evaluation.x, evaluation.y, evaluation.member)]
-    placed = blocks.place_configs(schedules)
-    program = build_program(network, objective, optimizer, divergence_factor)
-    evaluated = _evaluated(eval_params, blocks)
-
-    n_train = len(dataset.x_train)
-    eval_steps = list(range(eval_every, steps + 1, eval_every))
-    if not eval_steps or eval_steps[-1] != steps:
-        eval_steps.append(steps)
-    # The rate in force at each evaluation: the one of the step before it.
-    started = blocks.run(
-        program.init,
-        blocks.place_seeds(params),
-        blocks.place_seeds(state),
-        placed,
-        np.asarray(eval_steps, np.int32) - 1,
-    )
-    carry, lr = started.map(lambda out: out[0]), started.map(lambda out: out[1])
-    shape = (len(seeds), n_configs, len(eval_steps))
-    history = {m: np.full(shape, np.nan, np.float32) for m in names}
-    done = 0
-
+    program = build_program(network, plan.objective, plan.optimizer, plan.divergence_factor)
+    placed = plan.blocks.place_configs(plan.schedules)
+    sweep, lr = _Sweep.start(plan, program, params, state, placed)
     checkpointer = None
-    if checkpoint_dir is not None:
-        run_id = fingerprint(
-            configs=configs,
-            data=[dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val],
-            test=[dataset.x_test, dataset.y_test],
-            model=_name(model),
-            optimizer=_name(optimizer),
-            **({} if eval_params is None else {"eval_params": _name(eval_params)}),
-            objective=[
-                objective.loss_name,
-                [(m, v.goal, _name(v.fn)) for m, v in objective.metrics.items()],
-                divergence_factor,
-            ],
-            # What the model, loss and optimizer compute, whatever their names.
-            program=step_program(
-                network,
-                objective,
-                optimizer,
-                _first(params),
-                _first(state),
-                _first(schedules),
-                dataset.x_train[:batch_size],
-                dataset.y_train[:batch_size],
-            ),
-            initial_state=jax.tree_util.tree_leaves(blocks.gather(carry)),
-            run=[steps, batch_size, seeds, eval_every, blocks.size],
-            # The scheme's name, and the first batch of every seed: a NumPy whose
-            # generator draws other permutations changes it too.
-            order=[
-                order.SCHEME,
-                *(order.batch_indices(s, 0, 1, n_train, batch_size) for s in seeds),
-            ],
-        )
-        checkpointer = Checkpointer(checkpoint_dir, run_id, checkpoint_every)
+    if plan.checkpoint_dir is not None:
+        checkpointer = Checkpointer(plan, network, params, state, sweep.carry)
         try:
-            restored = checkpointer.restore(_snapshot(carry, history, blocks, plateaus))
+            sweep.resume(checkpointer, plan.blocks)
         except BaseException:  # a refused or unreadable checkpoint: release orbax first
             checkpointer.close()
             raise
-        if restored is not None:
-            done, saved = restored
-            carry = _unsnapshot(saved["carry"], carry, blocks)
-            history = {m: np.asarray(saved["history"][m]) for m in names}
-            if plateaus is not None:
-                plateaus.restore(saved["plateau"])
-
-    piece = max(1, _INDICES_BYTES // (4 * batch_size * len(seeds)))
-    bar = _ProgressBar(steps, n_configs, len(seeds), enabled=progress, start=done)
-    bar.note(note)
-    watched = "val_acc" if "val_acc" in history else "val_loss"
-    metric_goals = goals(objective.metrics)
-    for callback in callbacks:
-        start = getattr(callback, "start", None)
-        if start is not None:
-            start(configs=configs, seeds=seeds, goals=metric_goals)
+    bar = _ProgressBar(
+        plan.steps, plan.n_configs, len(plan.seeds), enabled=plan.progress, start=sweep.done
+    )
+    bar.note(plan.keep_note)
+    _start_callbacks(plan)
     try:
-        for k, end in enumerate(eval_steps):
-            if end <= done:
-                continue
-            # Chunks are eval_every long; the last one may be shorter and compiles once more.
-            # A chunk whose batch order would be large runs in pieces.
-            length, loss_sum = end - done, 0.0
-            if plateaus is not None:  # this chunk's rates, set at the last evaluation
-                placed = blocks.place_runs(plateaus.schedules())
-                history["lr"][..., k] = plateaus.rates
-            for start in range(done, end, piece):
-                n = min(piece, end - start)
-                indices = np.stack(
-                    [order.batch_indices(s, start, n, n_train, batch_size) for s in seeds]
-                )
-                carry = blocks.run(
-                    program.chunk,
-                    carry,
-                    placed,
-                    train,
-                    blocks.place_seeds(indices),
-                    np.int32(start),
-                )
-                if start + n < end:
-                    loss_sum = loss_sum + blocks.gather(carry.map(lambda c: c.loss_sum))
-                    bar.update(start + n)
-            totals = blocks.run(
-                program.evaluate,
-                evaluated(carry),
-                carry.map(lambda c: c.state),
-                *eval_arrays,
-            )
-            done = end
-            loss_sum = loss_sum + blocks.gather(carry.map(lambda c: c.loss_sum))
-            history["train_loss"][..., k] = loss_sum / length
-            means = evaluation.means(blocks.gather(totals))  # no val split: NaN
-            for i, measure in enumerate(("loss", *objective.metrics)):
-                for j, split in enumerate(splits):
-                    history[f"{split}_{measure}"][..., k] = means[..., i, j]
-            if plateaus is not None:
-                plateaus.update(history, k)
-            if checkpointer is not None:
-                snapshot = _snapshot(carry, history, blocks, plateaus)
-                checkpointer.save(done, snapshot, last=end == eval_steps[-1])
-            bar.update(done, history[watched][..., k], metric_goals[watched])
-            if callbacks:
-                at = blocks.gather(carry.map(lambda c: c.diverged_at))
-                dead = _dead_after(at, np.asarray([end]))[..., 0]
-                now = {m: np.where(dead, np.nan, v[..., k]) for m, v in history.items()}
-                for callback in callbacks:
-                    callback(end, now)
+        _train(plan, program, sweep, placed, checkpointer, bar)
     finally:
         bar.close()
         if checkpointer is not None:
             checkpointer.close()
-        for callback in callbacks:  # also on an error or Ctrl-C: flush and close files
-            stop = getattr(callback, "end", None)
-            if stop is not None:
-                stop()
-
-    diverged = blocks.gather(carry.map(lambda c: c.diverged_at))
-    metrics = dict(history)
-    for m in metrics:  # a diverged run has no metrics from the chunk it diverged in on
-        metrics[m] = np.where(_dead_after(diverged, np.asarray(eval_steps)), np.nan, metrics[m])
-    result = Result(
-        metrics=metrics,
-        steps=np.asarray(eval_steps),
-        # A plateau run's rate changes with its seed: the first seed's (all in metrics["lr"]).
-        lr=blocks.gather_configs(lr) if plateaus is None else metrics["lr"][0],
-        diverged=diverged,
-        configs=configs,
-        seeds=seeds,
-        goals=metric_goals,
-    )
-    if keep_weights == "none":
+        _end_callbacks(plan)  # also on an error or Ctrl-C: flush and close files
+    result = _result(plan, sweep, lr)
+    if plan.keep_weights == "none":
         return result
-    # "best": the configuration `Result.best` picks (the first if every one diverged).
-    best = int(np.argmax(result.score(result.default_metric)))
-    kept = list(range(n_configs)) if keep_weights == "all" else [best]
-    evaluated_params = evaluated(carry)  # the weights the metrics were measured on
-    final = blocks.gather(PerBlock((b, (evaluated_params[b], c.state)) for b, c in carry.items()))
-    final = jax.tree_util.tree_map(lambda x: x[:, kept], final)
-    weights = Weights(
-        network=network,
-        params=final[0],
-        state=final[1],
-        configs=kept,
-        model=model if isinstance(model, str) else None,
-        input_shape=dataset.input_shape,
-        n_outputs=n_outputs,
-    )
-    return dataclasses.replace(result, weights=weights)
+    return dataclasses.replace(result, weights=_weights(plan, result, network, sweep.carry))
+
+
+def _start_callbacks(plan: Plan) -> None:
+    """Tell the callbacks with a ``start`` method what the sweep trains."""
+    for callback in plan.callbacks:
+        start = getattr(callback, "start", None)
+        if start is not None:
+            start(
+                configs=list(plan.configs),
+                seeds=list(plan.seeds),
+                goals=goals(plan.objective.metrics),
+            )
+
+
+def _end_callbacks(plan: Plan) -> None:
+    """Tell the callbacks with an ``end`` method that training stopped."""
+    for callback in plan.callbacks:
+        stop = getattr(callback, "end", None)
+        if stop is not None:
+            stop()
+
+
+@dataclasses.dataclass
+class _Sweep:
+    """A run between chunks: every block's carry, the metrics so far ``{name: [seed,
+    config, eval]}``, the steps done, and the plateau controllers' states."""
+
+    carry: PerBlock
+    history: dict[str, np.ndarray]
+    done: int
+    plateaus: PlateauRuns | None
+
+    @classmethod
+    def start(
+        cls, plan: Plan, program: Program, params, state, placed: PerBlock
+    ) -> tuple[_Sweep, PerBlock]:
+        """Nothing trained yet, every controller at its initial rate; and the rates in
+        force at each evaluation, those of the step before it (``[config, eval]`` per block)."""
+        blocks = plan.blocks
+        started = blocks.run(
+            program.init,
+            blocks.place_seeds(params),
+            blocks.place_seeds(state),
+            placed,
+            np.asarray(plan.eval_steps, np.int32) - 1,
+        )
+        shape = (len(plan.seeds), plan.n_configs, len(plan.eval_steps))
+        history = {m: np.full(shape, np.nan, np.float32) for m in plan.names}
+        plateaus = None
+        if plan.controllers is not None:
+            plateaus = PlateauRuns.start(plan.controllers, plan.monitor, len(plan.seeds))
+        sweep = cls(started.map(lambda out: out[0]), history, 0, plateaus)
+        return sweep, started.map(lambda out: out[1])
+
+    def snapshot(self, blocks: Blocks) -> dict:
+        """What a checkpoint holds: the carry joined on the host ``[seed, config, ...]``
+        without padding (the same whatever the devices, cores or processes), the metrics
+        so far, and plateau controllers' states."""
+        leaves = jax.tree_util.tree_leaves(blocks.gather(self.carry))
+        snapshot = {"carry": leaves, "history": self.history}
+        if self.plateaus is not None:
+            snapshot["plateau"] = self.plateaus.leaves()
+        return snapshot
+
+    def resume(self, checkpointer: Checkpointer, blocks: Blocks) -> None:
+        """Go on from the newest checkpoint, if there is one; the carry is cut into
+        blocks and placed as it was."""
+        restored = checkpointer.restore(self.snapshot(blocks))
+        if restored is None:
+            return
+        self.done, saved = restored
+        host = [np.asarray(x) for x in saved["carry"]]
+        structure = jax.tree_util.tree_structure(next(iter(self.carry.values())))
+        self.carry = blocks.place_runs(jax.tree_util.tree_unflatten(structure, host))
+        self.history = {m: np.asarray(saved["history"][m]) for m in self.history}
+        if self.plateaus is not None:
+            self.plateaus.restore(saved["plateau"])
+
+
+def _train(
+    plan: Plan,
+    program: Program,
+    sweep: _Sweep,
+    placed: PerBlock,
+    checkpointer: Checkpointer | None,
+    bar: _ProgressBar,
+) -> None:
+    """Train the chunks not done yet, one after another: each is evaluated, then the
+    plateau controllers take its metrics, a checkpoint is saved when due, the progress
+    bar moves and the callbacks are called."""
+    blocks = plan.blocks
+    dataset = plan.dataset
+    train = blocks.replicate((dataset.x_train, dataset.y_train))
+    evaluation = _Evaluation(plan, program)
+    watched = "val_acc" if "val_acc" in sweep.history else "val_loss"
+    metric_goals = goals(plan.objective.metrics)
+    for k, end in enumerate(plan.eval_steps):
+        if end <= sweep.done:
+            continue
+        if sweep.plateaus is not None:  # this chunk's rates, set at the last evaluation
+            placed = blocks.place_runs(sweep.plateaus.schedules())
+            sweep.history["lr"][..., k] = sweep.plateaus.rates
+        loss_sum = _chunk(plan, program, sweep, placed, train, end, bar)
+        sweep.history["train_loss"][..., k] = loss_sum / (end - sweep.done)
+        sweep.done = end
+        evaluation.record(sweep, k)
+        if sweep.plateaus is not None:
+            sweep.plateaus.update(sweep.history, k)
+        if checkpointer is not None:
+            last = end == plan.eval_steps[-1]
+            checkpointer.save(sweep.done, sweep.snapshot(blocks), last=last)
+        bar.update(sweep.done, sweep.history[watched][..., k], metric_goals[watched])
+        if plan.callbacks:
+            at = blocks.gather(sweep.carry.map(lambda c: c.diverged_at))
+            dead = _dead_after(at, np.asarray([end]))[..., 0]
+            now = {m: np.where(dead, np.nan, v[..., k]) for m, v in sweep.history.items()}
+            for callback in plan.callbacks:
+                callback(end, now)
+
+
+def _chunk(
+    plan: Plan,
+    program: Program,
+    sweep: _Sweep,
+    placed: PerBlock,
+    train: PerBlock,
+    end: int,
+    bar: _ProgressBar,
+) -> np.ndarray:
+    """Train every run from ``sweep.done`` to step ``end``; the sum of the training
+    losses ``[seed, config]``. Chunks are ``eval_every`` long (the last one may be
+    shorter and compiles once more); a chunk whose batch order would be large runs
+    in pieces."""
+    blocks, seeds, n_train = plan.blocks, plan.seeds, len(plan.dataset.x_train)
+    piece = max(1, _INDICES_BYTES // (4 * plan.batch_size * len(seeds)))
+    loss_sum = 0.0
+    for start in range(sweep.done, end, piece):
+        n = min(piece, end - start)
+        indices = np.stack(
+            [order.batch_indices(s, start, n, n_train, plan.batch_size) for s in seeds]
+        )
+        sweep.carry = blocks.run(
+            program.chunk,
+            sweep.carry,
+            placed,
+            train,
+            blocks.place_seeds(indices),
+            np.int32(start),
+        )
+        if start + n < end:
+            loss_sum = loss_sum + blocks.gather(sweep.carry.map(lambda c: c.loss_sum))
+            bar.update(start + n)
+    return loss_sum + blocks.gather(sweep.carry.map(lambda c: c.loss_sum))
+
+
+class _Evaluation:
+    """The validation and test splits on the devices, and the program that measures them."""
+
+    splits = ("val", "test")
+
+    def __init__(self, plan: Plan, program: Program):
+        dataset, blocks = plan.dataset, plan.blocks
+        splits = [(dataset.x_val, dataset.y_val), (dataset.x_test, dataset.y_test)]
+        n_examples = sum(len(y) for _, y in splits)
+        # Evaluation batches follow the block, not the sweep: the same sums on any machine.
+        self.packed = EvalSet.pack(splits, eval_batch_size(blocks.size, n_examples))
+        self.arrays = [
+            blocks.replicate(a) for a in (self.packed.x, self.packed.y, self.packed.member)
+        ]
+        self.plan, self.program = plan, program
+        self.evaluated = _evaluated(plan.eval_params, blocks)
+
+    def record(self, sweep: _Sweep, k: int) -> None:
+        """Evaluation ``k`` of every run into ``sweep.history`` (no val split: NaN)."""
+        blocks = self.plan.blocks
+        totals = blocks.run(
+            self.program.evaluate,
+            self.evaluated(sweep.carry),
+            sweep.carry.map(lambda c: c.state),
+            *self.arrays,
+        )
+        means = self.packed.means(blocks.gather(totals))
+        for i, measure in enumerate(("loss", *self.plan.objective.metrics)):
+            for j, split in enumerate(self.splits):
+                sweep.history[f"{split}_{measure}"][..., k] = means[..., i, j]
 
 
 def _evaluated(eval_params: Callable[[Any, Any], Any] | None, blocks: Blocks):
@@ -392,205 +398,48 @@ def _evaluated(eval_params: Callable[[Any, Any], Any] | None, blocks: Blocks):
     )
 
 
-def _snapshot(
-    carry: PerBlock, history: dict[str, np.ndarray], blocks: Blocks, plateaus: PlateauRuns | None
-) -> dict:
-    """What a checkpoint holds: the carry joined on the host ``[seed, config, ...]``
-    without padding (the same whatever the devices, cores or processes), the metrics
-    so far, and plateau controllers' states."""
-    leaves = jax.tree_util.tree_leaves(blocks.gather(carry))
-    snapshot = {"carry": leaves, "history": history}
-    if plateaus is not None:
-        snapshot["plateau"] = plateaus.leaves()
-    return snapshot
+def _result(plan: Plan, sweep: _Sweep, lr: PerBlock) -> Result:
+    """The metrics, with a diverged run's dropped from the chunk it diverged in on."""
+    diverged = plan.blocks.gather(sweep.carry.map(lambda c: c.diverged_at))
+    dead = _dead_after(diverged, np.asarray(plan.eval_steps))
+    metrics = {m: np.where(dead, np.nan, v) for m, v in sweep.history.items()}
+    return Result(
+        metrics=metrics,
+        steps=np.asarray(plan.eval_steps),
+        # A plateau run's rate changes with its seed: the first seed's (all in metrics["lr"]).
+        lr=plan.blocks.gather_configs(lr) if sweep.plateaus is None else metrics["lr"][0],
+        diverged=diverged,
+        configs=list(plan.configs),
+        seeds=list(plan.seeds),
+        goals=goals(plan.objective.metrics),
+    )
 
 
-def _unsnapshot(leaves, like: PerBlock, blocks: Blocks) -> PerBlock:
-    """A restored carry, cut into blocks and placed like ``like``."""
-    host = [np.asarray(x) for x in leaves]
-    structure = jax.tree_util.tree_structure(next(iter(like.values())))
-    return blocks.place_runs(jax.tree_util.tree_unflatten(structure, host))
-
-
-def _name(factory: Any) -> str:
-    """How a model or optimizer is identified in a checkpoint's fingerprint."""
-    if isinstance(factory, str):
-        return factory
-    # A name stable across processes (a functools.partial's repr holds an address).
-    name = getattr(factory, "__qualname__", type(factory).__qualname__)
-    return f"{getattr(factory, '__module__', '')}.{name}"
-
-
-def _first(tree):
-    """The first entry of every leaf (a configuration, a seed's weights), sliced on the
-    host: indexing on the device would compile a program per shape."""
-    return jax.tree_util.tree_map(lambda x: jax.device_put(np.asarray(x)[0]), tree)
+def _weights(plan: Plan, result: Result, network: Network, carry: PerBlock) -> Weights:
+    """The final weights the plan keeps: every run's, or ("best") every seed's run of
+    the configuration `Result.best` picks (the first if every one diverged)."""
+    kept = list(range(plan.n_configs))
+    if plan.keep_weights == "best":
+        kept = [int(np.argmax(result.score(result.default_metric)))]
+    blocks = plan.blocks
+    evaluated = _evaluated(plan.eval_params, blocks)(carry)  # what the metrics measured
+    final = blocks.gather(PerBlock((b, (evaluated[b], c.state)) for b, c in carry.items()))
+    final = jax.tree_util.tree_map(lambda x: x[:, kept], final)
+    return Weights(
+        network=network,
+        params=final[0],
+        state=final[1],
+        configs=kept,
+        model=plan.model if isinstance(plan.model, str) else None,
+        input_shape=plan.dataset.input_shape,
+        n_outputs=plan.dataset.n_outputs,
+    )
 
 
 def _dead_after(diverged: np.ndarray, eval_steps: np.ndarray) -> np.ndarray:
     """``[seed, config, eval]``: True from the first evaluation after a divergence."""
     at = diverged[..., None]
     return (at >= 0) & (eval_steps[None, None, :] > at)
-
-
-def _seeds(seeds: int | Sequence[int], check_count: Callable[[int], None]) -> list[int]:
-    """``seeds`` as a list of distinct integers: a count, or the seeds themselves;
-    ``check_count`` refuses too many."""
-    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"fit: seeds must be >= 1, got {seeds}")
-        check_count(int(seeds))
-        return list(range(int(seeds)))
-    if isinstance(seeds, np.ndarray | jax.Array):
-        seeds = np.asarray(seeds).tolist() if np.ndim(seeds) == 1 else seeds
-    if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence):
-        raise ValueError(f"fit: seeds must be a count or a list of integers, got {seeds!r}")
-    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int | np.integer)]
-    if bad:
-        raise ValueError(f"fit: seeds must be integers, got {bad[0]!r}")
-    seeds = [int(s) for s in seeds]
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"fit: seeds must be a non-empty list of distinct integers, got {seeds}")
-    for seed in seeds:
-        check_seed("fit", seed)
-    check_count(len(seeds))
-    return seeds
-
-
-def _check_checkpoint_dir(checkpoint_dir: str | Path | None) -> None:
-    """Refuse a checkpoint folder that cannot be one, before anything compiles."""
-    if checkpoint_dir is None:
-        return
-    if not isinstance(checkpoint_dir, str | Path) or not str(checkpoint_dir):
-        raise ValueError(f"fit: checkpoint_dir must be a folder's path, got {checkpoint_dir!r}")
-    path = Path(checkpoint_dir)
-    for p in (path, *path.parents):
-        if p.exists() and not p.is_dir():
-            raise ValueError(f"fit: checkpoint_dir {str(path)!r}: {str(p)!r} is a file")
-    writable_folder(path, "fit: checkpoint_dir")  # now, not at the first save
-
-
-def _check(
-    schedules,
-    optimizer,
-    dataset: Dataset,
-    steps,
-    batch_size,
-    eval_every,
-    checkpoint_every,
-    block_size,
-) -> None:
-    """Every argument checked before anything compiles (the configurations' values by
-    `_configs`)."""
-    if not isinstance(schedules, Schedule):
-        raise ValueError(
-            f"fit: schedules must be a batch of schedules (jaxsched.grid or jaxsched.stack), "
-            f"got {type(schedules).__name__}"
-        )
-    if schedules.batch_shape == (0,):
-        raise ValueError("fit: schedules is an empty batch; give at least one configuration")
-    if not schedules.batch_shape:
-        raise ValueError(
-            "fit: schedules must be a batch of configurations (one leading axis), got one "
-            "schedule; use jaxsched.stack([schedule]) to train it alone"
-        )
-    if len(schedules.batch_shape) != 1:
-        raise ValueError(
-            f"fit: schedules must have one leading batch axis (the configurations), got batch "
-            f"shape {schedules.batch_shape}; use schedules.flatten() to train its "
-            f"{math.prod(schedules.batch_shape)} schedules as one axis, or jaxsched.stack a "
-            f"list of the schedules"
-        )
-    if optimizer is not None:
-        check_optimizer("fit", optimizer, _first(schedules))
-    counts = {
-        "block_size": 1 if block_size is None else block_size,
-        "steps": steps,
-        "batch_size": batch_size,
-        "eval_every": eval_every,
-        "checkpoint_every": checkpoint_every,
-    }
-    for name, value in counts.items():
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"fit: {name} must be an integer >= 1, got {value!r}")
-    check_steps("fit", steps)
-    dataset.check_batch_size("fit", batch_size)
-
-
-def _configs(schedules: Schedule) -> list[dict]:
-    """The configurations' dicts, each checked by rebuilding it through its factories."""
-    configs = schedules.to_dicts()
-    for i, config in enumerate(configs):
-        try:
-            from_dict(config)
-        except ValueError as e:
-            raise ValueError(f"fit: configuration {i} is invalid: {e}") from None
-    return configs
-
-
-def _check_factor(factor: Any) -> float | None:
-    """``divergence_factor``: None, or a number > 1."""
-    if factor is None:
-        return None
-    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not factor > 1:
-        raise ValueError(
-            f"fit: divergence_factor must be a number > 1 (the loss ratio to step 0 that "
-            f"counts as diverged) or None (only non-finite losses), got {factor!r}"
-        )
-    return float(factor)
-
-
-def _check_callbacks(callbacks: Any) -> list[Callback]:
-    """``callbacks`` as a list of callables."""
-    if callable(callbacks):
-        callbacks = [callbacks]
-    if isinstance(callbacks, str | bytes) or not isinstance(callbacks, Sequence):
-        raise ValueError(
-            f"fit: callbacks must be a list of functions callback(step, metrics), got {callbacks!r}"
-        )
-    for i, callback in enumerate(callbacks):
-        if not callable(callback):
-            raise ValueError(
-                f"fit: callbacks[{i}] must be a function callback(step, metrics), got {callback!r}"
-            )
-    return list(callbacks)
-
-
-def _keep_weights(keep: Any, n_runs: int, n_weights: int) -> tuple[str, str | None]:
-    """Which runs' final weights `fit` returns, and a note to show when the default
-    could not keep them all."""
-    if keep is not None and keep not in KEEP_WEIGHTS:
-        raise ValueError(
-            f"fit: keep_weights must be one of {', '.join(map(repr, KEEP_WEIGHTS))} or None "
-            f"(all when they fit in memory), got {keep!r}"
-        )
-    size = n_runs * n_weights * 4
-    fits = size <= memory_bytes() // 4
-    if keep == "all" and not fits:
-        raise ValueError(
-            f"fit: keep_weights='all' ({n_runs} runs x {n_weights} weights) would take "
-            f"{size / 2**30:.1f} GiB, more than a quarter of this machine's memory; use "
-            "keep_weights='best' (the selected configuration) or 'none'"
-        )
-    if keep is None:
-        keep = "all" if fits else "best"
-        if not fits:
-            gib = size / 2**30
-            return keep, f"keeping the best configuration's weights only ({gib:.1f} GiB for all)"
-    return keep, None
-
-
-def _check_history_size(
-    n_metrics: int, n_seeds: int, n_configs: int, steps: int, eval_every: int
-) -> None:
-    """Refuse a run whose metrics history would not fit in memory."""
-    n_evals = -(-steps // eval_every)
-    shape = (n_metrics, n_seeds, n_configs, n_evals)
-    check_fits(
-        f"fit: the metrics history ({' x '.join(map(str, shape))} float32)",
-        int(np.prod(shape, dtype=np.float64)) * 4,
-        f"raise eval_every (now {eval_every}), or use fewer seeds or configurations",
-    )
 
 
 class _ProgressBar:
