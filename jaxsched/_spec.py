@@ -12,6 +12,8 @@ import ast
 import inspect
 from typing import Any
 
+import numpy as np
+
 from jaxsched._base import Schedule, factory_named
 
 __all__ = ["from_dict", "label", "parse"]
@@ -28,12 +30,33 @@ def from_dict(spec: dict[str, Any]) -> Schedule:
     """
     if not isinstance(spec, dict) or "kind" not in spec:
         raise ValueError(f"from_dict: expected a dict with a 'kind' entry, got {spec!r}")
+    spec = _renamed(spec)
     build = factory_named(spec["kind"])
     kwargs = {k: _from_plain(v) for k, v in spec.items() if k != "kind"}
     try:
         return build(**kwargs)
     except TypeError as e:
         raise ValueError(f"from_dict: {e}") from None
+
+
+#: Fields that left a core kind for the torch kind that keeps them, as saved before:
+#: ``step``'s ``decays_per_rate`` and ``cyclic``'s ``gamma_steps`` (both 1 unless a
+#: ``torch.StepLR`` or ``torch.CyclicLR`` stored a ``gamma`` float32 does not hold).
+_MOVED = {
+    "step": ("decays_per_rate", "torch.step_per_rate"),
+    "cyclic": ("gamma_steps", "torch.cyclic_per_rate"),
+}
+
+
+def _renamed(spec: dict[str, Any]) -> dict[str, Any]:
+    """A dict saved before a field moved (see `_MOVED`) as today's: without the field
+    where it is 1 everywhere (it changed nothing), else of the kind that keeps it."""
+    field, kind = _MOVED.get(spec["kind"], (None, None))
+    if field not in spec:
+        return spec
+    if np.all(np.asarray(spec[field]) == 1):
+        return {k: v for k, v in spec.items() if k != field}
+    return {**spec, "kind": kind}
 
 
 def _from_plain(value: Any) -> Any:

@@ -559,3 +559,17 @@ def test_torch_only_parameters_are_not_the_core_factories():
     assert ts.StepLR(0.1, step_size=10, gamma=0.5).kind == "step"  # held exactly: the core's
     with pytest.raises(ValueError, match=r"^torch.StepLR: gamma must be > 0, got -1 at index 1$"):
         ts.StepLR(0.1, step_size=10, gamma=[0.9, -1.0])
+
+
+def test_dicts_saved_with_the_torch_only_fields_on_core_kinds_still_load():
+    """Before the fields moved, every step and cyclic dict held them (1 unless torch's
+    gamma needed them): such a dict loads as the core kind, or as the torch one."""
+    plain = js.step(0.1, step_size=10, decay_rate=0.5).to_dict()
+    assert js.from_dict({**plain, "decays_per_rate": 1.0}).to_dict() == plain
+    stored = ts.StepLR(0.1, step_size=10, gamma=0.9)
+    old = {**stored.to_dict(), "kind": "step"}
+    assert js.from_dict(old).kind == "torch.step_per_rate"
+    np.testing.assert_array_equal(js.from_dict(old)(jnp.arange(100)), stored(jnp.arange(100)))
+    cyclic = ts.CyclicLR(0.1, 0.1, 1.0, step_size_up=3, mode="exp_range", gamma=0.9)
+    old = {**cyclic.schedule.to_dict(), "kind": "cyclic"}
+    assert js.from_dict(old).to_dict() == cyclic.schedule.to_dict()
