@@ -162,23 +162,54 @@ def did_you_mean(name: Any, known: Iterable[str]) -> str:
     misspelled ``name`` (`difflib.get_close_matches`, those about as close as the
     closest), for an error message to put after the name; empty when none is close.
 
+    Case does not count, and a name may leave out its library's prefix: ``stepLR``
+    is ``torch.StepLR`` spelled otherwise, which goes before any close name.
+
     >>> did_you_mean("cosin", ["cosine", "join", "poly"])
     " (did you mean 'cosine'?)"
     >>> did_you_mean("wds", ["wsd", "rex"])
     " (did you mean 'wsd'?)"
     >>> did_you_mean("cosine_restart", ["cosine_restarts", "cosine_restarts2", "cosine"])
     " (did you mean 'cosine_restarts' or 'cosine_restarts2'?)"
+    >>> did_you_mean("stepLR", ["step", "torch.StepLR", "torch.MultiStepLR"])
+    " (did you mean 'torch.StepLR'?)"
     >>> did_you_mean("nope", ["cosine", "poly"])
     ''
     """
     if not isinstance(name, str):
         return ""
-    close = difflib.get_close_matches(name, [k for k in known if k != name])
-    score = [difflib.SequenceMatcher(None, c, name).ratio() for c in close]
-    close = [c for c, r in zip(close, score, strict=True) if r >= score[0] - 0.1]
-    if not close:
-        return ""
-    return f" (did you mean {' or '.join(repr(c) for c in close)}?)"
+    known, lowered = [k for k in known if k != name], name.lower()
+    parts = (str.lower, _unprefixed)  # the whole name first, then without its library
+    for part in parts:  # the name spelled in other case
+        same = [k for k in known if part(k) == lowered]
+        if same:
+            return _suggest(same)
+    for part in parts:
+        close = _close_matches(lowered, known, part)
+        if close:
+            return _suggest(close)
+    return ""
+
+
+def _unprefixed(name: str) -> str:
+    """``name`` without its library's prefix, lower case: ``torch.StepLR`` -> ``steplr``."""
+    return name.rpartition(".")[2].lower()
+
+
+def _close_matches(name: str, known: list[str], part: Callable[[str], str]) -> list[str]:
+    """The entries of ``known`` whose ``part`` is about as close to ``name`` as the closest."""
+    by_part: dict[str, list[str]] = {}
+    for k in known:
+        by_part.setdefault(part(k), []).append(k)
+    keys = difflib.get_close_matches(name, by_part)
+    score = [difflib.SequenceMatcher(None, key, name).ratio() for key in keys]
+    return [
+        k for key, r in zip(keys, score, strict=True) if r >= score[0] - 0.1 for k in by_part[key]
+    ]
+
+
+def _suggest(names: list[str]) -> str:
+    return f" (did you mean {' or '.join(repr(n) for n in dict.fromkeys(names))}?)"
 
 
 def require(factory: str, name: str, value: Any, condition: Condition, must: str) -> None:

@@ -269,6 +269,14 @@ def test_unknown_kind_in_from_dict():
             lambda: js.parse("warmup(cosine_restart(0.1, 10), 5)"),
             "unknown schedule 'cosine_restart' (did you mean 'cosine_restarts'?)",
         ),
+        (  # a compat name without its library, in any case: that one, not 'step'
+            lambda: js.parse("stepLR(0.1, step_size=10)"),
+            "unknown schedule 'stepLR' (did you mean 'torch.StepLR'?)",
+        ),
+        (
+            lambda: js.parse("Cosine(0.1, 100)"),
+            "unknown schedule 'Cosine' (did you mean 'cosine'?)",
+        ),
     ],
 )
 def test_a_misspelled_schedule_name_gets_a_suggestion(call, message):
