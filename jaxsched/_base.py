@@ -483,11 +483,18 @@ def _to_plain(value: Any) -> Any:
     if isinstance(value, tuple) and _is_schedule_field(value):
         return [v.to_dict() for v in value]
     if isinstance(value, jax.Array | np.ndarray | np.generic):
-        return _plain_array(np.asarray(value))
+        return plain_data(np.asarray(value))
     return value
 
 
-def _plain_array(arr: np.ndarray) -> Any:
+def plain_data(arr: np.ndarray) -> Any:
+    """``arr`` as plain Python data for a dict or JSON: lists of bools, ints and the
+    shortest decimals that read back as the same floats (``0.1``, not
+    ``0.10000000149`` for a float32), None for a value that is not finite.
+
+    >>> plain_data(np.asarray([0.1, np.inf], np.float32))
+    [0.1, None]
+    """
     if arr.dtype == np.bool_:
         return arr.tolist()
     if np.issubdtype(arr.dtype, np.integer):
@@ -516,7 +523,7 @@ def _repr_value(value: Any) -> str:
         arr = np.asarray(value)
         if arr.size > 8:
             return f"<{arr.dtype}{list(arr.shape)}>"
-        return _repr_plain(_plain_array(arr))
+        return _repr_plain(plain_data(arr))
     return repr(value)
 
 

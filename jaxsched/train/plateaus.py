@@ -26,7 +26,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxsched._base import _plain_array
+from jaxsched._base import plain_data
 from jaxsched._decay import constant
 from jaxsched._plateau import Plateau, PlateauState
 
@@ -86,7 +86,7 @@ def controller_configs(controllers: Plateau, monitor: str) -> list[dict[str, Any
             if isinstance(value, str):
                 row[name] = value
             else:
-                row[name] = _plain_array(np.broadcast_to(np.asarray(value), shape)[i])
+                row[name] = plain_data(np.broadcast_to(np.asarray(value), shape)[i])
         rows.append(row)
     return rows
 
