@@ -81,6 +81,7 @@ def _ge0(x):
     return x >= 0
 
 
+@_factory(None, name="optax.constant_schedule")
 @_speaks_as("optax.constant_schedule")
 def constant_schedule(value: _Any) -> _Constant:
     r"""``optax.constant_schedule``: :math:`\eta(t) = v`.
@@ -115,6 +116,7 @@ def _polynomial(f, init_value, end_value, power, transition_steps, transition_be
     )
 
 
+@_factory(None, name="optax.polynomial_schedule")
 @_speaks_as("optax.polynomial_schedule", **_POLY_NAMES)
 def polynomial_schedule(
     init_value: _Any,
@@ -152,6 +154,7 @@ def polynomial_schedule(
     )
 
 
+@_factory(None, name="optax.linear_schedule")
 @_speaks_as("optax.linear_schedule", **_POLY_NAMES)
 def linear_schedule(
     init_value: _Any, end_value: _Any, transition_steps: _Any, transition_begin: _Any = 0
@@ -173,6 +176,7 @@ def linear_schedule(
     )
 
 
+@_factory(None, name="optax.warmup_constant_schedule")
 @_speaks_as("optax.warmup_constant_schedule", end_value="peak_value", decay_steps="warmup_steps")
 def warmup_constant_schedule(init_value: _Any, peak_value: _Any, warmup_steps: _Any) -> _Poly:
     r"""``optax.warmup_constant_schedule``: a linear warmup, then ``peak_value``.
@@ -219,6 +223,7 @@ def _exponential(
     )
 
 
+@_factory(None, name="optax.exponential_decay")
 @_speaks_as("optax.exponential_decay", **_POLY_NAMES)
 def exponential_decay(
     init_value: _Any,
@@ -258,6 +263,7 @@ def exponential_decay(
     )
 
 
+@_factory(None, name="optax.warmup_exponential_decay_schedule")
 @_speaks_as("optax.warmup_exponential_decay_schedule", boundaries="warmup_steps", **_POLY_NAMES)
 def warmup_exponential_decay_schedule(
     init_value: _Any,
@@ -316,6 +322,7 @@ def _cosine(f: str, init, decay_steps, end, exponent) -> _Cosine:
     )
 
 
+@_factory(None, name="optax.cosine_decay_schedule")
 @_speaks_as("optax.cosine_decay_schedule")
 def cosine_decay_schedule(
     init_value: _Any, decay_steps: _Any, alpha: _Any = 0.0, exponent: _Any = 1.0
@@ -364,6 +371,7 @@ def _warmup_cosine(
     return _warmup(decay, warmup_steps=w, init_value=init_value)
 
 
+@_factory(None, name="optax.warmup_cosine_decay_schedule")
 @_speaks_as("optax.warmup_cosine_decay_schedule")
 def warmup_cosine_decay_schedule(
     init_value: _Any,
@@ -402,6 +410,7 @@ def warmup_cosine_decay_schedule(
     )
 
 
+@_factory(None, name="optax.sgdr_schedule")
 @_speaks_as("optax.sgdr_schedule")
 def sgdr_schedule(cosine_kwargs: _Iterable[_Mapping[str, _Any]]) -> _Warmup | _Join:
     r"""``optax.sgdr_schedule``: `warmup_cosine_decay_schedule` periods one after another.
@@ -494,6 +503,7 @@ def _values(init: _jax.Array, scales: _Sequence[_Any]):
     return xp, xp.cumprod(xp.stack(column, axis=-1), axis=-1)
 
 
+@_factory(None, name="optax.piecewise_constant_schedule")
 @_speaks_as("optax.piecewise_constant_schedule", boundaries="boundaries_and_scales")
 def piecewise_constant_schedule(
     init_value: _Any, boundaries_and_scales: _Mapping[_Any, _Any] | None = None
@@ -525,6 +535,7 @@ def piecewise_constant_schedule(
 _INTERPOLATE_TYPES = {"linear": "linear", "cosine": "cos"}
 
 
+@_factory(None, name="optax.piecewise_interpolate_schedule")
 @_speaks_as("optax.piecewise_interpolate_schedule", boundaries="boundaries_and_scales")
 def piecewise_interpolate_schedule(
     interpolate_type: str,
@@ -648,6 +659,7 @@ def _onecycle_arguments(f: str, transition_steps: _Any, **kwargs: _Any):
     return total, dict(zip(names, converted, strict=True))
 
 
+@_factory(None, name="optax.linear_onecycle_schedule")
 @_speaks_as("optax.linear_onecycle_schedule")
 def linear_onecycle_schedule(
     transition_steps: _Any,
@@ -694,6 +706,7 @@ def linear_onecycle_schedule(
     return _onecycle(f, "linear", peak_value, [start, final, total], [div, 1 / div, 1 / final_div])
 
 
+@_factory(None, name="optax.cosine_onecycle_schedule")
 @_speaks_as("optax.cosine_onecycle_schedule")
 def cosine_onecycle_schedule(
     transition_steps: _Any,
@@ -735,6 +748,7 @@ def cosine_onecycle_schedule(
 
 
 # ----------------------------------------------------------------------- join
+@_factory(None, name="optax.join_schedules", event_ndims={"boundaries": 1})
 @_speaks_as("optax.join_schedules")
 def join_schedules(schedules: _Sequence[_Schedule], boundaries: _Any) -> _Join:
     r"""``optax.join_schedules``: ``schedules[i]`` from ``boundaries[i - 1]`` on, given
@@ -771,22 +785,3 @@ def join_schedules(schedules: _Sequence[_Schedule], boundaries: _Any) -> _Join:
         xp, steps = _host_or_traced(*steps)
         boundaries = xp.stack(xp.broadcast_arrays(*steps), axis=-1)
     return _join(schedules, boundaries)
-
-
-for _fn in (
-    constant_schedule,
-    polynomial_schedule,
-    linear_schedule,
-    warmup_constant_schedule,
-    exponential_decay,
-    warmup_exponential_decay_schedule,
-    cosine_decay_schedule,
-    warmup_cosine_decay_schedule,
-    sgdr_schedule,
-    piecewise_constant_schedule,
-    piecewise_interpolate_schedule,
-    linear_onecycle_schedule,
-    cosine_onecycle_schedule,
-    join_schedules,
-):
-    _factory(None, name=f"optax.{_fn.__name__}", event_ndims={"boundaries": 1})(_fn)
