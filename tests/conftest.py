@@ -69,6 +69,13 @@ def x64():
         yield
 
 
+@pytest.fixture
+def float32():
+    """The default float32, whatever a test before set."""
+    with x64_mode(False):
+        yield
+
+
 # factory, shared arguments, {hyperparameter: values to sweep}, keyed by the factory's
 # name in the registry, or by its name and a variant (``cyclic_exp_range``) for
 # hyperparameters that act only with other shared arguments. Every core factory has an

@@ -6,7 +6,7 @@ a test table that misses it fails here, in a few seconds:
 - ``SWEEPS`` (conftest.py): an entry whose sweeps cover every numeric parameter of the
   factory (test_vmap.py, test_end_step.py, test_dropin.py, test_compile_options.py);
 - ``reference`` (reference.py): an exact formula for the factory's kind, which
-  test_properties.py checks the schedule against, and ``build`` there, which draws it;
+  the property tests check the schedule against, and ``build`` in draws.py, which draws it;
 - ``cases`` (test_values.py): at least one case of hand-computed values.
 
 The compared families of `jaxsched.experiments` each build a schedule of a registered
@@ -21,9 +21,9 @@ import math
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 
+import draws
 import pytest
 import test_hf_timm_parity
-import test_properties as properties
 import test_values
 from conftest import SWEEPS
 from hypothesis import HealthCheck, given, settings
@@ -97,17 +97,17 @@ def test_every_core_factory_has_a_reference_formula(name):
             assert math.isfinite(reference(s, Fraction(t))), (key, t)  # or NotImplementedError
 
 
-@pytest.mark.parametrize("family", properties.ALL)
+@pytest.mark.parametrize("family", draws.ALL)
 @settings(max_examples=1, deadline=None, database=None, derandomize=True,
           suppress_health_check=list(HealthCheck))  # fmt: skip
 @given(data=st.data())
 def test_the_property_tests_draw_every_family(family, data):
-    """test_properties.py's ``build`` draws each of its families (every core factory:
+    """draws.py's ``build`` draws each of its families (every core factory:
     its ``CORE`` is the registry's), and the reference knows each family that
     test_matches_reference compares."""
     for precise in (False, True):
-        s = properties.build(family, data.draw, precise)  # NotImplementedError if none
-        if family in properties.REFERENCE_FAMILIES:
+        s = draws.build(family, data.draw, precise)  # NotImplementedError if none
+        if family in draws.REFERENCE_FAMILIES:
             assert math.isfinite(reference(s, Fraction(3))), s
 
 
@@ -147,7 +147,7 @@ def _registered(names: Iterable[str], table: str) -> None:
 
 
 def test_compat_tables_name_registered_constructors():
-    _registered(properties.TORCH, "test_properties.TORCH")
+    _registered(draws.TORCH, "draws.TORCH")
     _registered(test_hf_timm_parity.SWEEPS, "test_hf_timm_parity.SWEEPS")
     for name, (fn, _, _) in test_hf_timm_parity.SWEEPS.items():
         assert inspect.unwrap(fn) is inspect.unwrap(factory_named(name)), name

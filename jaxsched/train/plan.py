@@ -425,12 +425,13 @@ def check_configs(schedules: Schedule) -> list[dict[str, Any]]:
     about, when the schedule was built, and a dict's shortest decimal of it would
     only seem to round again.
 
-    >>> import jax.numpy as jnp, jaxsched
+    >>> import jax, jax.numpy as jnp, jaxsched
     >>> batch = jaxsched.grid(jaxsched.cosine, init_value=[0.1, 0.2, 0.3], decay_steps=100)
     >>> [c["init_value"] for c in check_configs(batch)]
     [0.1, 0.2, 0.3]
-    >>> check_configs(jaxsched.Cosine(batch.init_value, jnp.array([100.0, 100.0, -5.0]),
-    ...                               batch.end_value, batch.exponent))
+    >>> leaves = [batch.init_value, jnp.array([100.0, 100.0, -5.0]), batch.end_value,
+    ...           batch.exponent]  # rebuilt from its leaves, a pytree is not checked
+    >>> check_configs(jax.tree.unflatten(jax.tree.structure(batch), leaves))
     Traceback (most recent call last):
     ...
     ValueError: fit: configuration 2 is invalid: cosine: decay_steps must be > 0, got -5
