@@ -9,6 +9,7 @@ schedule evaluated once, optax's is built per draw (it takes no arrays).
 from __future__ import annotations
 
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -563,3 +564,24 @@ def test_parse_and_round_trip(spec):
     np.testing.assert_array_equal(
         _evaluate(again, jnp.asarray(STEPS)), _evaluate(parsed, jnp.asarray(STEPS))
     )
+
+
+@pytest.mark.parametrize(
+    ("build", "param"),
+    [
+        (lambda n: ox.linear_schedule(1.0, 0.0, n), "transition_steps"),
+        (lambda n: ox.polynomial_schedule(1.0, 0.0, 2, n), "transition_steps"),
+        (lambda n: ox.warmup_constant_schedule(0.0, 1.0, n), "warmup_steps"),
+        (lambda n: ox.linear_onecycle_schedule(n, 1.0), "transition_steps"),
+        (lambda n: ox.cosine_onecycle_schedule(n, 1.0), "transition_steps"),
+        (lambda n: ox.cosine_decay_schedule(1.0, n), "decay_steps"),
+        (lambda n: ox.exponential_decay(1.0, n, 0.5, staircase=True), "transition_steps"),
+    ],
+)
+def test_a_step_count_float32_cannot_hold_is_rounded_with_a_warning(build, param):
+    """2**24 + 1 is stored as 2**24, so the end of the transition moves: said, by name."""
+    with pytest.warns(UserWarning, match=rf"optax\.\w+: {param} is 16777217, which float32"):
+        build(2**24 + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build(2**24)

@@ -102,7 +102,7 @@ def _polynomial(f, init_value, end_value, power, transition_steps, transition_be
     init = _as_float(f, "init_value", init_value)
     end = _as_float(f, "end_value", end_value)
     power = _as_float(f, "power", power)
-    k = _as_float(f, "transition_steps", transition_steps)
+    k = _as_float(f, "transition_steps", transition_steps, switch=True)
     begin = _as_float(f, "transition_begin", transition_begin, switch=True)
     _require(f, "power", power, _ge0, ">= 0 (0 holds init_value, as in optax)")
     xp, (init_, end_, power_, k_, begin_) = _host_or_traced(init, end, power, k, begin)
@@ -193,7 +193,7 @@ def warmup_constant_schedule(init_value: _Any, peak_value: _Any, warmup_steps: _
     """
     f = "optax.warmup_constant_schedule"
     peak = _as_float(f, "peak_value", peak_value)
-    w = _as_float(f, "warmup_steps", warmup_steps)
+    w = _as_float(f, "warmup_steps", warmup_steps, switch=True)
     return _polynomial(f, init_value, peak, 1.0, w, 0)
 
 
@@ -648,7 +648,7 @@ def _onecycle(f, shape, peak_value, steps, scales) -> _PiecewiseInterpolate:
 def _onecycle_arguments(f: str, transition_steps: _Any, **kwargs: _Any):
     """``(transition_steps, {name: value})``, converted and checked (NumPy arrays when
     all are concrete)."""
-    total = _as_float(f, "transition_steps", transition_steps)
+    total = _as_float(f, "transition_steps", transition_steps, switch=True)
     _require(f, "transition_steps", total, lambda x: x > 0, "> 0 (optax raises otherwise)")
     names = list(kwargs)
     converted = [_as_float(f, n, kwargs[n]) for n in names]
