@@ -98,7 +98,8 @@ SWEEPS = {
     "transformers.polynomial": (
         transformers.polynomial,
         {"lr": 0.1, "num_warmup_steps": 10, "num_training_steps": 100},
-        {"lr_end": [0.0, 0.01], "power": [0.5, 2.0], "num_training_steps": [50, 100]},
+        # 5 < num_warmup_steps: the warmup, then lr_end (traced, a join at max(w, N))
+        {"lr_end": [0.0, 0.01], "power": [0.5, 2.0], "num_training_steps": [50, 100, 5]},
     ),
     "transformers.inverse_sqrt": (
         transformers.inverse_sqrt,
@@ -128,7 +129,7 @@ SWEEPS = {
         {
             "num_warmup_steps": [0, 10],
             "num_decay_steps": [0, 20],
-            "num_stable_steps": [0, 50],
+            "num_stable_steps": [0, 50, -15],  # negative: the decay under way at w
             "min_lr_ratio": [0.0, 0.1],
             "num_cycles": [0.5, 1.0],
         },
