@@ -645,3 +645,16 @@ def test_plateau_stays_jittable_and_batched(float32):
         kwargs = {"factor": factor, "patience": 1, "mode": "min"}
         theirs = _keras_plateau(1.0, kwargs, metrics)
         np.testing.assert_allclose(np.asarray(rates)[:, i], theirs, rtol=1e-5)
+
+
+def test_sgdr_restarts_exactly_where_keras_rounds_the_period_down(float32):
+    """The documented difference (``CosineDecayRestarts``' docstring, porting guide): at
+    step 81910 = 10 * (2**13 - 1) a period starts; Keras's float32 log puts it at the end
+    of the one before (0.0), ours restarts (1.0). The steps around it agree."""
+    steps = np.pad([81909.0, 81910.0, 81911.0], (0, N_STEPS - 3), mode="edge")
+    steps = steps.astype(np.float32)
+    kw = {"initial_learning_rate": 1.0, "first_decay_steps": 10, "t_mul": 2.0}
+    theirs = _keras_values("CosineDecayRestarts", kw, steps)[:3]
+    ours = np.asarray(_ours("CosineDecayRestarts", kw, np.float32)(jnp.asarray(steps)))[:3]
+    assert theirs[1] == 0.0 and ours[1] == 1.0
+    np.testing.assert_allclose(ours[[0, 2]], theirs[[0, 2]], rtol=1e-5, atol=1e-7)

@@ -219,6 +219,13 @@ def CosineDecayRestarts(
 ) -> _CosineRestarts:
     """``keras.optimizers.schedules.CosineDecayRestarts``: SGDR with ``end = alpha * lr``.
 
+    Every period starts exactly at its first step here. Keras finds the period of a step
+    as ``floor(log(1 - t / first_decay_steps * (1 - t_mul)) / log(t_mul))``, which can
+    round just below a whole number exactly where a period starts; Keras then gives the
+    previous period's end for that step: ``CosineDecayRestarts(1.0, 10, t_mul=2.0)`` at
+    ``t=81910`` is 0.0 in Keras (float32) and 1.0 here (in float64, Keras misses 70, 630
+    and 1270). Every other step agrees.
+
     As in Keras, ``t_mul`` may be below 1 (`jaxsched.cosine_restarts` refuses that):
     the periods shrink, ``first_decay_steps * t_mul**i``, and sum to
     ``first_decay_steps / (1 - t_mul)`` steps; from there on the schedule is NaN,

@@ -8,6 +8,16 @@ updates as you step it. Each is a core schedule (`jaxsched.restarts`,
 `jaxsched.step`, `jaxsched.multistep` or `jaxsched.piecewise`) behind timm's
 warmup (`warmup`). ``t_in_epochs`` and ``initialize`` are accepted and ignored.
 
+One difference is kept on purpose: where a cycle (``cycle_mul != 1``) starts exactly on
+a whole step, these restart there, at the peak. timm finds the cycle as
+``floor(math.log(1 - t / t_initial * (1 - cycle_mul), cycle_mul))`` in float64, which can
+round just below the cycle's index exactly at its start (``math.log(1000, 10)`` is
+``2.9999999999999996``), and then gives the previous cycle's end for that one step:
+``CosineLRScheduler(1.0, t_initial=1, lr_min=0.01, cycle_mul=10, cycle_limit=100)`` at
+``t=111`` is 0.01 in timm and 1.0 here (``cycle_mul=3``: ``t=121``; ``t_initial=10,
+cycle_mul=0.8``: ``t=18``). Every other step agrees. (Which starts timm misses depends on
+its float64 logs alone; the cycles here are exact, those of `jaxsched.restarts`.)
+
 LR noise (``noise_range_t``) is refused: timm draws it from torch's generator
 seeded by ``noise_seed + t``, which JAX cannot reproduce; add noise to the
 schedule's value yourself if you need it.

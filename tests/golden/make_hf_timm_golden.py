@@ -248,11 +248,27 @@ def gen_accepted() -> None:
          warmup_prefix=False)  # fmt: skip
 
 
+def gen_boundaries() -> None:
+    """Cycles that start exactly on a whole step where timm's float64
+    ``floor(log(1 - t / T * (1 - m), m))`` rounds down (``log(1000, 10) = 2.9999...``), so
+    timm gives the previous cycle's end there: 111 (m=10), 121 (m=3), 18 (m=0.8). jaxsched
+    restarts exactly; tests/test_hf_timm_parity.py pins both (tag "boundary")."""
+    b = ("boundary",)
+    cycles = dict(t_initial=1, cycle_limit=100)
+    timm("CosineLRScheduler", 1.0, 160, tags=b, lr_min=0.01, cycle_mul=10.0, **cycles)
+    timm("CosineLRScheduler", 0.1, 160, tags=b, cycle_mul=3.0, **cycles)
+    timm("TanhLRScheduler", 1.0, 160, tags=b, lr_min=0.01, cycle_mul=3.0, **cycles)
+    timm("PolyLRScheduler", 1.0, 160, tags=b, lr_min=0.01, cycle_mul=10.0, cycle_decay=0.5,
+         **cycles)  # fmt: skip
+    timm("CosineLRScheduler", 1.0, 40, tags=b, t_initial=10, cycle_mul=0.8, cycle_limit=100)
+
+
 def main() -> None:
     rng = random.Random(SEED)
     gen_hf(rng)
     gen_timm(rng)
     gen_accepted()
+    gen_boundaries()
     for case in HF + TIMM_CASES:
         assert all(math.isfinite(v) for v in case["lrs"]), case
     out = {
