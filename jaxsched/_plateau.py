@@ -31,7 +31,11 @@ class PlateauState(NamedTuple):
     lr: jax.Array
     """The current rate."""
     best: jax.Array
-    """The best metric so far (``+inf`` for ``"min"``, ``-inf`` for ``"max"`` before any)."""
+    """The best metric so far. Before any: ``+inf`` for ``"min"``, ``-inf`` for ``"max"``
+    (``rules="torch"``: PyTorch starts there), or NaN, none yet (``rules="keras"``: the
+    first metric always improves, as Keras's ``best=None``). A first metric that is NaN,
+    which Keras keeps as a best that nothing improves on, is kept as the best nothing
+    improves on: ``-inf`` for ``"min"``, ``+inf`` for ``"max"``."""
     num_bad_epochs: jax.Array
     """Updates without improvement since the last improvement, reduction or cooldown."""
     cooldown_counter: jax.Array
@@ -71,6 +75,8 @@ class Plateau:
         """The state before any metric: the rate at ``init_value``, no best yet."""
         shape, dtype = self.batch_shape, self._dtype()
         worst = jnp.inf if self.mode == "min" else -jnp.inf
+        if self.rules == "keras":  # Keras's best=None: the first metric improves
+            worst = jnp.nan
         zeros = jnp.zeros(shape, jnp.int32)
         return PlateauState(
             lr=jnp.broadcast_to(self.init_value, shape).astype(dtype),
@@ -93,7 +99,8 @@ class Plateau:
         it falls by more than ``eps``), the cooldown starts and the count resets.
 
         With ``rules="keras"`` (Keras's ``ReduceLROnPlateau.on_epoch_end``): the
-        cooldown runs down first (resetting the count); a non-improvement counts
+        first metric is an improvement whatever it is (NaN and infinities included);
+        the cooldown runs down first (resetting the count); a non-improvement counts
         only out of cooldown, and once the count reaches ``patience`` a rate above
         ``min_value`` is reduced, which starts the cooldown and resets the count.
         """
@@ -101,6 +108,13 @@ class Plateau:
         metric = jnp.asarray(metric, dtype)
         better = self._improves(metric, state.best)
         best = jnp.where(better, metric, state.best)
+        if self.rules == "keras":  # no best yet (NaN): any metric is the first best
+            first = jnp.isnan(state.best)
+            better = better | first
+            # A NaN best, as Keras keeps it, is one no metric improves on: held as the
+            # infinity on the wrong side, so that NaN stays "none yet".
+            unbeatable = -jnp.inf if self.mode == "min" else jnp.inf
+            best = jnp.where(first, jnp.where(jnp.isnan(metric), unbeatable, metric), best)
         reduced = jnp.maximum(state.lr * self.factor, self.min_value)
         if self.rules == "torch":
             bad = jnp.where(better, 0, state.num_bad_epochs + 1)

@@ -39,6 +39,10 @@ def _id(case):
     return f"{case.get('name') or case['class']}-{json.dumps(case.get('kwargs'), sort_keys=True)}"
 
 
+# Cycles that start exactly where timm's float64 log rounds the cycle index down: pinned
+# by test_cycles_restart_exactly_where_timm_rounds_the_index_down, compared there elsewhere.
+BOUNDARY = [c for c in TIMM if "boundary" in c["tags"]]
+TIMM = [c for c in TIMM if "boundary" not in c["tags"]]
 CASES = [(_hf, c) for c in HF] + [(_timm, c) for c in TIMM]
 IDS = [_id(c) for _, c in CASES]
 
@@ -47,6 +51,7 @@ def test_every_name_and_class_is_covered():
     names = {c["name"] for c in HF}
     assert names == set(transformers._BY_NAME)
     assert {c["class"] for c in TIMM} == set(timm.__all__) - {"Warmup", "warmup"}
+    assert len(BOUNDARY) == len(TIMM_LATE) == 5
     assert all(sum(c["name"] == n for c in HF) >= 2 for n in names - {"constant"})
 
 
@@ -98,7 +103,8 @@ SWEEPS = {
     "transformers.polynomial": (
         transformers.polynomial,
         {"lr": 0.1, "num_warmup_steps": 10, "num_training_steps": 100},
-        {"lr_end": [0.0, 0.01], "power": [0.5, 2.0], "num_training_steps": [50, 100]},
+        # 5 < num_warmup_steps: the warmup, then lr_end (traced, a join at max(w, N))
+        {"lr_end": [0.0, 0.01], "power": [0.5, 2.0], "num_training_steps": [50, 100, 5]},
     ),
     "transformers.inverse_sqrt": (
         transformers.inverse_sqrt,
@@ -128,7 +134,7 @@ SWEEPS = {
         {
             "num_warmup_steps": [0, 10],
             "num_decay_steps": [0, 20],
-            "num_stable_steps": [0, 50],
+            "num_stable_steps": [0, 50, -15],  # negative: the decay under way at w
             "min_lr_ratio": [0.0, 0.1],
             "num_cycles": [0.5, 1.0],
         },
@@ -285,3 +291,60 @@ def test_reduce_lr_on_plateau_is_the_torch_plateau_controller():
         a, b = hf.update(a, loss), ref.update(b, loss)
         assert float(hf.value(a)) == float(ref.value(b))
     assert float(hf.value(a)) == float(np.float32(0.025))  # halved twice
+
+
+#: Per boundary case (in the golden file's order), the whole steps where a cycle starts
+#: exactly and timm, whose ``floor(log(1 - t / T * (1 - m), m))`` in float64 rounds
+#: ``log(1000, 10) = 2.9999999999999996`` down, is still at the end of the cycle before.
+TIMM_LATE = [[111], [121], [121], [111], [18]]
+
+
+def _cycle_starts(case) -> list[tuple[int, int]]:
+    """``(step, cycle)`` for every cycle after the first that starts on a whole step."""
+    from fractions import Fraction
+
+    kw = case["kwargs"]
+    first, m = Fraction(str(kw["t_initial"])), Fraction(str(kw["cycle_mul"]))
+    out, i = [], 1
+    while i < 200:
+        start = first * (m**i - 1) / (m - 1)
+        if start >= len(case["lrs"]):
+            break
+        if start.denominator == 1:
+            out.append((int(start), i))
+        i += 1
+    return out
+
+
+@pytest.mark.parametrize("case", BOUNDARY, ids=_id)
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_cycles_restart_exactly_where_timm_rounds_the_index_down(case, precision):
+    """The documented difference (jaxsched/compat/timm.py, docs/guides/porting.md): where
+    a cycle starts exactly on a whole step, jaxsched restarts there (the peak, as at every
+    other cycle start); timm, at the steps of TIMM_LATE, gives the previous cycle's end for
+    that one step. Everywhere else the two agree."""
+    from conftest import x64_mode
+
+    late = TIMM_LATE[BOUNDARY.index(case)]
+    kw = case["kwargs"]
+    want = np.asarray(case["lrs"])
+    starts = _cycle_starts(case)
+    lr, lr_min, decay = case["lr"], kw.get("lr_min", 0.0), kw.get("cycle_decay", 1.0)
+    with x64_mode(precision == "float64"):
+        ours = np.asarray(_timm(case)(np.arange(len(want))))
+    rtol, atol = (1e-6, 1e-12) if precision == "float64" else (1e-5, 1e-7)
+    others = np.ones(len(want), bool)
+    others[[t for t, _ in starts]] = False
+    np.testing.assert_allclose(ours[others], want[others], rtol=rtol, atol=atol)
+    tanh_peak = (1 - np.tanh(-7.0)) / 2  # the weight at a tanh cycle's start (lb = -7)
+    tanh_end = (1 - np.tanh(3.0)) / 2  # and at its end (ub = 3)
+    peak, end = (tanh_peak, tanh_end) if case["class"] == "TanhLRScheduler" else (1.0, 0.0)
+    assert [t for t, _ in starts if t in late] == late  # they are cycle starts
+    for t, i in starts:
+        start = lr_min + (lr * decay**i - lr_min) * peak
+        np.testing.assert_allclose(ours[t], start, rtol=rtol)  # ours restarts exactly
+        if t in late:  # timm: the end of cycle i - 1
+            np.testing.assert_allclose(want[t], lr_min + (lr * decay ** (i - 1) - lr_min) * end)
+            assert not np.isclose(want[t], start, rtol=1e-3)
+        else:
+            np.testing.assert_allclose(want[t], start, rtol=1e-12)

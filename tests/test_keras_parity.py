@@ -513,3 +513,148 @@ def test_shrinking_restarts_match_keras_and_end_in_nan(first, t_mul, m_mul, alph
         expected = _exact_expected("CosineDecayRestarts", kw, steps, dtype)  # Keras misplaces
         keras_values = np.where(np.isnan(expected), keras_values, expected)  # some restarts
         np.testing.assert_allclose(ours, keras_values, rtol=1e-4, atol=1e-7 * kw["m_mul"] ** 20)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("ExponentialDecay", {"initial_learning_rate": 0.5, "decay_steps": 2.0, "decay_rate": 0.0}),
+        ("ExponentialDecay", {"initial_learning_rate": 0.5, "decay_steps": 2.0, "decay_rate": 0.0,
+                              "staircase": True}),
+        ("ExponentialDecay", {"initial_learning_rate": 0.5, "decay_steps": 2.5, "decay_rate": 0.0,
+                              "staircase": True}),
+        ("InverseTimeDecay", {"initial_learning_rate": 0.5, "decay_steps": 2.0, "decay_rate": 0.0}),
+        ("PolynomialDecay", {"initial_learning_rate": 0.5, "decay_steps": 4.0, "power": 0.0}),
+        ("PolynomialDecay", {"initial_learning_rate": 0.5, "decay_steps": 4.0, "power": 0.0,
+                             "cycle": True}),
+    ],
+)  # fmt: skip
+def test_zero_rate_and_power_are_taken_as_keras_takes_them(name, kwargs, dtype):
+    """``decay_rate=0`` (``0 ** 0 = 1``: the initial rate at step 0, then 0; with staircase,
+    0 from ``decay_steps``) and ``power=0`` (the initial rate throughout), which Keras takes
+    and the decay formulas refuse."""
+    steps = np.concatenate([np.arange(8), [0.5, 2.4, 2.5, 100.0, 2.0**20]])
+    steps = np.pad(steps, (0, N_STEPS - len(steps)), mode="edge").astype(dtype)
+    theirs = _keras_values(name, kwargs, steps)
+    assert (theirs == 0).any() or name != "ExponentialDecay"
+    ours = np.asarray(_ours(name, kwargs, dtype)(jnp.asarray(steps)))
+    assert ours.dtype == dtype
+    np.testing.assert_array_equal(ours, theirs)
+    whole = steps == np.round(steps)
+    as_int = np.asarray(_ours(name, kwargs, dtype)(jnp.asarray(steps.astype(np.int32))))
+    np.testing.assert_array_equal(as_int[whole], theirs[whole])
+
+
+# ---------------------------------------------------------------- ReduceLROnPlateau
+def _keras_plateau(lr: float, kwargs: dict, metrics: list[float]) -> np.ndarray:
+    """The optimizer's rate after each ``on_epoch_end`` of Keras's callback (float32)."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="mse")
+    callback = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", **kwargs)
+    callback.set_model(model)
+    callback.on_train_begin()
+    rates = []
+    for epoch, metric in enumerate(metrics):
+        callback.on_epoch_end(epoch, {"val_loss": metric})
+        rates.append(float(model.optimizer.learning_rate))
+    return np.asarray(rates)
+
+
+def _our_plateau(lr: float, kwargs: dict, metrics: list[float]) -> np.ndarray:
+    controller = jk.ReduceLROnPlateau(lr, monitor="val_loss", **kwargs)
+    state, rates = controller.init(), []
+    for metric in metrics:
+        state = controller.update(state, metric)
+        rates.append(float(controller.value(state)))
+    return np.asarray(rates)
+
+
+def _plateau_case(rng: np.random.Generator) -> tuple[float, dict, list[float]]:
+    kwargs = {
+        "mode": str(rng.choice(["min", "max"])),
+        "factor": float(rng.choice([0.1, 0.5, 0.0, rng.uniform(0, 0.99)])),
+        "patience": int(rng.choice([0, 1, 2, 5])),
+        "min_delta": float(rng.choice([1e-4, 0.0, 0.1, -0.05])),
+        "cooldown": int(rng.choice([0, 0, 1, 3])),
+        "min_lr": float(rng.choice([0.0, 1e-3, 0.05])),
+    }
+    n = 25
+    kind = rng.integers(4)
+    if kind == 0:  # noisy descent
+        metrics = 1.0 / (1 + 0.05 * np.arange(n)) + rng.normal(0, 0.02, n)
+    elif kind == 1:  # a coarse grid: ties
+        metrics = rng.choice([0.1, 0.2, 0.3, 0.4, 0.5], n)
+    else:  # uniform
+        metrics = rng.uniform(-1, 2, n)
+    metrics = metrics.tolist()
+    special = [np.nan, np.inf, -np.inf]
+    if kind >= 2:  # a non-finite first metric, and some later ones
+        metrics[0] = float(rng.choice(special))
+    for i in rng.choice(n, size=int(rng.integers(0, 3)), replace=False):
+        metrics[i] = float(rng.choice(special))
+    return float(rng.choice([0.1, 1.0, 0.01])), kwargs, metrics
+
+
+@pytest.mark.parametrize(
+    ("lr", "kwargs", "metrics"),
+    [
+        # Keras's first metric is an improvement whatever it is: a first NaN becomes a best
+        # that nothing beats (reduced at epoch 2), a first inf is not a bad epoch.
+        (1.0, {"mode": "max", "factor": 0.5, "patience": 2, "min_delta": 0.1},
+         [np.nan, 0.349, 1.545]),
+        (1.0, {"mode": "min", "factor": 0.5, "patience": 1}, [np.inf, 0.5, 0.4]),
+        (1.0, {"mode": "max", "factor": 0.5, "patience": 1}, [-np.inf, 0.5, 0.4, 0.3]),
+        (1.0, {"mode": "min", "factor": 0.5, "patience": 1}, [np.inf, np.inf, 1.0, np.nan]),
+        (1.0, {"mode": "min", "factor": 0.5, "patience": 0}, [np.nan, np.nan, -np.inf, 0.0]),
+        (0.1, {"mode": "min", "factor": 0.5, "patience": 1, "cooldown": 1},
+         [np.nan, 1.0, 0.5, 0.2, 0.1]),
+    ],
+)  # fmt: skip
+def test_plateau_first_metric_is_an_improvement(lr, kwargs, metrics, float32):
+    np.testing.assert_allclose(
+        _our_plateau(lr, kwargs, metrics), _keras_plateau(lr, kwargs, metrics), rtol=1e-6
+    )
+
+
+def test_plateau_matches_keras_on_random_metrics_with_nan_and_inf(float32):
+    """Keras's callback, live, on random sequences (a third with a NaN or infinite first
+    metric, many with later ones): the rate after every epoch, in float32 (Keras compares
+    ``metric - min_delta`` with the best in float32 too)."""
+    rng = np.random.default_rng(20260521)
+    bad = []
+    for _ in range(60):
+        lr, kwargs, metrics = _plateau_case(rng)
+        ours, theirs = _our_plateau(lr, kwargs, metrics), _keras_plateau(lr, kwargs, metrics)
+        if not np.allclose(ours, theirs, rtol=1e-5, atol=0):
+            k = int(np.argmin(np.isclose(ours, theirs, rtol=1e-5, atol=0)))
+            bad.append((lr, kwargs, metrics[: k + 1], float(ours[k]), float(theirs[k])))
+    assert not bad, bad
+
+
+def test_plateau_stays_jittable_and_batched(float32):
+    """A batch of Keras controllers, jitted, equals each run on its own (a NaN first)."""
+    metrics = [np.nan, 0.9, 0.95, 0.97, np.inf, 0.85, 0.86]
+    batch = jk.ReduceLROnPlateau(1.0, factor=np.array([0.5, 0.1]), patience=1, mode="min")
+    step = jax.jit(lambda state, m: batch.update(state, m))
+    state = batch.init()
+    rates = []
+    for m in metrics:
+        state = step(state, m)
+        rates.append(np.asarray(batch.value(state)))
+    for i, factor in enumerate([0.5, 0.1]):
+        kwargs = {"factor": factor, "patience": 1, "mode": "min"}
+        theirs = _keras_plateau(1.0, kwargs, metrics)
+        np.testing.assert_allclose(np.asarray(rates)[:, i], theirs, rtol=1e-5)
+
+
+def test_sgdr_restarts_exactly_where_keras_rounds_the_period_down(float32):
+    """The documented difference (``CosineDecayRestarts``' docstring, porting guide): at
+    step 81910 = 10 * (2**13 - 1) a period starts; Keras's float32 log puts it at the end
+    of the one before (0.0), ours restarts (1.0). The steps around it agree."""
+    steps = np.pad([81909.0, 81910.0, 81911.0], (0, N_STEPS - 3), mode="edge")
+    steps = steps.astype(np.float32)
+    kw = {"initial_learning_rate": 1.0, "first_decay_steps": 10, "t_mul": 2.0}
+    theirs = _keras_values("CosineDecayRestarts", kw, steps)[:3]
+    ours = np.asarray(_ours("CosineDecayRestarts", kw, np.float32)(jnp.asarray(steps)))[:3]
+    assert theirs[1] == 0.0 and ours[1] == 1.0
+    np.testing.assert_allclose(ours[[0, 2]], theirs[[0, 2]], rtol=1e-5, atol=1e-7)

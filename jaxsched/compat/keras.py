@@ -28,6 +28,7 @@ from jaxsched._check import as_choice as _as_choice
 from jaxsched._check import as_float as _as_float
 from jaxsched._check import concrete as _concrete
 from jaxsched._check import host_or_traced as _host_or_traced
+from jaxsched._check import require as _require
 from jaxsched._compose import Warmup as _Warmup
 from jaxsched._compose import warmup as _warmup
 from jaxsched._cosine import Cosine as _Cosine
@@ -49,6 +50,12 @@ __all__ = [
 ]
 
 
+def _is_zero(value: _Any) -> bool:
+    """Whether ``value`` is given on the host as the scalar 0 (a batch or a tracer is not)."""
+    c = _concrete(value)
+    return c is not None and c.ndim == 0 and c.dtype.kind in "iuf" and float(c) == 0.0
+
+
 @_factory(None, name="keras.ExponentialDecay")
 @_speaks_as("keras.ExponentialDecay", init_value="initial_learning_rate")
 def ExponentialDecay(
@@ -57,8 +64,28 @@ def ExponentialDecay(
     decay_rate: _Any,
     staircase: _Any = False,
     name: str = "ExponentialDecay",
-) -> _decay.Exponential:
-    """``keras.optimizers.schedules.ExponentialDecay``: ``lr * rate ** (step / decay_steps)``."""
+) -> "_decay.Exponential | _decay.Piecewise | _PiecewiseConstant":
+    """``keras.optimizers.schedules.ExponentialDecay``: ``lr * rate ** (step / decay_steps)``.
+
+    ``decay_rate=0`` is taken as Keras takes it (``0 ** 0 = 1``): the initial rate at
+    step 0 and 0 after it, or, with ``staircase``, 0 from step ``decay_steps`` on (a
+    piecewise-constant schedule; the formulas refuse a rate of 0).
+
+    >>> s = ExponentialDecay(0.5, decay_steps=2, decay_rate=0.0, staircase=True)
+    >>> [float(s(t)) for t in (0, 1, 2)]
+    [0.5, 0.5, 0.0]
+    """
+    stairs = _concrete(staircase)
+    if _is_zero(decay_rate) and stairs is not None and stairs.ndim == 0:
+        f = "keras.ExponentialDecay"
+        lr = _as_float(f, "initial_learning_rate", initial_learning_rate)
+        steps = _as_float(f, "decay_steps", decay_steps)
+        _require(f, "decay_steps", steps, lambda x: x > 0, "> 0")
+        xp, (rate, steps) = _host_or_traced(lr, steps)
+        values = xp.stack([rate, xp.zeros_like(rate)], axis=-1)
+        if stairs:  # floor(step / decay_steps) >= 1
+            return _decay.piecewise(boundaries=xp.expand_dims(steps, -1), values=values)
+        return _PiecewiseConstant(boundaries=[0.0], values=values)  # step > 0
     return _decay.exponential(
         init_value=initial_learning_rate,
         decay_steps=decay_steps,
@@ -96,8 +123,16 @@ def PolynomialDecay(
     power: _Any = 1.0,
     cycle: _Any = False,
     name: str = "PolynomialDecay",
-) -> _decay.Poly:
-    """``keras.optimizers.schedules.PolynomialDecay`` (note the default end of 0.0001)."""
+) -> _decay.Poly | _decay.Constant:
+    """``keras.optimizers.schedules.PolynomialDecay`` (note the default end of 0.0001).
+
+    ``power=0`` is taken as Keras takes it (``0 ** 0 = 1``): the initial rate at every
+    step (a constant schedule; the formula refuses a power of 0).
+    """
+    if _is_zero(power):
+        f = "keras.PolynomialDecay"
+        _require(f, "decay_steps", _as_float(f, "decay_steps", decay_steps), lambda x: x > 0, "> 0")
+        return _decay.constant(_as_float(f, "initial_learning_rate", initial_learning_rate))
     return _decay.poly(
         init_value=initial_learning_rate,
         end_value=end_learning_rate,
@@ -183,6 +218,13 @@ def CosineDecayRestarts(
     name: str = "SGDRDecay",
 ) -> _CosineRestarts:
     """``keras.optimizers.schedules.CosineDecayRestarts``: SGDR with ``end = alpha * lr``.
+
+    Every period starts exactly at its first step here. Keras finds the period of a step
+    as ``floor(log(1 - t / first_decay_steps * (1 - t_mul)) / log(t_mul))``, which can
+    round just below a whole number exactly where a period starts; Keras then gives the
+    previous period's end for that step: ``CosineDecayRestarts(1.0, 10, t_mul=2.0)`` at
+    ``t=81910`` is 0.0 in Keras (float32) and 1.0 here (in float64, Keras misses 70, 630
+    and 1270). Every other step agrees.
 
     As in Keras, ``t_mul`` may be below 1 (`jaxsched.cosine_restarts` refuses that):
     the periods shrink, ``first_decay_steps * t_mul**i``, and sum to

@@ -8,6 +8,16 @@ updates as you step it. Each is a core schedule (`jaxsched.restarts`,
 `jaxsched.step`, `jaxsched.multistep` or `jaxsched.piecewise`) behind timm's
 warmup (`warmup`). ``t_in_epochs`` and ``initialize`` are accepted and ignored.
 
+One difference is kept on purpose: where a cycle (``cycle_mul != 1``) starts exactly on
+a whole step, these restart there, at the peak. timm finds the cycle as
+``floor(math.log(1 - t / t_initial * (1 - cycle_mul), cycle_mul))`` in float64, which can
+round just below the cycle's index exactly at its start (``math.log(1000, 10)`` is
+``2.9999999999999996``), and then gives the previous cycle's end for that one step:
+``CosineLRScheduler(1.0, t_initial=1, lr_min=0.01, cycle_mul=10, cycle_limit=100)`` at
+``t=111`` is 0.01 in timm and 1.0 here (``cycle_mul=3``: ``t=121``; ``t_initial=10,
+cycle_mul=0.8``: ``t=18``). Every other step agrees. (Which starts timm misses depends on
+its float64 logs alone; the cycles here are exact, those of `jaxsched.restarts`.)
+
 LR noise (``noise_range_t``) is refused: timm draws it from torch's generator
 seeded by ``noise_seed + t``, which JAX cannot reproduce; add noise to the
 schedule's value yourself if you need it.
@@ -33,6 +43,7 @@ from jaxsched._check import (
     as_bool,
     as_float,
     concrete,
+    host_or_traced,
     require,
     require_nondecreasing,
     require_related,
@@ -320,18 +331,45 @@ def StepLRScheduler(
     .. math:: \eta(t) = \eta\, \gamma^{\lfloor \tau / s \rfloor}
 
     with :math:`\tau = t - w` (``warmup_prefix``, the default here) or :math:`t`, after
-    timm's warmup. This is `jaxsched.step` behind `warmup`.
+    timm's warmup. This is `jaxsched.step` behind `warmup`. ``decay_rate=0`` is taken
+    as timm takes it (``0 ** 0 = 1``): ``lr`` until :math:`\tau = s`, 0 from there
+    (`jaxsched.piecewise`; the step formula refuses a rate of 0), behind the same warmup.
 
     Example:
       >>> from jaxsched.compat import timm
       >>> s = timm.StepLRScheduler(0.1, decay_t=30, decay_rate=0.1, warmup_t=3)
       >>> [round(float(s(t)), 4) for t in (0, 3, 32, 33)]
       [0.0, 0.1, 0.1, 0.01]
+      >>> s = timm.StepLRScheduler(0.1, decay_t=30, decay_rate=0.0, warmup_t=3)
+      >>> [round(float(s(t)), 4) for t in (0, 3, 32, 33)]
+      [0.0, 0.1, 0.1, 0.0]
     """
     f = "timm.StepLRScheduler"
     _no_noise(f, noise_range_t)
+    if _is_zero(decay_rate):
+        step = as_float(f, "decay_t", decay_t, switch=True)
+        require(f, "decay_t", step, lambda x: x > 0, "> 0")
+        lr = as_float(f, "lr", lr)
+        return _warmed(f, _zero_from(lr, step), lr, warmup_t, warmup_lr_init, warmup_prefix)
     main = _decay.step(init_value=lr, step_size=decay_t, decay_rate=decay_rate)
     return _warmed(f, main, main.init_value, warmup_t, warmup_lr_init, warmup_prefix)
+
+
+def _is_zero(value: Any) -> bool:
+    """Whether ``value`` is given on the host as the scalar 0 (a batch or a tracer is not)."""
+    c = concrete(value)
+    return c is not None and c.ndim == 0 and c.dtype.kind in "iuf" and float(c) == 0.0
+
+
+def _zero_from(lr: jax.Array, step: Any) -> _decay.Piecewise | _decay.Constant:
+    """``lr`` before ``step`` and 0 from it on (``lr`` for good when ``step`` is None): a
+    decay with ``decay_rate=0``, which the decay formulas refuse."""
+    if step is None:
+        return _decay.constant(lr)
+    xp, (rate, step) = host_or_traced(lr, step)
+    rate, step = xp.broadcast_arrays(rate, step)
+    values = xp.stack([rate, xp.zeros_like(rate)], axis=-1)
+    return _decay.piecewise(boundaries=xp.expand_dims(step, -1), values=values)
 
 
 @speaks_as(
@@ -363,7 +401,9 @@ def MultiStepLRScheduler(
     from :math:`\tau = m - 1`, a step before PyTorch's ``MultiStepLR`` would (kept, as
     timm keeps it). Milestones must be sorted, as timm assumes; repeated ones apply
     once each, and those up to 1 apply from the start. This is `jaxsched.piecewise` (or
-    `jaxsched.multistep` for traced milestones) behind `warmup`.
+    `jaxsched.multistep` for traced milestones) behind `warmup`. ``decay_rate=0`` is
+    taken as timm takes it (``0 ** 0 = 1``): ``lr`` until the first milestone applies,
+    0 from there.
 
     Example:
       >>> from jaxsched.compat import timm
@@ -376,9 +416,16 @@ def MultiStepLRScheduler(
     milestones = as_float(f, "decay_t", decay_t, event_ndim=1)
     require_nondecreasing(f, "decay_t", milestones)
     lr = as_float(f, "lr", lr)
+    c = concrete(milestones)
+    if _is_zero(decay_rate) and (c is None or c.ndim == 1):
+        if c is not None and c.size == 0:
+            main = _zero_from(lr, None)
+        else:  # the first milestone applies from tau = max(m - 1, 0)
+            xp, (first,) = host_or_traced(milestones[..., 0])
+            main = _zero_from(lr, xp.maximum(first - 1, 0))
+        return _warmed(f, main, lr, warmup_t, warmup_lr_init, warmup_prefix)
     rate = as_float(f, "decay_rate", decay_rate)
     require(f, "decay_rate", rate, lambda x: x > 0, "> 0")
-    c = concrete(milestones)
     if c is None or c.ndim != 1:  # traced or a batch: counted as they are
         main = _decay.multistep(init_value=lr, boundaries=milestones - 1, decay_rate=rate)
     else:  # sorted: a milestone up to 1 applies from the start, repeats once each

@@ -63,15 +63,16 @@ __all__ = [
 _SHAPES = ("linear", "cosine", "1-sqrt")
 
 
-def _steps(label: str, name: str, value: Any) -> jax.Array:
-    """A step count: a whole number >= 0 where it is concrete."""
+def _steps(label: str, name: str, value: Any, negative: bool = False) -> jax.Array:
+    """A step count: a whole number (>= 0 unless ``negative``) where it is concrete."""
     if value is None:
         raise ValueError(f"{label}: {name} is required")
     arr = as_float(label, name, value, switch=True)
     c = concrete(arr)
     if c is not None and not np.all(c == np.round(c)):
         raise ValueError(f"{label}: {name} must be whole numbers, got {value!r}")
-    require(label, name, arr, lambda x: x >= 0, ">= 0")
+    if not negative:
+        require(label, name, arr, lambda x: x >= 0, ">= 0")
     return arr
 
 
@@ -264,23 +265,30 @@ def cosine_with_restarts(
 @speaks_as("transformers.polynomial", init_value="lr", end_value="lr_end")
 def polynomial(
     lr: Any, num_warmup_steps: Any, num_training_steps: Any, lr_end: Any = 1e-7, power: Any = 1.0
-) -> Warmup:
+) -> Warmup | Join:
     r"""``"polynomial"`` (``get_polynomial_decay_schedule_with_warmup``): up from 0 over
     :math:`w` steps, then a polynomial from ``lr`` to ``lr_end`` at :math:`N`, then ``lr_end``.
 
     .. math::
-        \eta(t) = (\eta - \eta_{end}) \left(1 - \frac{t - w}{N - w}\right)^{p} + \eta_{end}
-        \quad (w \le t \le N)
+        \eta(t) = \begin{cases} \eta\, t / w & t < w \\
+        (\eta - \eta_{end}) \left(1 - \frac{t - w}{N - w}\right)^{p} + \eta_{end}
+        & w \le t \le N \\
+        \eta_{end} & t \ge \max(w, N) \end{cases}
 
-    ``lr`` must exceed ``lr_end`` and :math:`N` must exceed :math:`w` (Hugging Face
-    divides by zero at :math:`t = w` when they are equal). This is `jaxsched.warmup` of
-    `jaxsched.poly`.
+    ``lr`` must exceed ``lr_end``. With :math:`N < w` there is no decay: the warmup,
+    then ``lr_end`` from :math:`w` on, as in Hugging Face; :math:`N = w` is refused
+    (Hugging Face divides by zero at :math:`t = w`). This is `jaxsched.warmup` of
+    `jaxsched.poly`; where :math:`N < w` may hold (given so, or traced), that joined
+    to ``constant(lr_end)`` at :math:`\max(w, N)`.
 
     Example:
       >>> from jaxsched.compat import transformers
       >>> s = transformers.polynomial(1.0, 0, num_training_steps=10, lr_end=0.0, power=2.0)
       >>> [float(s(t)) for t in (0, 5, 10, 20)]
       [1.0, 0.25, 0.0, 0.0]
+      >>> s = transformers.polynomial(1.0, 10, num_training_steps=5, lr_end=0.0)
+      >>> [float(s(t)) for t in (0, 5, 9, 10, 20)]
+      [0.0, 0.5, 0.9, 0.0, 0.0]
     """
     f = "transformers.polynomial"
     lr = as_float(f, "lr", lr)
@@ -292,11 +300,17 @@ def polynomial(
         f,
         ("num_warmup_steps", "num_training_steps"),
         (w, n),
-        lambda w, n: n > w,
-        "num_training_steps must be > num_warmup_steps",
+        lambda w, n: n != w,
+        "num_training_steps must be > num_warmup_steps (or below it: Hugging Face divides "
+        "by zero when they are equal)",
     )
-    _, (w_, n_) = host_or_traced(w, n)
-    return warmup(poly(lr, lr_end, decay_steps=n_ - w_, power=power), warmup_steps=w)
+    xp, (w_, n_) = host_or_traced(w, n)
+    if xp is np and np.all(n_ > w_):
+        return warmup(poly(lr, lr_end, decay_steps=n_ - w_, power=power), warmup_steps=w)
+    # N < w somewhere (or maybe, traced): HF's lr_end from t > N, so from w on there.
+    decay = poly(lr, lr_end, decay_steps=xp.maximum(n_ - w_, 1), power=power)
+    end = xp.expand_dims(xp.maximum(n_, w_), -1)
+    return join([warmup(decay, warmup_steps=w), _decay.constant(lr_end)], end)
 
 
 @speaks_as("transformers.inverse_sqrt", decay_steps="timescale", init_value="lr")
@@ -420,7 +434,8 @@ class _WarmupStableDecay(Schedule):
     decay_type: str = static(default="cosine")
 
     def _end(self) -> jax.typing.ArrayLike:
-        return self.num_warmup_steps + self.num_stable_steps + self.num_decay_steps
+        w = self.num_warmup_steps
+        return jnp.maximum(w, w + self.num_stable_steps + self.num_decay_steps)
 
     def _value(self, steps: Steps) -> jax.Array:
         w, d = self.num_warmup_steps, self.num_decay_steps
@@ -473,7 +488,9 @@ def warmup_stable_decay(
     :math:`1 - \sqrt{1 - p}` ("1-sqrt"), and :math:`f_d(p)` = :math:`1 - p`,
     :math:`(1 + \cos 2\pi c p)/2` or :math:`1 - \sqrt p`. Hu et al., *MiniCPM* (2024).
     As in Hugging Face, ``num_stable_steps`` wins when both it and
-    ``num_training_steps`` are given (with a warning); here it must not be negative.
+    ``num_training_steps`` are given (with a warning), and it may be negative
+    (:math:`N < w + D`): the decay is then under way at :math:`w`, as the formula
+    says, or over (``min_lr_ratio * lr`` from :math:`w` on).
 
     Example:
       >>> from jaxsched.compat import transformers
@@ -498,7 +515,7 @@ def warmup_stable_decay(
             UserWarning,
             stacklevel=outside_stacklevel(),
         )
-    s = _steps(f, "num_stable_steps", num_stable_steps)
+    s = _steps(f, "num_stable_steps", num_stable_steps, negative=True)
     m = as_float(f, "min_lr_ratio", min_lr_ratio)
     require(f, "min_lr_ratio", m, lambda x: x >= 0, ">= 0")
     return _WarmupStableDecay(

@@ -221,10 +221,54 @@ def gen_timm(rng):
         timm("MultiStepLRScheduler", rlr(rng), 120, decay_t=milestones, decay_rate=rate, **warm)
 
 
+def gen_accepted() -> None:
+    """Arguments Hugging Face and timm take that an audit found refused here (no random
+    draws: the cases above keep their values)."""
+    e = ("edge",)
+    # Training shorter than the warmup: the warmup, then lr_end (polynomial) or the
+    # decay already under way or over (warmup_stable_decay's negative stable phase).
+    hf("polynomial", 0.1, 10, 5, steps=30, tags=e)
+    hf("polynomial", 0.1, 10, 0, steps=30, tags=e, lr_end=1e-3, power=2.0)
+    hf("polynomial", 0.1, 1, 0, steps=10, tags=e, lr_end=1e-3)
+    hf("cosine_with_min_lr", 0.1, 10, 5, steps=30, tags=e, min_lr_rate=0.1)
+    hf("cosine_warmup_with_min_lr", 0.1, 10, 5, steps=30, tags=e, min_lr_rate=0.1)
+    hf("warmup_stable_decay", 0.1, 10, 15, steps=40, tags=e, num_decay_steps=10)
+    hf("warmup_stable_decay", 0.1, 10, 5, steps=30, tags=e, num_decay_steps=10,
+       decay_type="1-sqrt", min_lr_ratio=0.1)  # fmt: skip
+    hf("warmup_stable_decay", 0.1, 4, None, steps=30, tags=e, num_decay_steps=12,
+       num_stable_steps=-3, warmup_type="cosine", decay_type="linear")  # fmt: skip
+    # decay_rate=0: lr, then 0 from the first decay on (0 ** 0 = 1).
+    timm("StepLRScheduler", 0.1, 30, tags=e, decay_t=3, decay_rate=0.0)
+    timm("StepLRScheduler", 0.1, 30, tags=e, decay_t=3, decay_rate=0.0, warmup_t=5)
+    timm("StepLRScheduler", 0.1, 30, tags=e, decay_t=3, decay_rate=0.0, warmup_t=5,
+         warmup_prefix=False, warmup_lr_init=1e-3)  # fmt: skip
+    timm("MultiStepLRScheduler", 0.1, 30, tags=e, decay_t=[3, 6], decay_rate=0.0)
+    timm("MultiStepLRScheduler", 0.1, 30, tags=e, decay_t=[1, 6], decay_rate=0.0, warmup_t=4)
+    timm("MultiStepLRScheduler", 0.1, 30, tags=e, decay_t=[7, 9], decay_rate=0.0, warmup_t=4,
+         warmup_prefix=False)  # fmt: skip
+
+
+def gen_boundaries() -> None:
+    """Cycles that start exactly on a whole step where timm's float64
+    ``floor(log(1 - t / T * (1 - m), m))`` rounds down (``log(1000, 10) = 2.9999...``), so
+    timm gives the previous cycle's end there: 111 (m=10), 121 (m=3), 18 (m=0.8). jaxsched
+    restarts exactly; tests/test_hf_timm_parity.py pins both (tag "boundary")."""
+    b = ("boundary",)
+    cycles = dict(t_initial=1, cycle_limit=100)
+    timm("CosineLRScheduler", 1.0, 160, tags=b, lr_min=0.01, cycle_mul=10.0, **cycles)
+    timm("CosineLRScheduler", 0.1, 160, tags=b, cycle_mul=3.0, **cycles)
+    timm("TanhLRScheduler", 1.0, 160, tags=b, lr_min=0.01, cycle_mul=3.0, **cycles)
+    timm("PolyLRScheduler", 1.0, 160, tags=b, lr_min=0.01, cycle_mul=10.0, cycle_decay=0.5,
+         **cycles)  # fmt: skip
+    timm("CosineLRScheduler", 1.0, 40, tags=b, t_initial=10, cycle_mul=0.8, cycle_limit=100)
+
+
 def main() -> None:
     rng = random.Random(SEED)
     gen_hf(rng)
     gen_timm(rng)
+    gen_accepted()
+    gen_boundaries()
     for case in HF + TIMM_CASES:
         assert all(math.isfinite(v) for v in case["lrs"]), case
     out = {
