@@ -24,6 +24,12 @@ from jaxsched.compat import keras as jk
 
 KS = keras.optimizers.schedules
 
+#: Keras's own JAX backend converts its variables with ``np.array(x)``, which NumPy 2
+#: warns about for every read (keras/src/backend/jax/core.py): not ours to fix.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+
 # float32: Keras computes ``1 + cos(pi p)`` and ``1 - p`` in float32, so where the rate
 # approaches 0 (the end of a cosine, of a polynomial decay, of an SGDR period) Keras itself
 # keeps only an absolute accuracy of about one float32 ulp of the largest rate, not a
