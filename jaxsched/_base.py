@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from operator import itemgetter
 from typing import Any, ClassVar, TypeVar
@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxsched._check import did_you_mean, on_host
-from jaxsched._fields import Declared, convert_fields, declare
+from jaxsched._fields import Declared, convert_fields, declare, register_checked, unchecked
 from jaxsched._steps import Steps
 
 __all__ = ["Schedule", "data", "factory", "register", "static"]
@@ -74,24 +74,7 @@ def register(kind: str):
     """
 
     def wrap(cls: type[_S]) -> type[_S]:
-        cls = dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls)
-        fields = dataclasses.fields(cls)
-        data_fields = tuple(f.name for f in fields if not f.metadata.get("static"))
-        meta_fields = tuple(f.name for f in fields if f.metadata.get("static"))
-        keys = tuple(jax.tree_util.GetAttrKey(name) for name in data_fields)
-
-        def flatten(s: _S) -> tuple[list[Any], tuple[Any, ...]]:
-            return [getattr(s, n) for n in data_fields], tuple(getattr(s, n) for n in meta_fields)
-
-        def flatten_with_keys(s: _S) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
-            children, meta = flatten(s)
-            return list(zip(keys, children, strict=True)), meta
-
-        def unflatten(meta: tuple[Any, ...], children: Iterable[Any]) -> _S:
-            fields = zip((*meta_fields, *data_fields), (*meta, *children), strict=True)
-            return cls._unchecked(dict(fields))
-
-        jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+        cls = register_checked(dataclasses.dataclass(frozen=True, eq=False, repr=False)(cls))
         cls.kind = kind
         return cls
 
@@ -226,19 +209,10 @@ class Schedule:
     def _validate(self, factory: str) -> None:
         """Check what relates several fields; a subclass with such constraints says them."""
 
-    @classmethod
-    def _unchecked(cls: type[_S], fields: dict[str, Any]) -> _S:
-        """An instance holding ``fields`` as they are: a pytree rebuilt from its leaves
-        (tracers, batching placeholders) is neither converted nor checked."""
-        schedule = object.__new__(cls)
-        for name, value in fields.items():
-            object.__setattr__(schedule, name, value)
-        return schedule
-
     def _replace(self: _S, **updates: Any) -> _S:
         """A copy with ``updates``, unchecked (they come from valid fields)."""
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return self._unchecked(fields | updates)
+        return unchecked(type(self), fields | updates)
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
         step = _as_step(step)

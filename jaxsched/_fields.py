@@ -11,8 +11,11 @@ from __future__ import annotations
 import dataclasses
 import operator
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import jax
+import numpy as np
 
 from jaxsched._check import (
     as_bool,
@@ -28,6 +31,8 @@ from jaxsched._check import (
 #: field's `Declared` and ``fields`` holds the fields converted before it.
 Converter = Callable[[str, str, Any, "Declared", dict[str, Any]], Any]
 Check = Callable[[str, str, Any], None]
+
+_T = TypeVar("_T")
 
 _COMPARISONS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _NUMBER = r"-?\d+(?:\.\d+)?"
@@ -69,17 +74,26 @@ def parse_check(spec: str | None) -> Check | None:
     """A check from its description, which is also what the error says the value must be:
     ``"> 0"``, ``">= 1"`` (any comparison with a number), ``"in (0, 1)"``, ``"in [0, 1)"``
     (intervals), ``"increasing"`` (non-negative, strictly increasing boundaries) or
-    ``"non-decreasing"``."""
+    ``"non-decreasing"``, or ``"a whole number >= 0"``."""
     if spec is None:
         return None
     if spec == "increasing":
         return require_increasing
     if spec == "non-decreasing":
         return require_nondecreasing
+    if spec == "a whole number >= 0":
+        return _whole_check(spec)
     condition = _condition(spec)
 
     def check(factory: str, name: str, value: Any) -> None:
         require(factory, name, value, condition, spec)
+
+    return check
+
+
+def _whole_check(spec: str) -> Check:
+    def check(factory: str, name: str, value: Any) -> None:
+        require(factory, name, value, lambda x: (x >= 0) & (x == np.round(x)), spec)
 
     return check
 
@@ -134,3 +148,38 @@ def as_bool_field(
 ) -> Any:
     """`as_bool`."""
     return as_bool(factory, name, value)
+
+
+def register_checked(cls: type[_T]) -> type[_T]:
+    """Register the dataclass ``cls`` as a pytree (its ``static`` fields as metadata, the
+    others as leaves) whose rebuilding from leaves (inside ``jit``, ``vmap``,
+    ``tree_map``) takes them as they are: construction converts and checks, rebuilding
+    never does (`unchecked`)."""
+    fields = dataclasses.fields(cls)
+    data_fields = tuple(f.name for f in fields if not f.metadata.get("static"))
+    meta_fields = tuple(f.name for f in fields if f.metadata.get("static"))
+    keys = tuple(jax.tree_util.GetAttrKey(name) for name in data_fields)
+
+    def flatten(obj: _T) -> tuple[list[Any], tuple[Any, ...]]:
+        return [getattr(obj, n) for n in data_fields], tuple(getattr(obj, n) for n in meta_fields)
+
+    def flatten_with_keys(obj: _T) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
+        children, meta = flatten(obj)
+        return list(zip(keys, children, strict=True)), meta
+
+    def unflatten(meta: tuple[Any, ...], children: Iterable[Any]) -> _T:
+        return unchecked(
+            cls, dict(zip((*meta_fields, *data_fields), (*meta, *children), strict=True))
+        )
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    return cls
+
+
+def unchecked(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """An instance of ``cls`` holding ``fields`` as they are, neither converted nor
+    checked: a pytree rebuilt from its leaves (tracers, batching placeholders)."""
+    obj = object.__new__(cls)
+    for name, value in fields.items():
+        object.__setattr__(obj, name, value)
+    return obj

@@ -18,7 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxsched._check import as_choice, as_float, require
+from jaxsched._base import data, static
+from jaxsched._fields import convert_fields, register_checked
 
 __all__ = ["Plateau", "PlateauState", "plateau", "plateau_transform"]
 
@@ -49,19 +50,33 @@ class Plateau:
 
     Every numeric hyperparameter is an array leaf (traceable, batchable); ``mode``,
     ``threshold_mode`` and ``rules`` are static. A batched controller (leaves with
-    leading axes) runs every entry at once: its state has the batch shape.
+    leading axes) runs every entry at once: its state has the batch shape. Built
+    directly, it converts and checks its fields as `plateau` does; rebuilt from its
+    leaves (inside ``jit``, ``vmap``) it takes them as they are.
     """
 
-    init_value: jax.Array
-    factor: jax.Array
-    patience: jax.Array
-    threshold: jax.Array
-    cooldown: jax.Array
-    min_value: jax.Array
-    eps: jax.Array
-    mode: str = "min"
-    threshold_mode: str = "rel"
-    rules: str = "torch"
+    init_value: jax.Array = data(float, ">= 0")
+    factor: jax.Array = data(float, "in [0, 1)")
+    patience: jax.Array = data(float, "a whole number >= 0")
+    threshold: jax.Array = data(float)
+    cooldown: jax.Array = data(float, "a whole number >= 0")
+    min_value: jax.Array = data(float, ">= 0")
+    eps: jax.Array = data(float, ">= 0")
+    mode: str = static(choices=("min", "max"), default="min")
+    threshold_mode: str = static(choices=("rel", "abs"), default="rel")
+    rules: str = static(choices=RULES, default="torch")
+
+    def __post_init__(self) -> None:
+        """Convert and check every field as declared, and check that their batch shapes
+        broadcast (a controller built directly is checked as `plateau` checks it)."""
+        convert_fields(self, "plateau")
+        try:
+            self.batch_shape  # noqa: B018
+        except ValueError:
+            shapes = {f.name: jnp.shape(getattr(self, f.name)) for f in _data_fields(self)}
+            raise ValueError(
+                f"plateau: the hyperparameters' batch shapes do not broadcast: {shapes}"
+            ) from None
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
@@ -148,11 +163,11 @@ class Plateau:
         return metric < (best * (1 - thr) if self.threshold_mode == "rel" else best - thr)
 
 
-jax.tree_util.register_dataclass(
-    Plateau,
-    data_fields=["init_value", "factor", "patience", "threshold", "cooldown", "min_value", "eps"],
-    meta_fields=["mode", "threshold_mode", "rules"],
-)
+register_checked(Plateau)
+
+
+def _data_fields(controller: Plateau) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(controller) if not f.metadata.get("static")]
 
 
 def plateau(
@@ -201,37 +216,17 @@ def plateau(
       ...     print(round(float(c.value(state)), 4), end=" ")
       0.1 0.1 0.1 0.05 0.05 0.05 0.025
     """
-    f = "plateau"
-    values = {
-        "init_value": init_value,
-        "factor": factor,
-        "patience": patience,
-        "threshold": threshold,
-        "cooldown": cooldown,
-        "min_value": min_value,
-        "eps": eps,
-    }
-    arrays = {k: as_float(f, k, v) for k, v in values.items()}
-    require(f, "init_value", arrays["init_value"], lambda x: x >= 0, ">= 0")
-    require(f, "factor", arrays["factor"], lambda x: (x >= 0) & (x < 1), "in [0, 1)")
-    for name in ("patience", "cooldown"):
-        require(
-            f, name, arrays[name], lambda x: (x >= 0) & (x == np.round(x)), "a whole number >= 0"
-        )
-    require(f, "min_value", arrays["min_value"], lambda x: x >= 0, ">= 0")
-    require(f, "eps", arrays["eps"], lambda x: x >= 0, ">= 0")
-    try:
-        np.broadcast_shapes(*(jnp.shape(a) for a in arrays.values()))
-    except ValueError:
-        shapes = {k: jnp.shape(a) for k, a in arrays.items()}
-        raise ValueError(
-            f"{f}: the hyperparameters' batch shapes do not broadcast: {shapes}"
-        ) from None
     return Plateau(
-        **arrays,
-        mode=as_choice(f, "mode", mode, ("min", "max")),
-        threshold_mode=as_choice(f, "threshold_mode", threshold_mode, ("rel", "abs")),
-        rules=as_choice(f, "rules", rules, RULES),
+        init_value=init_value,
+        factor=factor,
+        patience=patience,
+        threshold=threshold,
+        cooldown=cooldown,
+        min_value=min_value,
+        eps=eps,
+        mode=mode,
+        threshold_mode=threshold_mode,
+        rules=rules,
     )
 
 
