@@ -51,6 +51,7 @@ from jaxsched._math import cosine_rise as _cosine_rise
 from jaxsched._math import done as _done
 from jaxsched._math import linear_parts as _linear_parts
 from jaxsched._math import positive as _positive
+from jaxsched._math import safe_power as _safe_power
 from jaxsched._math import scaled_power as _scaled_power
 from jaxsched._plateau import Plateau as _Plateau
 from jaxsched._plateau import plateau as _plateau
@@ -960,11 +961,11 @@ class _Chained(_Schedule):
         if isinstance(rates[last], _Cyclic) and last > 0:  # see _initial_lr
             value = _jnp.where(first, _initial_lr(self.lr, rates[:last], steps.dtype), value)
         for s in rates[last + 1 :]:
-            now, then = s._value(steps), s._value(before)
+            now = s._value(steps)
             if isinstance(s, _Multiplicative):
                 step = _jnp.asarray(s.lr_lambda(_jnp.floor(steps.t)), now.dtype)
             else:
-                step = _factor(now, then)
+                step = _step_factor(s, lambda f: (f(steps), f(before)))
             value = value * _jnp.where(first, now / safe, step)
         return value
 
@@ -1151,9 +1152,57 @@ def _step(s: _Schedule, e: _jax.Array, dtype: _Any) -> tuple[_Any, _Any]:
         return _cosine_step(s, e, dtype)
     if isinstance(s, _OVERWRITES):
         return 0.0, s._value(_Steps(dtype, n=e))
-    # A multiplying one's factor from e - 1 to e: its closed forms' ratio.
-    values = s._value(_Steps(dtype, n=_and_before(e)))
-    return _factor(values[1:], values[:-1]), 0.0
+    both = _Steps(dtype, n=_and_before(e))
+
+    def at(f: _Any) -> tuple[_jax.Array, _jax.Array]:
+        values = f(both)
+        return values[1:], values[:-1]
+
+    return _step_factor(s, at), 0.0
+
+
+def _step_factor(s: _Schedule, at: _Any) -> _jax.Array:
+    """What a multiplying scheduler's step from ``t - 1`` to ``t`` (``t >= 1``) multiplies
+    the rate by, where ``at(f)`` is ``(f(t), f(t - 1))`` for a function ``f`` of `Steps`.
+
+    Its closed forms' ratio (`_factor`), except where the closed form is ``lr * rate **
+    power(t)`` (`StepLR`, `MultiStepLR`, `ExponentialLR`, and `PolynomialLR`'s ``lr *
+    left(t) ** power``): there it is ``rate ** (power(t) - power(t - 1))`` from the decays
+    counted between the two steps (``left(t) / left(t - 1)`` to the power), which does
+    not underflow where the closed form does. After an overwriting scheduler PyTorch
+    multiplies the rate it sets by ``gamma`` at every step, at any ``t``: the ratio of
+    ``gamma ** t`` gone to 0 would be 1 (or 0) from there on.
+    """
+    if isinstance(s, _decay.StepDecay):  # and _StepPerRate: _power of the decays' count
+        n_now, n_then = at(lambda st: st.divmod(_positive(s.step_size))[0])
+        return _power_of(s.decay_rate, s._power(n_now - n_then))
+    if isinstance(s, _decay.MultiStep):
+        count = at(lambda st: _jnp.sum(st.expand().reached(s.boundaries), axis=-1))
+        return _power_of(s.decay_rate, count[0] - count[1])
+    now, then = at(s._value)
+    ratio = _factor(now, then)
+    if isinstance(s, _decay.Exponential):
+        k = _positive(s.decay_steps)
+        n_now, n_then = at(lambda st: st.since(s.begin).divmod(k)[0])
+        # Not staircase: the part of the step from t - 1 to t after begin, exact at any t.
+        part = _jnp.clip(at(lambda st: st.minus(s.begin))[0], 0, 1)
+        powered = _power_of(s.decay_rate, _jnp.where(s.staircase, n_now - n_then, part / k))
+        bound = (now == s.end_value) & (s.end_value != 0)  # held at end_value: the ratio
+        return _jnp.where(bound, ratio, powered)
+    if isinstance(s, _decay.Poly):  # lr * left(t) ** power where end_value is 0
+        k = _positive(s.decay_steps)
+        left = at(lambda st: _jnp.maximum(st.since(s.begin).until(k), 0))
+        some = left[1] > 0
+        base = _jnp.where(some, left[0] / _jnp.where(some, left[1], 1.0), 1.0)
+        powered = _safe_power(base, s.power)
+        return _jnp.where((s.end_value == 0) & _jnp.logical_not(s.cycle), powered, ratio)
+    return ratio
+
+
+def _power_of(rate: _jax.Array, power: _jax.Array) -> _jax.Array:
+    """``rate ** power``: exactly 1 for a power of 0, and ``rate`` for a power of 1."""
+    safe = _jnp.where((power == 0) | (power == 1), 1.0, power)
+    return _jnp.where(power == 0, 1.0, _jnp.where(power == 1, rate, _jnp.power(rate, safe)))
 
 
 def _factor(now: _jax.Array, then: _jax.Array) -> _jax.Array:
@@ -1258,7 +1307,9 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
     Schedulers that compute the rate afresh (`LambdaLR`, `CyclicLR`, `OneCycleLR`,
     `CosineAnnealingWarmRestarts`) overwrite it at every step: the last of them
     sets it, and the multiplying ones after it scale it by one step of their
-    factor, :math:`S_i(t) / S_i(t - 1)`, as PyTorch does. Such chains are closed
+    factor, :math:`S_i(t) / S_i(t - 1)`, as PyTorch does (for `StepLR`, `MultiStepLR`,
+    `ExponentialLR` and `PolynomialLR` computed from the decays between the two steps,
+    ``gamma`` for one: it holds where :math:`\gamma^t` underflows). Such chains are closed
     forms: a step costs the same at any ``t``.
 
     `CosineAnnealingLR` and `SequentialLR` act on the rate the others leave.
