@@ -604,7 +604,8 @@ def OneCycleLR(
     :math:`T - 1` (:math:`\to \eta_f`); with ``three_phase``, at :math:`pT - 1`,
     :math:`2pT - 2` (:math:`\to \eta_s`) and :math:`T - 1`. At step :math:`T` the
     last phase is extrapolated, as PyTorch does; later steps hold that value
-    (PyTorch raises there).
+    (PyTorch raises there). ``total_steps``, or ``epochs`` and ``steps_per_epoch``, must be
+    whole numbers.
 
     With ``cycle_momentum`` (the default) the schedule has a ``.momentum``: the
     momentum PyTorch sets (SGD's ``momentum``, Adam's ``betas[0]``), annealed in
@@ -625,12 +626,16 @@ def OneCycleLR(
     if total_steps is None:
         if epochs is None or steps_per_epoch is None:
             raise ValueError(f"{f}: give total_steps, or epochs and steps_per_epoch")
+        _require_whole("OneCycleLR", "epochs", epochs)  # PyTorch: positive integers
+        _require_whole("OneCycleLR", "steps_per_epoch", steps_per_epoch)
         epochs = _as_float(f, "epochs", epochs)
         steps_per_epoch = _as_float(f, "steps_per_epoch", steps_per_epoch)
         _require(f, "epochs", epochs, lambda x: x > 0, "> 0")
         _require(f, "steps_per_epoch", steps_per_epoch, lambda x: x > 0, "> 0")
         _, (epochs, steps_per_epoch) = _host_or_traced(epochs, steps_per_epoch)
         total_steps = epochs * steps_per_epoch
+    else:
+        _require_whole("OneCycleLR", "total_steps", total_steps)
     _require_a_first_phase(pct_start, total_steps)
     total_steps = _as_float(f, "total_steps", total_steps)
     pct_start = _as_float(f, "pct_start", pct_start)
