@@ -267,22 +267,43 @@ def PolynomialLR(
     """``torch.optim.lr_scheduler.PolynomialLR``: ``lr * (1 - min(t, T) / T) ** power``.
 
     With ``total_iters <= 0`` or ``power=0`` PyTorch never changes ``lr``; neither does this.
+    Switched to by a `SequentialLR` at a milestone, ``total_iters < 0`` gives 0 for good
+    (``power > 0``) and ``total_iters=0`` is refused, as in PyTorch (see `SequentialLR`).
     """
     _fresh("PolynomialLR", last_epoch)
     whole = _concrete_int("PolynomialLR", "total_iters", total_iters)
     if (whole is not None and whole <= 0) or _is_zero(power):
-        return _held("PolynomialLR", lr, total_iters, power)
+        held = _held("PolynomialLR", lr, total_iters, power)
+        return (
+            held if whole is not None and whole > 0 else _poly_switch(held, lr, total_iters, power)
+        )
     # A traced or batched total_iters <= 0 holds lr too: a decay from lr to lr.
     total_iters = _as_float("torch.PolynomialLR", "total_iters", total_iters)
     lr = _as_float("torch.PolynomialLR", "lr", lr)
     xp, (total, rate) = _host_or_traced(total_iters, lr)
     held = total <= 0
-    return _decay.poly(
+    decay = _decay.poly(
         init_value=lr,
         end_value=xp.where(held, rate, xp.zeros_like(rate)),
         decay_steps=xp.where(held, xp.ones_like(total), total),
         power=power,
     )
+    return decay if whole is not None else _poly_switch(decay, lr, total_iters, power)
+
+
+def _poly_switch(schedule: _Schedule, lr: _Any, total_iters: _Any, power: _Any) -> "_Switched":
+    """`PolynomialLR`'s ``schedule`` with PyTorch's closed form at epoch 0, ``lr * (1 -
+    min(T, 0) / T) ** power``: ``lr`` for ``T > 0``, ``lr * 0.0 ** power`` for ``T < 0``
+    (0, or ``lr`` for ``power=0``), which raises for ``T = 0`` or a negative power."""
+    f = "torch.PolynomialLR"
+    xp, (rate, total, p) = _host_or_traced(
+        _as_float(f, "lr", lr),
+        _as_float(f, "total_iters", total_iters),
+        _as_float(f, "power", power),
+    )
+    switched = xp.where((total < 0) & (p > 0), xp.zeros_like(rate), rate)
+    refused = (total == 0) | ((total < 0) & (p < 0))
+    return _switched(schedule, switched, total <= 0, refused, "torch.PolynomialLR")
 
 
 @_factory(None, name="torch.LinearLR")
@@ -298,6 +319,8 @@ def LinearLR(
     from ``start_factor`` to ``end_factor`` over ``total_iters`` steps.
 
     With ``total_iters <= 0`` PyTorch never leaves ``start_factor``; so does this.
+    Switched to by a `SequentialLR` at a milestone, ``total_iters < 0`` gives ``lr *
+    end_factor`` for good and ``total_iters=0`` is refused, as in PyTorch (see `SequentialLR`).
     """
     f = "torch.LinearLR"
     _fresh("LinearLR", last_epoch)
@@ -309,14 +332,19 @@ def LinearLR(
     whole = _concrete_int("LinearLR", "total_iters", total_iters)
     total_iters = _as_float(f, "total_iters", total_iters)
     xp, (lr, start, end, total) = _host_or_traced(lr, start_factor, end_factor, total_iters)
+    # PyTorch's closed form at epoch 0, what SequentialLR's step(0) sets: lr * (start + (end
+    # - start) * min(T, 0) / T), lr * end_factor for T < 0 (and a ZeroDivisionError for 0).
+    switched = lr * xp.where(total < 0, start + (end - start), start)
     if whole is not None and whole <= 0:
-        return _held("LinearLR", lr * start, end)
+        held = _held("LinearLR", lr * start, end)
+        return _switched(held, switched, True, whole == 0, "torch.LinearLR")
     held = total <= 0  # traced or batched: stays at start_factor
-    return _decay.linear(
+    decay = _decay.linear(
         lr * start,
         lr * xp.where(held, start, end),
         decay_steps=xp.where(held, xp.ones_like(total), total),
     )
+    return decay if whole is not None else _switched(decay, switched, held, total == 0, f)
 
 
 @_factory(None, name="torch.ConstantLR")
@@ -326,7 +354,10 @@ def ConstantLR(
 ) -> _decay.Piecewise | _decay.Constant:
     """``torch.optim.lr_scheduler.ConstantLR``: ``lr * factor`` for ``total_iters`` steps, then ``lr``.
 
-    With ``total_iters <= 0`` PyTorch never leaves ``lr * factor``; nor does this.
+    With ``total_iters <= 0`` PyTorch never leaves ``lr * factor``; nor does this
+    (switched to by a `SequentialLR` at a milestone, it gives ``lr`` for good: see
+    `SequentialLR`). A ``factor`` of 0 with ``total_iters > 0`` is refused: PyTorch divides
+    by it at step ``total_iters``.
     """
     f = "torch.ConstantLR"
     _fresh("ConstantLR", last_epoch)
@@ -334,14 +365,34 @@ def ConstantLR(
     _require(f, "factor", factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
     lr = _as_float(f, "lr", lr)
     whole = _concrete_int("ConstantLR", "total_iters", total_iters)
-    if whole is not None and whole <= 0:
-        return _decay.constant(lr * factor)
+    if whole is not None and whole <= 0:  # switched to: lr * (factor + (1 - factor)), see _Switched
+        return _switched(_decay.constant(lr * factor), lr * (factor + (1 - factor)), True, False, f)
     total_iters = _as_float(f, "total_iters", total_iters, switch=True)
+    _require_undone_factor(factor, total_iters)
     xp, (lr, factor, total) = _host_or_traced(lr, factor, total_iters)
     after = xp.where(total <= 0, lr * factor, lr)  # traced or batched <= 0: factor for good
     values = xp.stack(xp.broadcast_arrays(lr * factor, after), axis=-1)
     boundaries = xp.expand_dims(xp.maximum(total, 0), -1)
-    return _decay.piecewise(boundaries=boundaries, values=values)
+    piecewise = _decay.piecewise(boundaries=boundaries, values=values)
+    if whole is not None:
+        return piecewise
+    switched = lr * (factor + xp.where(total <= 0, 1 - factor, xp.zeros_like(factor)))
+    return _switched(piecewise, switched, total <= 0, xp.zeros_like(total, dtype=bool), f)
+
+
+def _require_undone_factor(factor: _jax.Array, total_iters: _jax.Array) -> None:
+    """At step ``total_iters > 0`` PyTorch's ConstantLR divides the rate by ``factor``: it
+    raises ZeroDivisionError for a factor of 0. Refused here, where both are concrete."""
+    c_factor, c_total = _concrete(factor), _concrete(total_iters)
+    if c_factor is None or c_total is None:
+        return
+    c_factor, c_total = _np.broadcast_arrays(c_factor, c_total)
+    if _np.any((c_factor == 0) & (c_total > 0)):
+        raise ValueError(
+            f"torch.ConstantLR: factor must be > 0 when total_iters > 0, got factor="
+            f"{c_factor.tolist()} and total_iters={c_total.tolist()}: at step total_iters "
+            "PyTorch divides the rate by factor (ZeroDivisionError)"
+        )
 
 
 @_factory(None, name="torch.CosineAnnealingWarmRestarts")
@@ -438,6 +489,53 @@ class _CyclicPerRate(_Cyclic):
 
 
 _factory(_CyclicPerRate, name="torch.cyclic_per_rate")(_CyclicPerRate)
+
+
+# ------------------------------------------------------------ switched to at 0
+@_register("torch.switched")
+class _Switched(_Schedule):
+    """``schedule``, with what PyTorch's ``step(0)`` makes of its scheduler: a `SequentialLR`
+    switches at a milestone ``m > 0`` with ``step(0)``, which sets the scheduler's closed
+    form at epoch 0 (``_get_closed_form_lr``), ``switched``, and steps on from there. For
+    `ConstantLR`, `LinearLR` and `PolynomialLR` with ``total_iters <= 0`` (``held``) that
+    is not the rate the scheduler starts with, and the steps after it keep it: the rate
+    is ``switched`` for good. Where ``refused`` PyTorch raises instead
+    (ZeroDivisionError: `LinearLR` and `PolynomialLR` with ``total_iters=0``, which they
+    divide by; `PolynomialLR` with ``total_iters < 0`` and ``power < 0``). Elsewhere, and
+    on its own, the schedule is ``schedule``."""
+
+    schedule: _Schedule = _data()
+    switched: _jax.Array = _data(float)
+    held: _jax.Array = _data(bool)
+    refused: _jax.Array = _data(bool)
+    name: str = _static(default="torch.ConstantLR")
+
+    def _end(self) -> _jax.typing.ArrayLike:
+        return self.schedule._end()
+
+    def _value(self, steps: _Steps) -> _jax.Array:
+        return self.schedule._value(steps)
+
+    def _at_switch(self) -> _jax.Array:
+        """The rate ``step(0)`` sets where ``held`` (NaN where PyTorch raises)."""
+        return _jnp.where(self.refused, _jnp.nan, self.switched)
+
+
+@_factory(_Switched, name="torch.switched")
+def _switched(
+    schedule: _Schedule, switched: _Any, held: _Any, refused: _Any, name: str = "torch.ConstantLR"
+) -> _Switched:
+    """`_Switched`, as `ConstantLR`, `LinearLR` and `PolynomialLR` build it (and `from_dict`)."""
+    if not isinstance(schedule, _Schedule):
+        raise ValueError(f"torch.switched: schedule must be a schedule, got {schedule!r}")
+    f = name if isinstance(name, str) else "torch.switched"
+    return _Switched(
+        schedule=schedule,
+        switched=_as_float(f, "lr", switched),
+        held=_as_bool(f, "total_iters <= 0", held),
+        refused=_as_bool(f, "total_iters", refused),
+        name=name,
+    )
 
 
 # ------------------------------------------------------------------ own semantics
@@ -860,8 +958,9 @@ def _sub_schedules(label: str, schedulers: _Any) -> tuple[_Schedule, ...]:
 
 
 def _rate(schedule: _Schedule) -> _Schedule:
-    """The learning-rate schedule itself (without the momentum cycled along)."""
-    return schedule.schedule if isinstance(schedule, _WithMomentum) else schedule
+    """The learning-rate schedule itself (without the momentum cycled along, or what a
+    switch to it does: see `_Switched`)."""
+    return schedule.schedule if isinstance(schedule, _WithMomentum | _Switched) else schedule
 
 
 @_register("torch.SequentialLR")
@@ -885,6 +984,9 @@ class _Sequential(_Schedule):
         m = self.milestones[..., i - 1]
         child = _rate(self.schedulers[i])
         after = child._value(steps.since(m))
+        if isinstance(self.schedulers[i], _Switched):  # step(0)'s closed form, kept
+            switch = self.schedulers[i]
+            after = _jnp.where((m > 0) & switch.held, switch._at_switch(), after)
         if isinstance(child, _Multiplicative):
             # Switched to with step(0), MultiplicativeLR multiplies the rate it finds,
             # the one of step m - 1, by lr_lambda(0): it continues from there.
@@ -907,10 +1009,14 @@ def SequentialLR(
     PyTorch switches with ``scheduler.step(0)``: the closed form at 0, so each
     scheduler starts afresh from the optimizer's rate ``lr``, which every
     scheduler is built with (as in PyTorch, where they share the optimizer). The
-    exception is kept: a `MultiplicativeLR` switched to multiplies the rate it
+    exceptions are kept: a `MultiplicativeLR` switched to multiplies the rate it
     finds, the one of step :math:`m - 1`, by ``lr_lambda(0)`` and goes on from
-    there. ``milestones`` must be strictly increasing and non-negative (PyTorch
-    bisects them as given).
+    there; a `ConstantLR`, `LinearLR` or `PolynomialLR` with ``total_iters <= 0``
+    switched to at a milestone :math:`m > 0` takes its closed form at 0 (``lr``, ``lr *
+    end_factor``, 0), not its starting rate, and keeps it; a `LinearLR` or
+    `PolynomialLR` with ``total_iters=0`` (whose closed form divides by it) is refused
+    there. The scheduler that runs from step 0 starts as on its own. ``milestones``
+    must be strictly increasing and non-negative (PyTorch bisects them as given).
 
     Example:
       >>> warm = LinearLR(0.1, start_factor=0.1, total_iters=5)
@@ -933,7 +1039,30 @@ def SequentialLR(
             f"{f}: milestones must have one entry fewer than schedulers, got "
             f"{milestones.shape[-1]} milestones for {len(schedulers)} schedulers"
         )
+    _require_switchable(schedulers, milestones)
     return _Sequential(schedulers=schedulers, milestones=milestones)
+
+
+def _require_switchable(schedulers: tuple[_Schedule, ...], milestones: _jax.Array) -> None:
+    """PyTorch's ``step(0)`` at a milestone ``m > 0`` raises for some schedulers (see
+    `_Switched`): refused where the milestone and the scheduler's arguments are concrete."""
+    at = _concrete(milestones)
+    for j, sub in enumerate(schedulers[1:], start=1):
+        refused = _concrete(sub.refused) if isinstance(sub, _Switched) else None
+        if at is None or refused is None:
+            continue
+        try:
+            bad = _np.any(refused & (at[..., j - 1] > 0))
+        except ValueError:  # batch shapes that do not broadcast: said when it is built
+            continue
+        if bad:
+            raise ValueError(
+                f"torch.SequentialLR: schedulers[{j}] ({sub.name}) cannot be switched to at "
+                f"milestone {at[..., j - 1].tolist()}: PyTorch switches with step(0), whose "
+                "closed form raises ZeroDivisionError for it (LinearLR and PolynomialLR "
+                "with total_iters=0 divide by it; PolynomialLR with total_iters < 0 raises "
+                "0.0 to its negative power); give total_iters > 0 (or < 0), or a milestone of 0"
+            )
 
 
 @_register("torch.ChainedScheduler")
@@ -1272,6 +1401,9 @@ def _sequential_step(seq: _Sequential, k: _jax.Array, dtype: _Any) -> tuple[_jax
         aj, bj = _step(sub, local, dtype)
         if isinstance(sub, _Multiplicative):
             switch = (_jnp.asarray(sub.lr_lambda(_jnp.zeros((), dtype)), dtype), 0.0)
+        elif isinstance(seq.schedulers[j], _Switched):  # step(0)'s closed form
+            held = seq.schedulers[j]
+            switch = (0.0, _jnp.where(held.held, held._at_switch(), _started(sub, dtype)))
         else:
             switch = (0.0, _started(sub, dtype))
         at = local == 0
