@@ -144,6 +144,8 @@ def reference(s: js.Schedule, t: Fraction) -> float:
     kind = s.kind
     if kind == "torch.cycle_momentum":  # CyclicLR's rate, with its momentum alongside
         return reference(s.schedule, t)
+    if kind == "torch.switched":  # what a SequentialLR's step(0) makes of it, alongside
+        return reference(s.schedule, t)
     if kind == "constant":
         return hp(s, "value")
     if kind == "step":

@@ -30,6 +30,7 @@ LAMBDAS = {
     "inverse": lambda epoch: 1 / (1 + 0.1 * epoch),
     "const09": lambda epoch: 0.9 + 0 * epoch,
     "wave": lambda epoch: 0.97 + 0.02 * (epoch % 3),
+    "one": lambda epoch: 1 + 0 * epoch,
 }
 
 
@@ -241,6 +242,64 @@ def test_chains_match_torch_in_float32(cases):
         )
 
 
+# ------------------------------------------------ far into underflowing closed forms
+LONG = GOLDEN["long_cases"]
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("case", LONG, ids=lambda c: _classes(c["kwargs"]["schedulers"]))
+def test_chains_match_torch_where_closed_forms_underflow(case, dtype, request):
+    """A multiplying scheduler after an overwriting one (or a cosine) multiplies the rate by
+    its factor at every step, also once its closed form (gamma ** t) underflows float32."""
+    if dtype == np.int64:
+        request.getfixturevalue("x64")
+    want = np.asarray(case["lrs"])
+    ours = _build(case["class"], case["lr"], case["kwargs"])(np.asarray(case["steps"], dtype))
+    assert ours.dtype == (jnp.float64 if dtype == np.int64 else jnp.float32)
+    np.testing.assert_allclose(ours, want, rtol=1e-5 if dtype == np.int32 else 1e-6)
+
+
+def test_long_cases_reach_where_the_closed_forms_underflow():
+    """Not vacuous: each case's multiplying scheduler has underflowed float32 by its last
+    step, while PyTorch's rate has not."""
+    tiny = np.finfo(np.float32).tiny
+    for case in LONG:
+        s = case["kwargs"]["schedulers"]
+        last = _build(s[-1]["class"], 1.0, s[-1]["kwargs"])
+        decayed = [_build(x["class"], 1.0, x["kwargs"]) for x in s if "gamma" in x["kwargs"]]
+        alone = min(float(d(max(case["steps"]))) for d in decayed or [last])
+        assert alone < tiny, case["kwargs"]
+        assert min(case["lrs"][-1], max(case["lrs"])) > tiny
+
+
+REFUSED = GOLDEN["refused_cases"]
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=_id)
+def test_what_torch_refuses_is_refused_when_built(case):
+    with pytest.raises(ValueError) as info:
+        _build(case["class"], 0.1, case["kwargs"])
+    message = str(info.value)
+    assert f"torch.{case['class']}" in message
+    assert any(k in message for k in case["kwargs"] if k != "max_lr"), message
+
+
+def test_switched_to_with_total_iters_of_zero_is_refused_only_at_a_milestone():
+    """PyTorch's step(0) divides by total_iters: fine where they start (first, or at a
+    milestone of 0), and on their own."""
+    expo = ts.ExponentialLR(1.0, 0.9)
+    for x in (ts.LinearLR(1.0, 0.5, total_iters=0), ts.PolynomialLR(1.0, total_iters=0)):
+        np.testing.assert_array_equal(x(np.arange(3)), [x(0)] * 3)
+        ts.SequentialLR(1.0, [x, expo], milestones=[3])
+        ts.SequentialLR(1.0, [expo, x], milestones=[0])
+        with pytest.raises(ValueError, match=r"schedulers\[1\] \(torch\.\w+LR\).*step\(0\)"):
+            ts.SequentialLR(1.0, [expo, x], milestones=[3])
+        # Traced, the rate after such a switch is NaN (PyTorch raises).
+        at = jax.jit(lambda m, x=x: ts.SequentialLR(1.0, [expo, x], milestones=m)(5))
+        assert np.isnan(at(jnp.array([3.0]))) and float(at(jnp.array([0.0]))) == float(x(5))
+    np.testing.assert_array_equal(ts.ConstantLR(0.1, 0.0, total_iters=0)(np.arange(3)), 0.0)
+
+
 def _warm_cosine(lr=0.1, T_max=4, eta_min=0.0) -> js.Schedule:
     warm = ts.LinearLR(lr, start_factor=0.5, total_iters=2)
     return ts.ChainedScheduler(lr, [warm, ts.CosineAnnealingLR(lr, T_max, eta_min)])
@@ -413,6 +472,38 @@ SWEEPS = [
     (
         lambda v: ts.CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=3, max_momentum=v).momentum,
         [0.9, 0.95],
+    ),
+]
+
+
+SWEEPS += [  # total_iters <= 0 among them: what a switch to them sets, per entry
+    (
+        lambda v: ts.SequentialLR(
+            1.0, [ts.ExponentialLR(1.0, 0.9), ts.ConstantLR(1.0, 0.5, total_iters=v)], [3]
+        ),
+        [-1.0, 0.0, 2.0],
+    ),
+    (
+        lambda v: ts.SequentialLR(
+            1.0, [ts.ExponentialLR(1.0, 0.9), ts.LinearLR(1.0, 0.5, 0.2, total_iters=v)], [3]
+        ),
+        [-1.0, 4.0],
+    ),
+    (
+        lambda v: ts.SequentialLR(
+            1.0, [ts.ExponentialLR(1.0, 0.9), ts.PolynomialLR(1.0, total_iters=v)], [3]
+        ),
+        [-2.0, 5.0],
+    ),
+    (
+        lambda v: ts.ChainedScheduler(
+            1.0,
+            [
+                ts.ExponentialLR(1.0, 0.9),
+                ts.SequentialLR(1.0, [ts.ExponentialLR(1.0, 0.8), ts.ConstantLR(1.0, 0.5, v)], [3]),
+            ],
+        ),
+        [-1.0, 2.0],
     ),
 ]
 

@@ -51,6 +51,7 @@ from jaxsched._math import cosine_rise as _cosine_rise
 from jaxsched._math import done as _done
 from jaxsched._math import linear_parts as _linear_parts
 from jaxsched._math import positive as _positive
+from jaxsched._math import safe_power as _safe_power
 from jaxsched._math import scaled_power as _scaled_power
 from jaxsched._plateau import Plateau as _Plateau
 from jaxsched._plateau import plateau as _plateau
@@ -266,22 +267,43 @@ def PolynomialLR(
     """``torch.optim.lr_scheduler.PolynomialLR``: ``lr * (1 - min(t, T) / T) ** power``.
 
     With ``total_iters <= 0`` or ``power=0`` PyTorch never changes ``lr``; neither does this.
+    Switched to by a `SequentialLR` at a milestone, ``total_iters < 0`` gives 0 for good
+    (``power > 0``) and ``total_iters=0`` is refused, as in PyTorch (see `SequentialLR`).
     """
     _fresh("PolynomialLR", last_epoch)
     whole = _concrete_int("PolynomialLR", "total_iters", total_iters)
     if (whole is not None and whole <= 0) or _is_zero(power):
-        return _held("PolynomialLR", lr, total_iters, power)
+        held = _held("PolynomialLR", lr, total_iters, power)
+        return (
+            held if whole is not None and whole > 0 else _poly_switch(held, lr, total_iters, power)
+        )
     # A traced or batched total_iters <= 0 holds lr too: a decay from lr to lr.
     total_iters = _as_float("torch.PolynomialLR", "total_iters", total_iters)
     lr = _as_float("torch.PolynomialLR", "lr", lr)
     xp, (total, rate) = _host_or_traced(total_iters, lr)
     held = total <= 0
-    return _decay.poly(
+    decay = _decay.poly(
         init_value=lr,
         end_value=xp.where(held, rate, xp.zeros_like(rate)),
         decay_steps=xp.where(held, xp.ones_like(total), total),
         power=power,
     )
+    return decay if whole is not None else _poly_switch(decay, lr, total_iters, power)
+
+
+def _poly_switch(schedule: _Schedule, lr: _Any, total_iters: _Any, power: _Any) -> "_Switched":
+    """`PolynomialLR`'s ``schedule`` with PyTorch's closed form at epoch 0, ``lr * (1 -
+    min(T, 0) / T) ** power``: ``lr`` for ``T > 0``, ``lr * 0.0 ** power`` for ``T < 0``
+    (0, or ``lr`` for ``power=0``), which raises for ``T = 0`` or a negative power."""
+    f = "torch.PolynomialLR"
+    xp, (rate, total, p) = _host_or_traced(
+        _as_float(f, "lr", lr),
+        _as_float(f, "total_iters", total_iters),
+        _as_float(f, "power", power),
+    )
+    switched = xp.where((total < 0) & (p > 0), xp.zeros_like(rate), rate)
+    refused = (total == 0) | ((total < 0) & (p < 0))
+    return _switched(schedule, switched, total <= 0, refused, "torch.PolynomialLR")
 
 
 @_factory(None, name="torch.LinearLR")
@@ -297,6 +319,8 @@ def LinearLR(
     from ``start_factor`` to ``end_factor`` over ``total_iters`` steps.
 
     With ``total_iters <= 0`` PyTorch never leaves ``start_factor``; so does this.
+    Switched to by a `SequentialLR` at a milestone, ``total_iters < 0`` gives ``lr *
+    end_factor`` for good and ``total_iters=0`` is refused, as in PyTorch (see `SequentialLR`).
     """
     f = "torch.LinearLR"
     _fresh("LinearLR", last_epoch)
@@ -308,14 +332,19 @@ def LinearLR(
     whole = _concrete_int("LinearLR", "total_iters", total_iters)
     total_iters = _as_float(f, "total_iters", total_iters)
     xp, (lr, start, end, total) = _host_or_traced(lr, start_factor, end_factor, total_iters)
+    # PyTorch's closed form at epoch 0, what SequentialLR's step(0) sets: lr * (start + (end
+    # - start) * min(T, 0) / T), lr * end_factor for T < 0 (and a ZeroDivisionError for 0).
+    switched = lr * xp.where(total < 0, start + (end - start), start)
     if whole is not None and whole <= 0:
-        return _held("LinearLR", lr * start, end)
+        held = _held("LinearLR", lr * start, end)
+        return _switched(held, switched, True, whole == 0, "torch.LinearLR")
     held = total <= 0  # traced or batched: stays at start_factor
-    return _decay.linear(
+    decay = _decay.linear(
         lr * start,
         lr * xp.where(held, start, end),
         decay_steps=xp.where(held, xp.ones_like(total), total),
     )
+    return decay if whole is not None else _switched(decay, switched, held, total == 0, f)
 
 
 @_factory(None, name="torch.ConstantLR")
@@ -325,7 +354,10 @@ def ConstantLR(
 ) -> _decay.Piecewise | _decay.Constant:
     """``torch.optim.lr_scheduler.ConstantLR``: ``lr * factor`` for ``total_iters`` steps, then ``lr``.
 
-    With ``total_iters <= 0`` PyTorch never leaves ``lr * factor``; nor does this.
+    With ``total_iters <= 0`` PyTorch never leaves ``lr * factor``; nor does this
+    (switched to by a `SequentialLR` at a milestone, it gives ``lr`` for good: see
+    `SequentialLR`). A ``factor`` of 0 with ``total_iters > 0`` is refused: PyTorch divides
+    by it at step ``total_iters``.
     """
     f = "torch.ConstantLR"
     _fresh("ConstantLR", last_epoch)
@@ -333,14 +365,34 @@ def ConstantLR(
     _require(f, "factor", factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
     lr = _as_float(f, "lr", lr)
     whole = _concrete_int("ConstantLR", "total_iters", total_iters)
-    if whole is not None and whole <= 0:
-        return _decay.constant(lr * factor)
+    if whole is not None and whole <= 0:  # switched to: lr * (factor + (1 - factor)), see _Switched
+        return _switched(_decay.constant(lr * factor), lr * (factor + (1 - factor)), True, False, f)
     total_iters = _as_float(f, "total_iters", total_iters, switch=True)
+    _require_undone_factor(factor, total_iters)
     xp, (lr, factor, total) = _host_or_traced(lr, factor, total_iters)
     after = xp.where(total <= 0, lr * factor, lr)  # traced or batched <= 0: factor for good
     values = xp.stack(xp.broadcast_arrays(lr * factor, after), axis=-1)
     boundaries = xp.expand_dims(xp.maximum(total, 0), -1)
-    return _decay.piecewise(boundaries=boundaries, values=values)
+    piecewise = _decay.piecewise(boundaries=boundaries, values=values)
+    if whole is not None:
+        return piecewise
+    switched = lr * (factor + xp.where(total <= 0, 1 - factor, xp.zeros_like(factor)))
+    return _switched(piecewise, switched, total <= 0, xp.zeros_like(total, dtype=bool), f)
+
+
+def _require_undone_factor(factor: _jax.Array, total_iters: _jax.Array) -> None:
+    """At step ``total_iters > 0`` PyTorch's ConstantLR divides the rate by ``factor``: it
+    raises ZeroDivisionError for a factor of 0. Refused here, where both are concrete."""
+    c_factor, c_total = _concrete(factor), _concrete(total_iters)
+    if c_factor is None or c_total is None:
+        return
+    c_factor, c_total = _np.broadcast_arrays(c_factor, c_total)
+    if _np.any((c_factor == 0) & (c_total > 0)):
+        raise ValueError(
+            f"torch.ConstantLR: factor must be > 0 when total_iters > 0, got factor="
+            f"{c_factor.tolist()} and total_iters={c_total.tolist()}: at step total_iters "
+            "PyTorch divides the rate by factor (ZeroDivisionError)"
+        )
 
 
 @_factory(None, name="torch.CosineAnnealingWarmRestarts")
@@ -437,6 +489,53 @@ class _CyclicPerRate(_Cyclic):
 
 
 _factory(_CyclicPerRate, name="torch.cyclic_per_rate")(_CyclicPerRate)
+
+
+# ------------------------------------------------------------ switched to at 0
+@_register("torch.switched")
+class _Switched(_Schedule):
+    """``schedule``, with what PyTorch's ``step(0)`` makes of its scheduler: a `SequentialLR`
+    switches at a milestone ``m > 0`` with ``step(0)``, which sets the scheduler's closed
+    form at epoch 0 (``_get_closed_form_lr``), ``switched``, and steps on from there. For
+    `ConstantLR`, `LinearLR` and `PolynomialLR` with ``total_iters <= 0`` (``held``) that
+    is not the rate the scheduler starts with, and the steps after it keep it: the rate
+    is ``switched`` for good. Where ``refused`` PyTorch raises instead
+    (ZeroDivisionError: `LinearLR` and `PolynomialLR` with ``total_iters=0``, which they
+    divide by; `PolynomialLR` with ``total_iters < 0`` and ``power < 0``). Elsewhere, and
+    on its own, the schedule is ``schedule``."""
+
+    schedule: _Schedule = _data()
+    switched: _jax.Array = _data(float)
+    held: _jax.Array = _data(bool)
+    refused: _jax.Array = _data(bool)
+    name: str = _static(default="torch.ConstantLR")
+
+    def _end(self) -> _jax.typing.ArrayLike:
+        return self.schedule._end()
+
+    def _value(self, steps: _Steps) -> _jax.Array:
+        return self.schedule._value(steps)
+
+    def _at_switch(self) -> _jax.Array:
+        """The rate ``step(0)`` sets where ``held`` (NaN where PyTorch raises)."""
+        return _jnp.where(self.refused, _jnp.nan, self.switched)
+
+
+@_factory(_Switched, name="torch.switched")
+def _switched(
+    schedule: _Schedule, switched: _Any, held: _Any, refused: _Any, name: str = "torch.ConstantLR"
+) -> _Switched:
+    """`_Switched`, as `ConstantLR`, `LinearLR` and `PolynomialLR` build it (and `from_dict`)."""
+    if not isinstance(schedule, _Schedule):
+        raise ValueError(f"torch.switched: schedule must be a schedule, got {schedule!r}")
+    f = name if isinstance(name, str) else "torch.switched"
+    return _Switched(
+        schedule=schedule,
+        switched=_as_float(f, "lr", switched),
+        held=_as_bool(f, "total_iters <= 0", held),
+        refused=_as_bool(f, "total_iters", refused),
+        name=name,
+    )
 
 
 # ------------------------------------------------------------------ own semantics
@@ -603,7 +702,8 @@ def OneCycleLR(
     :math:`T - 1` (:math:`\to \eta_f`); with ``three_phase``, at :math:`pT - 1`,
     :math:`2pT - 2` (:math:`\to \eta_s`) and :math:`T - 1`. At step :math:`T` the
     last phase is extrapolated, as PyTorch does; later steps hold that value
-    (PyTorch raises there).
+    (PyTorch raises there). ``total_steps``, or ``epochs`` and ``steps_per_epoch``, must be
+    whole numbers.
 
     With ``cycle_momentum`` (the default) the schedule has a ``.momentum``: the
     momentum PyTorch sets (SGD's ``momentum``, Adam's ``betas[0]``), annealed in
@@ -624,12 +724,16 @@ def OneCycleLR(
     if total_steps is None:
         if epochs is None or steps_per_epoch is None:
             raise ValueError(f"{f}: give total_steps, or epochs and steps_per_epoch")
+        _require_whole("OneCycleLR", "epochs", epochs)  # PyTorch: positive integers
+        _require_whole("OneCycleLR", "steps_per_epoch", steps_per_epoch)
         epochs = _as_float(f, "epochs", epochs)
         steps_per_epoch = _as_float(f, "steps_per_epoch", steps_per_epoch)
         _require(f, "epochs", epochs, lambda x: x > 0, "> 0")
         _require(f, "steps_per_epoch", steps_per_epoch, lambda x: x > 0, "> 0")
         _, (epochs, steps_per_epoch) = _host_or_traced(epochs, steps_per_epoch)
         total_steps = epochs * steps_per_epoch
+    else:
+        _require_whole("OneCycleLR", "total_steps", total_steps)
     _require_a_first_phase(pct_start, total_steps)
     total_steps = _as_float(f, "total_steps", total_steps)
     pct_start = _as_float(f, "pct_start", pct_start)
@@ -854,8 +958,9 @@ def _sub_schedules(label: str, schedulers: _Any) -> tuple[_Schedule, ...]:
 
 
 def _rate(schedule: _Schedule) -> _Schedule:
-    """The learning-rate schedule itself (without the momentum cycled along)."""
-    return schedule.schedule if isinstance(schedule, _WithMomentum) else schedule
+    """The learning-rate schedule itself (without the momentum cycled along, or what a
+    switch to it does: see `_Switched`)."""
+    return schedule.schedule if isinstance(schedule, _WithMomentum | _Switched) else schedule
 
 
 @_register("torch.SequentialLR")
@@ -879,6 +984,9 @@ class _Sequential(_Schedule):
         m = self.milestones[..., i - 1]
         child = _rate(self.schedulers[i])
         after = child._value(steps.since(m))
+        if isinstance(self.schedulers[i], _Switched):  # step(0)'s closed form, kept
+            switch = self.schedulers[i]
+            after = _jnp.where((m > 0) & switch.held, switch._at_switch(), after)
         if isinstance(child, _Multiplicative):
             # Switched to with step(0), MultiplicativeLR multiplies the rate it finds,
             # the one of step m - 1, by lr_lambda(0): it continues from there.
@@ -901,10 +1009,14 @@ def SequentialLR(
     PyTorch switches with ``scheduler.step(0)``: the closed form at 0, so each
     scheduler starts afresh from the optimizer's rate ``lr``, which every
     scheduler is built with (as in PyTorch, where they share the optimizer). The
-    exception is kept: a `MultiplicativeLR` switched to multiplies the rate it
+    exceptions are kept: a `MultiplicativeLR` switched to multiplies the rate it
     finds, the one of step :math:`m - 1`, by ``lr_lambda(0)`` and goes on from
-    there. ``milestones`` must be strictly increasing and non-negative (PyTorch
-    bisects them as given).
+    there; a `ConstantLR`, `LinearLR` or `PolynomialLR` with ``total_iters <= 0``
+    switched to at a milestone :math:`m > 0` takes its closed form at 0 (``lr``, ``lr *
+    end_factor``, 0), not its starting rate, and keeps it; a `LinearLR` or
+    `PolynomialLR` with ``total_iters=0`` (whose closed form divides by it) is refused
+    there. The scheduler that runs from step 0 starts as on its own. ``milestones``
+    must be strictly increasing and non-negative (PyTorch bisects them as given).
 
     Example:
       >>> warm = LinearLR(0.1, start_factor=0.1, total_iters=5)
@@ -927,7 +1039,30 @@ def SequentialLR(
             f"{f}: milestones must have one entry fewer than schedulers, got "
             f"{milestones.shape[-1]} milestones for {len(schedulers)} schedulers"
         )
+    _require_switchable(schedulers, milestones)
     return _Sequential(schedulers=schedulers, milestones=milestones)
+
+
+def _require_switchable(schedulers: tuple[_Schedule, ...], milestones: _jax.Array) -> None:
+    """PyTorch's ``step(0)`` at a milestone ``m > 0`` raises for some schedulers (see
+    `_Switched`): refused where the milestone and the scheduler's arguments are concrete."""
+    at = _concrete(milestones)
+    for j, sub in enumerate(schedulers[1:], start=1):
+        refused = _concrete(sub.refused) if isinstance(sub, _Switched) else None
+        if at is None or refused is None:
+            continue
+        try:
+            bad = _np.any(refused & (at[..., j - 1] > 0))
+        except ValueError:  # batch shapes that do not broadcast: said when it is built
+            continue
+        if bad:
+            raise ValueError(
+                f"torch.SequentialLR: schedulers[{j}] ({sub.name}) cannot be switched to at "
+                f"milestone {at[..., j - 1].tolist()}: PyTorch switches with step(0), whose "
+                "closed form raises ZeroDivisionError for it (LinearLR and PolynomialLR "
+                "with total_iters=0 divide by it; PolynomialLR with total_iters < 0 raises "
+                "0.0 to its negative power); give total_iters > 0 (or < 0), or a milestone of 0"
+            )
 
 
 @_register("torch.ChainedScheduler")
@@ -960,11 +1095,11 @@ class _Chained(_Schedule):
         if isinstance(rates[last], _Cyclic) and last > 0:  # see _initial_lr
             value = _jnp.where(first, _initial_lr(self.lr, rates[:last], steps.dtype), value)
         for s in rates[last + 1 :]:
-            now, then = s._value(steps), s._value(before)
+            now = s._value(steps)
             if isinstance(s, _Multiplicative):
                 step = _jnp.asarray(s.lr_lambda(_jnp.floor(steps.t)), now.dtype)
             else:
-                step = _factor(now, then)
+                step = _step_factor(s, lambda f: (f(steps), f(before)))
             value = value * _jnp.where(first, now / safe, step)
         return value
 
@@ -1151,9 +1286,57 @@ def _step(s: _Schedule, e: _jax.Array, dtype: _Any) -> tuple[_Any, _Any]:
         return _cosine_step(s, e, dtype)
     if isinstance(s, _OVERWRITES):
         return 0.0, s._value(_Steps(dtype, n=e))
-    # A multiplying one's factor from e - 1 to e: its closed forms' ratio.
-    values = s._value(_Steps(dtype, n=_and_before(e)))
-    return _factor(values[1:], values[:-1]), 0.0
+    both = _Steps(dtype, n=_and_before(e))
+
+    def at(f: _Any) -> tuple[_jax.Array, _jax.Array]:
+        values = f(both)
+        return values[1:], values[:-1]
+
+    return _step_factor(s, at), 0.0
+
+
+def _step_factor(s: _Schedule, at: _Any) -> _jax.Array:
+    """What a multiplying scheduler's step from ``t - 1`` to ``t`` (``t >= 1``) multiplies
+    the rate by, where ``at(f)`` is ``(f(t), f(t - 1))`` for a function ``f`` of `Steps`.
+
+    Its closed forms' ratio (`_factor`), except where the closed form is ``lr * rate **
+    power(t)`` (`StepLR`, `MultiStepLR`, `ExponentialLR`, and `PolynomialLR`'s ``lr *
+    left(t) ** power``): there it is ``rate ** (power(t) - power(t - 1))`` from the decays
+    counted between the two steps (``left(t) / left(t - 1)`` to the power), which does
+    not underflow where the closed form does. After an overwriting scheduler PyTorch
+    multiplies the rate it sets by ``gamma`` at every step, at any ``t``: the ratio of
+    ``gamma ** t`` gone to 0 would be 1 (or 0) from there on.
+    """
+    if isinstance(s, _decay.StepDecay):  # and _StepPerRate: _power of the decays' count
+        n_now, n_then = at(lambda st: st.divmod(_positive(s.step_size))[0])
+        return _power_of(s.decay_rate, s._power(n_now - n_then))
+    if isinstance(s, _decay.MultiStep):
+        count = at(lambda st: _jnp.sum(st.expand().reached(s.boundaries), axis=-1))
+        return _power_of(s.decay_rate, count[0] - count[1])
+    now, then = at(s._value)
+    ratio = _factor(now, then)
+    if isinstance(s, _decay.Exponential):
+        k = _positive(s.decay_steps)
+        n_now, n_then = at(lambda st: st.since(s.begin).divmod(k)[0])
+        # Not staircase: the part of the step from t - 1 to t after begin, exact at any t.
+        part = _jnp.clip(at(lambda st: st.minus(s.begin))[0], 0, 1)
+        powered = _power_of(s.decay_rate, _jnp.where(s.staircase, n_now - n_then, part / k))
+        bound = (now == s.end_value) & (s.end_value != 0)  # held at end_value: the ratio
+        return _jnp.where(bound, ratio, powered)
+    if isinstance(s, _decay.Poly):  # lr * left(t) ** power where end_value is 0
+        k = _positive(s.decay_steps)
+        left = at(lambda st: _jnp.maximum(st.since(s.begin).until(k), 0))
+        some = left[1] > 0
+        base = _jnp.where(some, left[0] / _jnp.where(some, left[1], 1.0), 1.0)
+        powered = _safe_power(base, s.power)
+        return _jnp.where((s.end_value == 0) & _jnp.logical_not(s.cycle), powered, ratio)
+    return ratio
+
+
+def _power_of(rate: _jax.Array, power: _jax.Array) -> _jax.Array:
+    """``rate ** power``: exactly 1 for a power of 0, and ``rate`` for a power of 1."""
+    safe = _jnp.where((power == 0) | (power == 1), 1.0, power)
+    return _jnp.where(power == 0, 1.0, _jnp.where(power == 1, rate, _jnp.power(rate, safe)))
 
 
 def _factor(now: _jax.Array, then: _jax.Array) -> _jax.Array:
@@ -1218,6 +1401,9 @@ def _sequential_step(seq: _Sequential, k: _jax.Array, dtype: _Any) -> tuple[_jax
         aj, bj = _step(sub, local, dtype)
         if isinstance(sub, _Multiplicative):
             switch = (_jnp.asarray(sub.lr_lambda(_jnp.zeros((), dtype)), dtype), 0.0)
+        elif isinstance(seq.schedulers[j], _Switched):  # step(0)'s closed form
+            held = seq.schedulers[j]
+            switch = (0.0, _jnp.where(held.held, held._at_switch(), _started(sub, dtype)))
         else:
             switch = (0.0, _started(sub, dtype))
         at = local == 0
@@ -1258,7 +1444,9 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
     Schedulers that compute the rate afresh (`LambdaLR`, `CyclicLR`, `OneCycleLR`,
     `CosineAnnealingWarmRestarts`) overwrite it at every step: the last of them
     sets it, and the multiplying ones after it scale it by one step of their
-    factor, :math:`S_i(t) / S_i(t - 1)`, as PyTorch does. Such chains are closed
+    factor, :math:`S_i(t) / S_i(t - 1)`, as PyTorch does (for `StepLR`, `MultiStepLR`,
+    `ExponentialLR` and `PolynomialLR` computed from the decays between the two steps,
+    ``gamma`` for one: it holds where :math:`\gamma^t` underflows). Such chains are closed
     forms: a step costs the same at any ``t``.
 
     `CosineAnnealingLR` and `SequentialLR` act on the rate the others leave.

@@ -29,6 +29,11 @@ others leave (CosineAnnealingLR, SequentialLR, nested ChainedSchedulers), in a f
 structures (the classes, functions and strings; each drawn with several arguments):
 the tests compile each structure once. The tests build every scheduler with the case's
 ``lr``: PyTorch's ``base_lrs`` are checked to be that wherever they are read.
+
+``long_cases``: ChainedSchedulers as in ``cases`` with ``steps``: ``lrs[i]`` is the rate
+after ``steps[i]`` calls of ``step()``, far into runs where a multiplying scheduler's
+closed form underflows float32. ``refused_cases``: ``{"class", "kwargs", "error"}``,
+arguments PyTorch refuses, when built or stepped, with the exception it raises.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ LAMBDAS = {
     "inverse": lambda epoch: 1 / (1 + 0.1 * epoch),
     "const09": lambda epoch: 0.9 + 0 * epoch,
     "wave": lambda epoch: 0.97 + 0.02 * (epoch % 3),
+    "one": lambda epoch: 1 + 0 * epoch,
 }
 # What each name is, written out for the JSON (and mirrored in the tests).
 LAMBDA_SOURCE = {
@@ -59,6 +65,7 @@ LAMBDA_SOURCE = {
     "inverse": "1 / (1 + 0.1 * epoch)",
     "const09": "0.9 + 0 * epoch",
     "wave": "0.97 + 0.02 * (epoch % 3)",
+    "one": "1 + 0 * epoch",
 }
 
 
@@ -86,6 +93,8 @@ CASES: list[dict] = []
 MOMENTUM: list[dict] = []
 PLATEAU: list[dict] = []
 CHAINS: list[dict] = []
+LONG: list[dict] = []
+REFUSED: list[dict] = []
 
 
 def case(cls: str, lr: float, n_steps: int, **kwargs) -> None:
@@ -534,6 +543,167 @@ def gen_history(rng: random.Random) -> None:
     )
 
 
+def long_case(lr: float, steps: list[int], schedulers: list[dict]) -> None:
+    """A ChainedScheduler's rate at a few ``steps`` of a long run."""
+    opt = optimizer(lr)
+    sched = build(opt, "ChainedScheduler", {"schedulers": schedulers})
+    lrs = [float(opt.param_groups[0]["lr"])] if 0 in steps else []
+    for t in range(1, max(steps) + 1):
+        opt.step()
+        sched.step()
+        if t in steps:
+            lrs.append(float(opt.param_groups[0]["lr"]))
+    kwargs = {"schedulers": schedulers}
+    LONG.append(
+        {"class": "ChainedScheduler", "lr": lr, "kwargs": kwargs, "steps": steps, "lrs": lrs}
+    )
+
+
+def gen_underflow(rng: random.Random) -> None:
+    """Multiplying schedulers after an overwriting one (or a cosine) where their closed form
+    underflows float32, far past it: PyTorch multiplies the rate by gamma at every step."""
+    one = sub("LambdaLR", lr_lambda="one")
+    long_case(0.1, [0, 100, 126, 127, 128, 130, 200, 1000], [one, sub("ExponentialLR", gamma=0.5)])
+    long_case(
+        0.1,
+        [80000, 87000, 88000, 90000, 100000],
+        [sub("CosineAnnealingWarmRestarts", T_0=10), sub("ExponentialLR", gamma=0.999)],
+    )
+    long_case(0.1, [8000, 9000, 10000, 20000], [one, sub("ExponentialLR", gamma=0.99)])
+    long_case(0.1, [300, 378, 380, 381, 400, 600], [one, sub("StepLR", step_size=3, gamma=0.5)])
+    long_case(
+        0.1,
+        [170000, 176000, 176001, 180000, 200000],
+        [one, sub("StepLR", step_size=2, gamma=0.999)],
+    )
+    long_case(
+        0.1,
+        [100, 125, 126, 127, 128, 150, 199, 250],
+        [
+            sub("CosineAnnealingWarmRestarts", T_0=7),
+            sub("MultiStepLR", milestones=list(range(1, 200)), gamma=0.5),
+        ],
+    )
+    long_case(1.0, list(range(90, 102)), [one, sub("PolynomialLR", total_iters=100, power=30.0)])
+    # The rate re-lifted by the cosine at each bottom while gamma ** t underflows.
+    long_case(
+        1.0,
+        list(range(100, 141)),
+        [sub("ExponentialLR", gamma=0.5), sub("CosineAnnealingLR", T_max=17)],
+    )
+    long_case(
+        1.0,
+        list(range(100, 141)),
+        [
+            sub("StepLR", step_size=16, gamma=0.999),
+            sub("ConstantLR", factor=1.0, total_iters=200),
+            sub("ExponentialLR", gamma=0.5),
+            sub(
+                "ChainedScheduler",
+                schedulers=[
+                    sub("CosineAnnealingLR", T_max=17),
+                    sub("LinearLR", start_factor=1.0, end_factor=1.0, total_iters=0),
+                ],
+            ),
+        ],
+    )
+    for _ in range(2):
+        gamma = rng.uniform(0.3, 0.7)
+        long_case(
+            10 ** rng.uniform(-3, 0),
+            [100, 150, 200, 300],
+            [sub("LambdaLR", lr_lambda="pow095"), sub("ExponentialLR", gamma=gamma)],
+        )
+
+
+def refused(cls: str, n_steps: int, **kwargs) -> None:
+    """What PyTorch refuses, built or stepped: the exception it raises."""
+    try:
+        opt = optimizer(0.1)
+        sched = build(opt, cls, kwargs)
+        for _ in range(n_steps):
+            opt.step()
+            sched.step()
+    except (ValueError, ZeroDivisionError) as e:
+        REFUSED.append({"class": cls, "kwargs": kwargs, "error": type(e).__name__})
+        return
+    raise AssertionError(f"torch accepts {cls}({kwargs})")
+
+
+def gen_switch(rng: random.Random) -> None:
+    """SequentialLR switches with step(0), the closed form at epoch 0 (_get_closed_form_lr),
+    which for total_iters <= 0 is not the rate the scheduler starts with, and is kept."""
+    expo = sub("ExponentialLR", gamma=0.9)
+    odd = [
+        sub("ConstantLR", factor=0.5, total_iters=0),
+        sub("ConstantLR", factor=0.25, total_iters=-2),
+        sub("ConstantLR", factor=0.0, total_iters=0),
+        sub("LinearLR", start_factor=0.5, end_factor=0.2, total_iters=-1),
+        sub("LinearLR", start_factor=0.3, end_factor=0.0, total_iters=-4),
+        sub("PolynomialLR", total_iters=-1),
+        sub("PolynomialLR", total_iters=-3, power=2.5),
+        sub("PolynomialLR", total_iters=-1, power=0.0),
+        sub("PolynomialLR", total_iters=4, power=0.0),
+    ]
+    ordinary = [
+        sub("ConstantLR", factor=0.5, total_iters=3),
+        sub("LinearLR", start_factor=0.5, end_factor=0.2, total_iters=4),
+        sub("PolynomialLR", total_iters=4, power=2.0),
+        sub("ExponentialLR", gamma=0.8),
+        sub("StepLR", step_size=2, gamma=0.5),
+        sub("MultiStepLR", milestones=[0, 2, 5], gamma=0.5),
+        sub("CosineAnnealingWarmRestarts", T_0=3, T_mult=2),
+        sub("CosineAnnealingLR", T_max=3),
+    ]
+    for x in odd + ordinary:
+        case("SequentialLR", 1.0, 10, schedulers=[expo, x], milestones=[3])  # switched to
+        case("SequentialLR", 1.0, 10, schedulers=[x, expo], milestones=[4])  # first
+        case("SequentialLR", 1.0, 10, schedulers=[expo, x], milestones=[0])  # started at 0
+    zero = [sub("LinearLR", start_factor=0.5, total_iters=0), sub("PolynomialLR", total_iters=0)]
+    for x in zero:  # fine where they start, not where step(0) switches to them
+        case("SequentialLR", 1.0, 10, schedulers=[x, expo], milestones=[4])
+        case("SequentialLR", 1.0, 10, schedulers=[expo, x], milestones=[0])
+        case("SequentialLR", 1.0, 10, schedulers=[expo, x, expo], milestones=[0, 5])
+    for _ in range(3):
+        m = sorted(rng.sample(range(1, 12), 2))
+        case(
+            "SequentialLR",
+            10 ** rng.uniform(-3, 0),
+            16,
+            schedulers=[rng.choice(odd + ordinary), rng.choice(odd), rng.choice(odd + ordinary)],
+            milestones=m,
+        )
+    # In a chain: step(0)'s closed form overwrites the rate the others left.
+    case(
+        "ChainedScheduler",
+        1.0,
+        10,
+        schedulers=[
+            sub("ExponentialLR", gamma=0.9),
+            sub(
+                "SequentialLR", schedulers=[sub("ExponentialLR", gamma=0.8), odd[0]], milestones=[3]
+            ),
+        ],
+    )
+    case(
+        "ChainedScheduler",
+        1.0,
+        10,
+        schedulers=[
+            sub(
+                "SequentialLR", schedulers=[sub("ExponentialLR", gamma=0.8), odd[3]], milestones=[3]
+            ),
+            sub("CosineAnnealingLR", T_max=5),
+        ],
+    )
+    for x in [*zero, sub("PolynomialLR", total_iters=-2, power=-1.0)]:
+        refused("SequentialLR", 10, schedulers=[expo, x], milestones=[3])
+    refused("OneCycleLR", 0, max_lr=0.1, total_steps=100.5)
+    refused("OneCycleLR", 0, max_lr=0.1, epochs=2.5, steps_per_epoch=4)
+    refused("OneCycleLR", 0, max_lr=0.1, epochs=2, steps_per_epoch=4.5)
+    refused("ConstantLR", 10, factor=0.0, total_iters=3)
+
+
 def momentum_case(cls: str, kind: str, n_steps: int, **kwargs) -> None:
     opt = optimizer(0.1, kind, **({"momentum": 0.5} if kind == "sgd" else {}))
     sched = getattr(lr_scheduler, cls)(opt, **kwargs)
@@ -653,7 +823,8 @@ def gen_plateau(rng: random.Random) -> None:
 
 def main() -> None:
     rng = random.Random(SEED)
-    for gen in (gen_lambdas, gen_sequential, gen_chained, gen_momentum, gen_plateau, gen_history):
+    gens = (gen_lambdas, gen_sequential, gen_chained, gen_momentum, gen_plateau, gen_history)
+    for gen in (*gens, gen_underflow, gen_switch):  # new ones last: the others' draws stay
         gen(random.Random(rng.getrandbits(64)))
     write_json(
         HERE / "torch_more.json",
@@ -663,11 +834,13 @@ def main() -> None:
             "momentum_cases": MOMENTUM,
             "plateau_cases": PLATEAU,
             "chain_cases": CHAINS,
+            "long_cases": LONG,
+            "refused_cases": REFUSED,
         },
     )
     print(
         f"torch {torch.__version__}: {len(CASES)} cases, {len(MOMENTUM)} momentum, "
-        f"{len(PLATEAU)} plateau, {len(CHAINS)} chains"
+        f"{len(PLATEAU)} plateau, {len(CHAINS)} chains, {len(LONG)} long, {len(REFUSED)} refused"
     )
 
 
