@@ -318,6 +318,11 @@ UNHELD = [  # (make a schedule with boundary b, the warning's words, fractional 
     (lambda b: js.one_cycle(1.0, b), "one_cycle: total_steps is", True),
     (lambda b: js.cyclic(0.0, 1.0, step_size_up=b), "cyclic: step_size_up is", True),
     (lambda b: js.restarts(1.0, b), "restarts: cycle_steps is", True),
+    (lambda b: ts.CosineAnnealingLR(1.0, T_max=b), "torch.CosineAnnealingLR: T_max is", False),
+    (lambda b: ts.PolynomialLR(1.0, total_iters=b), "torch.PolynomialLR: total_iters is", False),
+    (lambda b: ts.LinearLR(1.0, total_iters=b), "torch.LinearLR: total_iters is", False),
+    (lambda b: ts.OneCycleLR(max_lr=1.0, total_steps=b), "torch.OneCycleLR: total_steps", False),
+    (lambda b: ts.OneCycleLR(max_lr=1.0, epochs=b, steps_per_epoch=1), "OneCycleLR: total", False),
     # a class built directly warns as its factory does
     (lambda b: js.Cosine(1.0, b, 0.0, 1.0), "cosine: decay_steps is", True),
 ]

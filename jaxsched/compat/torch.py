@@ -278,7 +278,7 @@ def PolynomialLR(
             held if whole is not None and whole > 0 else _poly_switch(held, lr, total_iters, power)
         )
     # A traced or batched total_iters <= 0 holds lr too: a decay from lr to lr.
-    total_iters = _as_float("torch.PolynomialLR", "total_iters", total_iters)
+    total_iters = _as_float("torch.PolynomialLR", "total_iters", total_iters, switch=True)
     lr = _as_float("torch.PolynomialLR", "lr", lr)
     xp, (total, rate) = _host_or_traced(total_iters, lr)
     held = total <= 0
@@ -330,7 +330,7 @@ def LinearLR(
     _require(f, "end_factor", end_factor, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
     lr = _as_float(f, "lr", lr)
     whole = _concrete_int("LinearLR", "total_iters", total_iters)
-    total_iters = _as_float(f, "total_iters", total_iters)
+    total_iters = _as_float(f, "total_iters", total_iters, switch=True)
     xp, (lr, start, end, total) = _host_or_traced(lr, start_factor, end_factor, total_iters)
     # PyTorch's closed form at epoch 0, what SequentialLR's step(0) sets: lr * (start + (end
     # - start) * min(T, 0) / T), lr * end_factor for T < 0 (and a ZeroDivisionError for 0).
@@ -572,7 +572,7 @@ def CosineAnnealingLR(
     f = "torch.CosineAnnealingLR"
     _fresh("CosineAnnealingLR", last_epoch)
     lr = _as_float(f, "lr", lr)
-    T_max = _as_float(f, "T_max", T_max)
+    T_max = _as_float(f, "T_max", T_max, switch=True)
     _require(f, "T_max", T_max, lambda x: x > 0, "> 0")
     return _CosineAnnealing(lr=lr, T_max=T_max, eta_min=_as_float(f, "eta_min", eta_min))
 
@@ -726,16 +726,18 @@ def OneCycleLR(
             raise ValueError(f"{f}: give total_steps, or epochs and steps_per_epoch")
         _require_whole("OneCycleLR", "epochs", epochs)  # PyTorch: positive integers
         _require_whole("OneCycleLR", "steps_per_epoch", steps_per_epoch)
+        given = (epochs, steps_per_epoch)
         epochs = _as_float(f, "epochs", epochs)
         steps_per_epoch = _as_float(f, "steps_per_epoch", steps_per_epoch)
         _require(f, "epochs", epochs, lambda x: x > 0, "> 0")
         _require(f, "steps_per_epoch", steps_per_epoch, lambda x: x > 0, "> 0")
-        _, (epochs, steps_per_epoch) = _host_or_traced(epochs, steps_per_epoch)
-        total_steps = epochs * steps_per_epoch
+        total_steps = _product_on_host(*given)
+        if total_steps is None:  # traced or arrays: their float product
+            total_steps = epochs * steps_per_epoch
     else:
         _require_whole("OneCycleLR", "total_steps", total_steps)
     _require_a_first_phase(pct_start, total_steps)
-    total_steps = _as_float(f, "total_steps", total_steps)
+    total_steps = _as_float(f, "total_steps", total_steps, switch=True)
     pct_start = _as_float(f, "pct_start", pct_start)
     _require(f, "total_steps", total_steps, lambda x: x > 0, "> 0")
     _require(f, "pct_start", pct_start, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
@@ -760,6 +762,16 @@ def OneCycleLR(
         base_momentum, max_momentum, total_steps, pct_start, three_phase, anneal_strategy
     )
     return _cycle_momentum(rate, momentum)
+
+
+def _product_on_host(epochs: _Any, steps_per_epoch: _Any) -> _Any:
+    """``epochs * steps_per_epoch`` in float64 where both are numbers on the host (None
+    otherwise), so that a product float32 cannot hold is rounded once, with `as_float`'s
+    warning, from the exact product."""
+    host = [_on_host(v) for v in (epochs, steps_per_epoch)]
+    if any(h is None or h.dtype.kind not in "iuf" for h in host):
+        return None
+    return host[0].astype(_np.float64) * host[1].astype(_np.float64)
 
 
 def _require_a_first_phase(pct_start: _Any, total_steps: _Any) -> None:
