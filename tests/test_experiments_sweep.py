@@ -341,6 +341,7 @@ dir = "out"
 """
 
 
+@pytest.mark.filterwarnings("default:fit")  # the CLI prints it: pyproject's filter would hide it
 def test_a_killed_sweep_resumes_from_its_checkpoints(tmp_path, capsys, monkeypatch):
     from jaxsched.train.checkpoint import Checkpointer
 
