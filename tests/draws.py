@@ -295,9 +295,9 @@ def build(family: str, draw, precise: bool = False) -> js.Schedule:
             draw(VALUE0), start_factor=start, end_factor=end, total_iters=draw(st.integers(0, 300))
         )
     if family == "torch.ConstantLR":
-        return ts.ConstantLR(
-            draw(VALUE0), factor=draw(floats32(0.0, 1.0)), total_iters=draw(st.integers(-2, 300))
-        )
+        total_iters = draw(st.integers(-2, 300))  # a factor of 0 ends: PyTorch divides by it
+        factor = draw(floats32(0.0 if total_iters <= 0 else 1e-6, 1.0))
+        return ts.ConstantLR(draw(VALUE0), factor=factor, total_iters=total_iters)
     if family == "torch.CosineAnnealingLR":
         lr, low = any_order(draw)
         return ts.CosineAnnealingLR(lr, T_max=draw(LENGTH), eta_min=low)
