@@ -38,12 +38,17 @@ def test_search_space_is_rates_times_own_values_and_stacks_into_one_batch(own):
     rates = [0.01, 0.1]
     space = search_space(FAMILIES, rates, 1000, own)
     one_param = {"constant", "linear", "cosine", "rex"}
-    assert len(space) == len(rates) * (len(one_param) + own * (len(FAMILIES) - len(one_param)))
+    # parameterless families: the 2 rates and own - 1 between them, 0.0316 and 0.0215, 0.0464
+    finer = {1: [0.01, 0.1], 2: [0.01, 0.0316, 0.1], 3: [0.01, 0.0215, 0.0464, 0.1]}[own]
+    n_other = len(FAMILIES) - len(one_param)
+    assert len(space) == len(one_param) * len(finer) + n_other * own * len(rates)
     batch = js.stack([c.schedule for c in space])
     assert batch.batch_shape == (len(space),)
     for c in space:  # every configuration is a valid schedule with its base rate recorded
-        assert c.base_rate in rates
+        assert c.base_rate in (finer if c.family in one_param else rates)
         js.from_dict(c.schedule.to_dict())
+    for family in one_param:
+        assert [c.base_rate for c in space if c.family == family] == finer
     assert len({json.dumps(c.schedule.to_dict(), sort_keys=True) for c in space}) == len(space)
 
 

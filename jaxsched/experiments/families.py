@@ -35,7 +35,11 @@ comparison trains it in a program of its own (`SCHEDULE_FREE`,
 rates times `jaxsched.experiments.tasks.SCHEDULE_FREE_RATE_SCALE` (10 for SGD,
 whose momentum the schedule-free SGD lacks).
 
-A budget with ``own=n`` takes the first ``n`` values. The decays end at a
+A budget with ``own=n`` takes the first ``n`` values. A family without a parameter
+of its own (constant, linear, cosine, REX) is tuned as finely instead: its base
+rates are the grid's with ``n - 1`` more between each pair of neighbours, evenly
+spaced in log (`finer_rates`), so that every family, the constant baseline
+included, gets about the same number of configurations. The decays end at a
 fixed fraction of the rate (1/10, 1/100, ...) at ``T``; cyclic schedules end a
 whole number of cycles at ``T``.
 """
@@ -43,6 +47,7 @@ whole number of cycles at ``T``.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -58,6 +63,7 @@ __all__ = [
     "Candidate",
     "candidates",
     "factory_of",
+    "finer_rates",
     "search_space",
 ]
 
@@ -181,12 +187,15 @@ LABELS: dict[str, str] = {name: name.replace("_", " ") for name in FAMILIES} | {
 
 
 def candidates(family: str, rates: Sequence[float], steps: int, own: int = 2) -> list[Candidate]:
-    """The configurations of one family: every base rate x the first ``own`` values of its parameter.
+    """The configurations of one family: every base rate x the first ``own`` values of
+    its parameter; for a family without one, every rate of ``finer_rates(rates, own)``.
 
     Example:
       >>> from jaxsched.experiments import families
       >>> [(c.base_rate, c.params) for c in families.candidates("one_cycle", [0.1, 1.0], 1000)]
       [(0.1, {'pct_start': 0.3}), (0.1, {'pct_start': 0.1}), (1.0, {'pct_start': 0.3}), (1.0, {'pct_start': 0.1})]
+      >>> [(c.base_rate, c.params) for c in families.candidates("cosine", [0.1, 1.0], 1000)]
+      [(0.1, {}), (0.316, {}), (1.0, {})]
       >>> families.candidates("wsd", [0.1], 1000, own=1)[0].params
       {'decay_steps': 200}
     """
@@ -195,17 +204,38 @@ def candidates(family: str, rates: Sequence[float], steps: int, own: int = 2) ->
         raise ValueError(f"own must be 1, 2 or 3 (values of a family's own parameter), got {own}")
     if steps < 2:
         raise ValueError(f"steps must be >= 2 to compare schedules, got {steps}")
-    make = factory_named(factory_of(family))
-    out = []
     for rate in rates:
         if not rate > 0:
             raise ValueError(f"base rates must be > 0, got {rate!r}")
+    make = factory_named(factory_of(family))
+    out = []
+    for rate in rates if spec.own is not None else finer_rates(rates, own):
         for level in spec.levels[:own]:
             params = {} if spec.own is None else {spec.own: spec.value(level, steps)}
             out.append(
                 Candidate(family, float(rate), params, spec.build(make, float(rate), steps, level))
             )
     return out
+
+
+def finer_rates(rates: Sequence[float], n: int) -> list[float]:
+    """``rates`` (sorted, each once) with ``n - 1`` rates between each pair of neighbours,
+    evenly spaced in log and rounded to 3 significant digits: the grid of a family that
+    has no parameter of its own, about as many configurations as ``n`` values of one.
+
+    Example:
+      >>> from jaxsched.experiments import base_rates
+      >>> from jaxsched.experiments.families import finer_rates
+      >>> finer_rates(base_rates("sgd", 3), 2)
+      [0.0316, 0.0562, 0.1, 0.178, 0.316]
+      >>> finer_rates([1.0, 0.001], 3), finer_rates([0.5], 3)
+      ([0.001, 0.01, 0.1, 1.0], [0.5])
+    """
+    grid = sorted({float(r) for r in rates})
+    out = []
+    for low, high in itertools.pairwise(grid):
+        out += [low] + [float(f"{low * (high / low) ** (k / n):.3g}") for k in range(1, n)]
+    return out + grid[-1:]
 
 
 def factory_of(family: str) -> str:
@@ -237,8 +267,8 @@ def search_space(
 
     Example:
       >>> from jaxsched.experiments import search_space
-      >>> len(search_space(["constant", "cosine", "step"], [0.01, 0.1], 500))
-      8
+      >>> len(search_space(["constant", "cosine", "step"], [0.01, 0.1], 500))  # 3 + 3 + 2 x 2
+      10
     """
     if not families:
         raise ValueError("give at least one family")
