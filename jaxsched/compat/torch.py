@@ -438,7 +438,10 @@ def CyclicLR(
     """``torch.optim.lr_scheduler.CyclicLR``. PyTorch overwrites the optimizer's ``lr``
     with ``base_lr``, so ``lr`` does not matter; custom ``scale_fn`` is not supported.
     ``scale_mode`` is ignored, as PyTorch ignores it without a ``scale_fn`` (each mode
-    sets its own).
+    sets its own). A fractional step size float32 cannot hold is rounded, as in
+    `jaxsched.cyclic`, and the cycles drift from PyTorch's (float64) by that rounding each:
+    on random fractional sizes, up to about 1e-5 of the rate by step 100 and 4e-4 by step
+    1e5 (``jax_enable_x64`` for long runs).
 
     With ``cycle_momentum`` (the default) the schedule has a ``.momentum``, the
     momentum PyTorch sets: the same cycle upside down, from ``max_momentum`` down
@@ -1030,6 +1033,19 @@ def SequentialLR(
     there. The scheduler that runs from step 0 starts as on its own. ``milestones``
     must be strictly increasing and non-negative (PyTorch bisects them as given).
 
+    Not reproduced, because each scheduler here keeps the ``lr`` it is built with:
+    PyTorch's ``SequentialLR`` resets the rate to the optimizer's ``initial_lr``, which a
+    `OneCycleLR` anywhere in the list (``max_lr / div_factor``) or a `CyclicLR` built
+    first (``base_lr``) has replaced, so every scheduler of such a list, those built
+    before it included, runs from that rate: build them with it as ``lr`` (this holds
+    unless a `CosineAnnealingLR` runs first, whose restarts add the original rate). Two
+    `OneCycleLR` in one list share the optimizer's ``max_lr`` and ``min_lr`` in PyTorch,
+    the later one's; here each has its own. A `MultiStepLR` switched to at a milestone
+    :math:`m > 0` starts, in PyTorch, with ``gamma`` to the number of its milestones
+    :math:`\le 0`, negative ones included; here negative milestones never count. The
+    result has no ``.momentum`` even when a scheduler in it cycles one; take the
+    scheduler's own.
+
     Example:
       >>> warm = LinearLR(0.1, start_factor=0.1, total_iters=5)
       >>> s = SequentialLR(0.1, schedulers=[warm, ExponentialLR(0.1, gamma=0.9)], milestones=[5])
@@ -1258,14 +1274,27 @@ def _built(lr: _jax.Array, members: _Any, dtype: _Any) -> _jax.Array:
 
 def _initial_lr(lr: _jax.Array, members: _Any, dtype: _Any) -> _jax.Array:
     """The optimizer's ``initial_lr`` once ``members`` are built: ``lr``, unless a
-    `OneCycleLR` set its own (its value at 0), or a `CyclicLR` built first (its
+    `OneCycleLR` set its own (``max_lr / div_factor``), or a `CyclicLR` built first (its
     ``base_lr``). A `CyclicLR` takes its first step before it sets its ``base_lr``: at
-    ``initial_lr``, which it sets itself only when built first."""
+    ``initial_lr``, which it sets itself only when built first. A `SequentialLR`'s
+    schedulers are built before it, in their order."""
     initial = lr
-    for i, s in enumerate(members):
-        if isinstance(s, _OneCycle) or (i == 0 and isinstance(s, _Cyclic)):
+    for i, s in enumerate(_in_build_order(members)):
+        if isinstance(s, _OneCycle):
+            initial = _jnp.asarray(s.max_lr / s.div_factor, dtype)
+        elif i == 0 and isinstance(s, _Cyclic):
             initial = _started(s, dtype)
     return initial
+
+
+def _in_build_order(members: _Any) -> _Iterator[_Schedule]:
+    """The schedulers of ``members`` in the order PyTorch builds them: those of a
+    `SequentialLR` (or of a nested chain) before it, and in its place."""
+    for s in map(_rate, members):
+        if isinstance(s, _Sequential | _Chained):
+            yield from _in_build_order(s.schedulers)
+        else:
+            yield s
 
 
 def _chain_step(
@@ -1500,7 +1529,8 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
     its schedulers where it stands. Every scheduler is built with ``lr``, the
     optimizer's rate, as in PyTorch (PyTorch's `OneCycleLR`, and a `CyclicLR` built
     first, make their own starting rate the base of the schedulers built after
-    them; here each keeps its own ``lr``). A `SequentialLR` inside a chain must hold
+    them; here each keeps its own ``lr``: build those with that rate). The chain has no
+    ``.momentum``; a cycling scheduler in it keeps its own. A `SequentialLR` inside a chain must hold
     PyTorch's schedulers, not another `SequentialLR` or `ChainedScheduler`.
     ``optimizer`` is accepted and ignored, as PyTorch's is optional.
 

@@ -821,10 +821,40 @@ def gen_plateau(rng: random.Random) -> None:
     plateau_case(0.1, [float(i % 4) for i in range(40)], patience=2, cooldown=2)
 
 
+def gen_initial_lr(rng: random.Random) -> None:
+    """A CyclicLR built after a OneCycleLR takes its first step at the optimizer's
+    initial_lr, which the OneCycleLR set to max_lr / div_factor: not its own first value
+    where pct_start * total_steps < 1 starts it on the way down, and also where the
+    OneCycleLR stands in a nested SequentialLR."""
+    for pct in (0.0, 0.02, 0.3):
+        lr, total = rng.uniform(0.1, 2.0), rng.randint(31, 60)
+        one = sub(
+            "OneCycleLR",
+            max_lr=rng.uniform(0.5, 3.0),
+            total_steps=total,
+            pct_start=pct,
+            div_factor=rng.uniform(2.0, 30.0),
+            cycle_momentum=False,
+        )
+        low = rng.uniform(0.01, 0.5)
+        cyclic = sub(
+            "CyclicLR",
+            base_lr=low,
+            max_lr=low * rng.uniform(1.5, 5.0),
+            step_size_up=rng.randint(1, 8),
+            cycle_momentum=False,
+        )
+        case("ChainedScheduler", lr, 30, schedulers=[one, cyclic])
+        step = sub("StepLR", step_size=rng.randint(1, 5), gamma=rng.uniform(0.3, 0.9))
+        nested = sub("SequentialLR", schedulers=[one, step], milestones=[rng.randint(1, 29)])
+        case("ChainedScheduler", lr, 30, schedulers=[nested, cyclic])
+
+
 def main() -> None:
     rng = random.Random(SEED)
     gens = (gen_lambdas, gen_sequential, gen_chained, gen_momentum, gen_plateau, gen_history)
-    for gen in (*gens, gen_underflow, gen_switch):  # new ones last: the others' draws stay
+    # New generators go last, so that the others' draws stay as they were.
+    for gen in (*gens, gen_underflow, gen_switch, gen_initial_lr):
         gen(random.Random(rng.getrandbits(64)))
     write_json(
         HERE / "torch_more.json",
