@@ -229,11 +229,12 @@ def _add_compare(commands) -> None:
     p.add_argument(
         "--seeds",
         help="confirmation seeds: a count (default 10: seeds 100, 101, ...) or a "
-        "comma-separated list, none of them a search seed",
+        "comma-separated list (one seed: a trailing comma, 7,), none of them a search seed",
     )
     p.add_argument(
         "--search-seeds",
-        help="search seeds: a count (default 1: seed 0) or a comma-separated list",
+        help="search seeds: a count (default 1: seed 0) or a comma-separated list "
+        "(one seed of your choice: a trailing comma, --search-seeds 2,)",
     )
     p.add_argument("--steps", type=int, help="training steps (default: set by the budget)")
     p.add_argument(
