@@ -64,6 +64,7 @@ __all__ = [
     "candidates",
     "factory_of",
     "finer_rates",
+    "label",
     "search_space",
 ]
 
@@ -184,6 +185,17 @@ LABELS: dict[str, str] = {name: name.replace("_", " ") for name in FAMILIES} | {
     "cosine_restarts": "cosine restarts",
     "schedule_free": "schedule-free",
 }
+
+
+def label(family: str) -> str:
+    """The display name of ``family`` in tables and figures (the name itself if unknown).
+
+    Example:
+      >>> from jaxsched.experiments.families import label
+      >>> label("warmup_cosine"), label("cosine")
+      ('warmup + cosine', 'cosine')
+    """
+    return LABELS.get(family, family)
 
 
 def candidates(family: str, rates: Sequence[float], steps: int, own: int = 2) -> list[Candidate]:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from jaxsched.experiments.compare import FamilyRow, Study, TaskRun
-from jaxsched.experiments.families import LABELS
+from jaxsched.experiments.families import label
 from jaxsched.experiments.tasks import OPTIMIZER_LABELS
 from jaxsched.train._io import pyplot
 
@@ -73,7 +73,7 @@ def summary_table(study: Study) -> str:
                 [
                     _task_label(run),
                     OPTIMIZER_LABELS.get(run.optimizer, run.optimizer),
-                    _label(best.family) if best else "all diverged",
+                    label(best.family) if best else "all diverged",
                     _acc(best) if best else "—",
                     _acc(const) if const else "—",
                     _delta(best) if best and best.family != "constant" else "—",
@@ -120,7 +120,7 @@ def run_table(run: TaskRun) -> str:
         key=lambda r: -r.val_acc if math.isfinite(r.val_acc) else math.inf,
     )
     for k, r in enumerate(ok):
-        name = _label(r.family)
+        name = label(r.family)
         name = f"**{name}**" if k == 0 else name
         if r.reference:
             name += " (reference)"
@@ -149,7 +149,7 @@ def run_table(run: TaskRun) -> str:
     for r in run.rows:
         if r.index < 0:
             lines.append(
-                f"| {_label(r.family)} | all {r.n_configs} configurations diverged in the "
+                f"| {label(r.family)} | all {r.n_configs} configurations diverged in the "
                 f"search | | | | | | | | |"
             )
     note = (
@@ -318,10 +318,6 @@ def _task_label(run: TaskRun) -> str:
     return _TASK_LABELS.get(run.task.name, run.task.name)
 
 
-def _label(family: str) -> str:
-    return LABELS.get(family, family)
-
-
 def _pm(mean: float, std: float) -> str:
     return f"{100 * mean:.1f} ± {100 * std:.1f}"
 
@@ -425,7 +421,7 @@ def plot_lr(run: TaskRun, path: str | Path) -> Path:
     rows = _selected(run)
     for r, color in zip(rows, _colors(len(rows)), strict=True):
         lr = np.asarray(run.candidates[r.index].schedule(steps))
-        ax.plot(steps, lr, color=color, label=f"{_label(r.family)} ({r.base_rate:.3g})")
+        ax.plot(steps, lr, color=color, label=f"{label(r.family)} ({r.base_rate:.3g})")
     ax.set(xlabel="step", ylabel="learning rate", title=f"selected schedules: {_title(run)}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
@@ -442,8 +438,8 @@ def plot_curves(run: TaskRun, path: str | Path) -> Path:
     for r, color in zip(rows, _colors(len(rows)), strict=True):
         loss = _seed_mean(result.metrics["train_loss"][:, r.confirm_index])
         acc = _seed_mean(result.metrics["val_acc"][:, r.confirm_index])
-        left.plot(steps, loss, color=color, label=_label(r.family))
-        right.plot(steps, 100 * acc, color=color, label=_label(r.family))
+        left.plot(steps, loss, color=color, label=label(r.family))
+        right.plot(steps, 100 * acc, color=color, label=label(r.family))
     right.axhline(100 * run.target, color="gray", ls=":", lw=1, label="target")
     left.set(xlabel="step", ylabel="training loss", yscale="log")
     right.set(xlabel="step", ylabel="validation accuracy (%)")
@@ -464,7 +460,7 @@ def plot_sensitivity(run: TaskRun, path: str | Path) -> Path:
     sens = run.sensitivity()
     for (family, by_rate), color in zip(sens.items(), _colors(len(sens)), strict=True):
         rates = sorted(by_rate)
-        ax.plot(rates, [100 * by_rate[x] for x in rates], "o-", color=color, label=_label(family))
+        ax.plot(rates, [100 * by_rate[x] for x in rates], "o-", color=color, label=label(family))
     ax.set(
         xscale="log",
         xlabel="base rate (initial or peak learning rate)",
@@ -505,7 +501,7 @@ def plot_overview(study: Study, path: str | Path) -> Path:
             ax.axvline(100 * const.test_acc, color="tab:red", lw=1, ls="--", label="constant")
         if run.task.paper_test_acc:
             ax.axvline(100 * run.task.paper_test_acc, color="k", lw=1, ls=":", label="paper")
-        ax.set_yticks(y, [_label(r.family) for r in rows], fontsize=8)
+        ax.set_yticks(y, [label(r.family) for r in rows], fontsize=8)
         ax.set(xlabel="test accuracy (%)", title=_title(run))
         ax.grid(alpha=0.3, axis="x")
         if ax.get_legend_handles_labels()[0]:  # no constant row and no paper: no legend

@@ -31,7 +31,7 @@ import csv
 import dataclasses
 from pathlib import Path
 
-from jaxsched.experiments.families import LABELS
+from jaxsched.experiments.families import label
 from jaxsched.experiments.tasks import OPTIMIZER_LABELS
 
 __all__ = ["Verdicts", "agreement", "agreement_rows", "read_summary"]
@@ -121,20 +121,16 @@ def agreement(folders: list[str | Path]) -> str:
         beats = sum(v.selected_beats)
         lines.append(
             f"| {v.task} | {OPTIMIZER_LABELS.get(v.optimizer, v.optimizer)} | "
-            f"{' / '.join(_label(f) for f in v.selected)} | "
+            f"{' / '.join(label(f) for f in v.selected)} | "
             f"{' / '.join(f'{100 * a:.1f}' for a in v.selected_test)} | {beats} of {n} | "
             f"{_labels(v.always)} | {_labels(v.sometimes)} | {_labels(v.never)} | "
-            f"{' / '.join(_label(f) for f in v.most_likely_best)} |"
+            f"{' / '.join(label(f) for f in v.most_likely_best)} |"
         )
     return "\n".join(lines)
 
 
-def _label(family: str) -> str:
-    return LABELS.get(family, family)
-
-
 def _labels(families: list[str]) -> str:
-    return ", ".join(_label(f) for f in families) or "—"
+    return ", ".join(label(f) for f in families) or "—"
 
 
 def main(argv: list[str] | None = None) -> int:
