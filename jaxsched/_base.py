@@ -22,6 +22,7 @@ import numpy as np
 
 from jaxsched._check import did_you_mean, on_host
 from jaxsched._fields import Declared, convert_fields, declare, register_checked, unchecked
+from jaxsched._specialise import specialised
 from jaxsched._steps import Steps
 
 __all__ = ["Schedule", "data", "factory", "register", "static"]
@@ -216,6 +217,20 @@ class Schedule:
 
     def __call__(self, step: jax.typing.ArrayLike) -> jax.Array:
         step = _as_step(step)
+        leaves, treedef = jax.tree_util.tree_flatten(self)
+        traced = [i for i, x in enumerate(leaves) if isinstance(x, jax.core.Tracer)]
+        if len(traced) == len(leaves) or not (traced or isinstance(step, jax.core.Tracer)):
+            return self._evaluate(step)  # nothing known, or nothing traced
+
+        def evaluate(step: jax.Array, *values: jax.Array) -> jax.Array:
+            known = list(leaves)
+            for i, value in zip(traced, values, strict=True):
+                known[i] = value
+            return jax.tree_util.tree_unflatten(treedef, known)._evaluate(step)
+
+        return specialised(evaluate, step, *(leaves[i] for i in traced))
+
+    def _evaluate(self, step: jax.Array) -> jax.Array:
         dtype = self._compute_dtype(step)
         steps = Steps.from_step(step, dtype)
         value = jnp.asarray(self._value(steps), dtype)
