@@ -25,6 +25,7 @@ from jaxsched._base import Schedule
 from jaxsched.train._compiler import compiler_options
 from jaxsched.train.models import Network
 from jaxsched.train.objective import Objective
+from jaxsched.train.shared import SharedLeaves
 
 #: ``optimizer(schedule) -> optax.GradientTransformation``, called with a traced schedule.
 OptimizerFactory = Callable[[Schedule], optax.GradientTransformation]
@@ -131,6 +132,7 @@ def build_program(
     objective: Objective,
     optimizer: OptimizerFactory,
     divergence_factor: float | None = None,
+    shared: SharedLeaves | None = None,
 ) -> Program:
     """Compile-ready functions over a block of configurations of one seed
     (`jaxsched.train.devices.Blocks`).
@@ -148,17 +150,20 @@ def build_program(
     state, x, y, member)`` takes an `jaxsched.train.evaluation.EvalSet`'s arrays
     and gives, per configuration, the sums ``[loss and each metric, split]``.
     The data are arguments, not constants of the program, so a large data set
-    does not slow its compilation.
+    does not slow its compilation. With ``shared`` (`SharedLeaves`), ``schedules``
+    is the batch's varying leaves, and the leaves every configuration shares are
+    constants of the program.
     """
     loss_fn = training_loss(network, objective)
+    schedule_of = (lambda schedule: schedule) if shared is None else shared.rebuild
 
     def init_one(params, state, schedule):
-        opt = optimizer(schedule)
+        opt = optimizer(schedule_of(schedule))
         nan = jnp.float32(jnp.nan)
         return Carry(params, state, opt.init(params), jnp.int32(-1), jnp.float32(0.0), nan)
 
     def chunk_one(carry, schedule, data, indices, start):
-        opt = optimizer(schedule)
+        opt = optimizer(schedule_of(schedule))
         x_train, y_train = data
 
         def step(carry, inputs):
@@ -200,7 +205,7 @@ def build_program(
 
     def init_block(params, state, schedules, at):
         carry = jax.vmap(init_one, in_axes=(None, None, 0))(params, state, schedules)
-        return carry, jax.vmap(lambda schedule: schedule(at))(schedules)
+        return carry, jax.vmap(lambda schedule: schedule_of(schedule)(at))(schedules)
 
     configs = (0, 0, None, None, None)
     options = compiler_options()

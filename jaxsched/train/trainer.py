@@ -32,6 +32,7 @@ from jaxsched.train.objective import PerExample, goals
 from jaxsched.train.plan import Callback, Plan, make_plan
 from jaxsched.train.plateaus import PlateauRuns
 from jaxsched.train.result import Result
+from jaxsched.train.shared import SharedLeaves
 
 __all__ = ["fit", "run"]
 
@@ -173,8 +174,12 @@ def run(plan: Plan) -> Result:
     network, params, state = initial_states(
         plan.model, plan.dataset.input_shape, plan.dataset.n_outputs, list(plan.seeds)
     )
-    program = build_program(network, plan.objective, plan.optimizer, plan.divergence_factor)
-    placed = plan.blocks.place_configs(plan.schedules)
+    # A plateau sweep's rates change between chunks: its batch stays whole.
+    shared = None if plan.controllers is not None else SharedLeaves.of(plan.schedules)
+    program = build_program(network, plan.objective, plan.optimizer, plan.divergence_factor, shared)
+    placed = plan.blocks.place_configs(
+        plan.schedules if shared is None else shared.varying(plan.schedules)
+    )
     sweep, lr = _Sweep.start(plan, program, params, state, placed)
     checkpointer = None
     if plan.checkpoint_dir is not None:
