@@ -158,8 +158,10 @@ def _restart_starts(first: float, t_mul: float, until: float, most: int = 64) ->
     starts, start, length, t_mul = [], Fraction(0), Fraction(first), Fraction(t_mul)
     while start + length <= until and len(starts) < most:
         start += length
-        starts.append(start)
         length *= t_mul
+        if length == 0:  # t_mul = 0: nothing after the first period (Keras: NaN)
+            break
+        starts.append(start)
     return starts
 
 
@@ -494,7 +496,14 @@ def test_restart_points_exact(t_mul, dtype):
 
 @pytest.mark.parametrize(
     ("first", "t_mul", "m_mul", "alpha"),
-    [(40, 0.5, 1.0, 0.0), (64, 0.75, 0.7, 0.1), (37, 0.625, 1.0, 0.05), (30, 0.9375, 1.2, 0.0)],
+    [
+        (40, 0.5, 1.0, 0.0),
+        (64, 0.75, 0.7, 0.1),
+        (37, 0.625, 1.0, 0.05),
+        (30, 0.9375, 1.2, 0.0),
+        (40, 0.0, 1.0, 0.0),  # t_mul = 0: one period, then NaN
+        (25, 0.0, 0.5, 0.1),
+    ],
 )
 def test_shrinking_restarts_match_keras_and_end_in_nan(first, t_mul, m_mul, alpha, dtype):
     """``t_mul < 1``: periods ``first * t_mul**i`` that sum to ``first / (1 - t_mul)``

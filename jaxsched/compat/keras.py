@@ -226,10 +226,10 @@ def CosineDecayRestarts(
     ``t=81910`` is 0.0 in Keras (float32) and 1.0 here (in float64, Keras misses 70, 630
     and 1270). Every other step agrees.
 
-    As in Keras, ``t_mul`` may be below 1 (`jaxsched.cosine_restarts` refuses that):
-    the periods shrink, ``first_decay_steps * t_mul**i``, and sum to
+    As in Keras, ``t_mul`` may be below 1, down to 0 (`jaxsched.cosine_restarts` refuses
+    that): the periods shrink, ``first_decay_steps * t_mul**i``, and sum to
     ``first_decay_steps / (1 - t_mul)`` steps; from there on the schedule is NaN,
-    as Keras's is. Such a schedule is a ``keras.cosine_restarts``, which is what
+    as Keras's is (for ``t_mul=0``, from the end of the first period). Such a schedule is a ``keras.cosine_restarts``, which is what
     its `to_dict` and `repr` name, for `from_dict` and `parse`.
 
     >>> s = CosineDecayRestarts(1.0, first_decay_steps=10, t_mul=0.5)
@@ -257,11 +257,19 @@ def CosineDecayRestarts(
 @_register("keras.cosine_restarts")
 class _ShrinkingRestarts(_CosineRestarts):
     """`CosineRestarts` whose ``t_mul`` may be below 1, as Keras's: periods that shrink
-    and end at ``first_decay_steps / (1 - t_mul)``, NaN from there. Rebuilt from its
-    fields (`to_dict`, `repr`) by the class itself: `jaxsched.cosine_restarts` with
-    ``t_mul > 0`` allowed."""
+    and end at ``first_decay_steps / (1 - t_mul)``, NaN from there (for ``t_mul=0``,
+    after the first period). Rebuilt from its fields (`to_dict`, `repr`) by the class
+    itself: `jaxsched.cosine_restarts` with ``t_mul >= 0`` allowed."""
 
-    t_mul: _jax.Array = _data(float, "> 0")
+    t_mul: _jax.Array = _data(float, ">= 0")
+
+    def _value(self, steps: _Steps) -> _jax.Array:
+        # t_mul = 0: the general formula treats it as 1 (equal periods); only the first
+        # period is Keras's, whose log(1 - t / first_decay_steps) / log(0) has no value
+        # from its end on.
+        value = super()._value(steps)
+        over = (self.t_mul == 0) & steps.reached(self.first_decay_steps)
+        return _jnp.where(over, _jnp.nan, value)
 
 
 _factory(_ShrinkingRestarts, name="keras.cosine_restarts")(_ShrinkingRestarts)
