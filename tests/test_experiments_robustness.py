@@ -85,3 +85,25 @@ def test_bad_input_is_refused(tmp_path):
     other = _run(tmp_path / "b", _rows("cnn", "True", "True", "wsd"))
     with pytest.raises(ValueError, match="no task x optimizer in common"):
         robustness.agreement_rows([run, other])
+
+
+def test_rankings_and_their_correlation_with_the_last_run(tmp_path):
+    """Runs at three step budgets: the order of the families by test accuracy in each,
+    and Kendall's tau with the last (full) one: 1 for the same order, -1 reversed."""
+
+    def rows(accs):
+        families = ["constant", "cosine", "wsd", "rex"]
+        return [("cnn", "sgd", f, a, a, "", 0.0) for f, a in zip(families, accs, strict=True)]
+
+    quarter = _run(tmp_path / "quarter", rows([0.83, 0.82, 0.81, 0.80]))  # reversed
+    half = _run(tmp_path / "half", rows([0.90, 0.92, 0.93, 0.91]))  # REX moved down
+    full = _run(tmp_path / "full", rows([0.90, 0.94, 0.95, 0.96]))
+    (r,) = robustness.ranking_rows([quarter, half, full])
+    assert r.orders[0] == ["constant", "cosine", "wsd", "rex"]
+    assert r.orders[2] == ["rex", "wsd", "cosine", "constant"]
+    assert r.tau[0] == pytest.approx(-1.0)
+    assert r.tau[1] == pytest.approx((4 - 2) / 6)  # 4 of the 6 pairs in the same order
+    assert r.tau[2] == pytest.approx(1.0)
+    table = robustness.ranking([quarter, half, full], ["1/4", "1/2", "all"])
+    assert "| cnn | SGD (momentum 0.9) | constant, cosine, WSD |" in table
+    assert table.rstrip().endswith("| -1.00 / 0.33 |")

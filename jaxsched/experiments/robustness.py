@@ -10,6 +10,10 @@ families that beat it in every run, in some runs only, or in none::
 
     python -m jaxsched.experiments.robustness results/seed-1 results/seed-2 results/seed-3
 
+`ranking` compares the order of the families by confirmed test accuracy between
+runs, such as the same study at several step budgets (horizons): each run's first
+three, and Kendall's rank correlation of each run's order with the last run's.
+
 Example:
   >>> import tempfile, pathlib
   >>> head = "task,optimizer,family,val_acc,test_acc_mean,beats_constant,p_best\\n"
@@ -34,7 +38,15 @@ from pathlib import Path
 from jaxsched.experiments.families import label
 from jaxsched.experiments.tasks import OPTIMIZER_LABELS
 
-__all__ = ["Verdicts", "agreement", "agreement_rows", "read_summary"]
+__all__ = [
+    "Ranking",
+    "Verdicts",
+    "agreement",
+    "agreement_rows",
+    "ranking",
+    "ranking_rows",
+    "read_summary",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,13 +88,100 @@ def read_summary(folder: str | Path) -> dict[tuple[str, str], list[dict[str, str
 
 def agreement_rows(folders: list[str | Path]) -> list[Verdicts]:
     """The `Verdicts` of every task x optimizer that all ``folders`` ran."""
+    return [_verdicts(key, rows) for key, rows in _common_runs(folders).items()]
+
+
+def _common_runs(folders: list[str | Path]) -> dict[tuple[str, str], list[list[dict[str, str]]]]:
+    """Per task x optimizer that every run of ``folders`` has, each run's rows."""
     if len(folders) < 2:
-        raise ValueError(f"agreement needs at least 2 runs to compare, got {len(folders)}")
+        raise ValueError(f"need at least 2 runs to compare, got {len(folders)}")
     runs = [read_summary(folder) for folder in folders]
     shared = [key for key in runs[0] if all(key in run for run in runs[1:])]
     if not shared:
         raise ValueError("the runs have no task x optimizer in common")
-    return [_verdicts(key, [run[key] for run in runs]) for key in shared]
+    return {key: [run[key] for run in runs] for key in shared}
+
+
+@dataclasses.dataclass(frozen=True)
+class Ranking:
+    """The order of the families by confirmed test accuracy in several runs.
+
+    Attributes:
+      task, optimizer: as in ``summary.csv``.
+      orders: per run, the families (constant included) from the highest mean test
+        accuracy down, over the families every run has.
+      tau: per run, Kendall's rank correlation of its order with the last run's (1: the
+        same order, 0: unrelated, -1: reversed).
+    """
+
+    task: str
+    optimizer: str
+    orders: list[list[str]]
+    tau: list[float]
+
+
+def ranking_rows(folders: list[str | Path]) -> list[Ranking]:
+    """The `Ranking` of every task x optimizer that all ``folders`` ran.
+
+    Example:
+      >>> import tempfile, pathlib
+      >>> head = "task,optimizer,family,val_acc,test_acc_mean,beats_constant,p_best\\n"
+      >>> runs = []
+      >>> for accs in ([0.5, 0.6, 0.7], [0.5, 0.7, 0.6]):
+      ...     folder = pathlib.Path(tempfile.mkdtemp())
+      ...     rows = [f"t,sgd,{f},{a},{a},,0" for f, a in zip(["constant", "cosine", "wsd"], accs)]
+      ...     _ = (folder / "summary.csv").write_text(head + "\\n".join(rows) + "\\n")
+      ...     runs.append(folder)
+      >>> (r,) = ranking_rows(runs)
+      >>> r.orders, [round(t, 2) for t in r.tau]
+      ([['wsd', 'cosine', 'constant'], ['cosine', 'wsd', 'constant']], [0.33, 1.0])
+    """
+    from scipy.stats import kendalltau
+
+    out = []
+    for (task, optimizer), runs in _common_runs(folders).items():
+        families = [
+            r["family"]
+            for r in runs[0]
+            if all(_test(rows, r["family"]) is not None for rows in runs)
+        ]
+        accs = [[_test(rows, f) for f in families] for rows in runs]
+        orders = [
+            [f for _, f in sorted(zip(acc, families, strict=True), key=lambda x: -x[0])]
+            for acc in accs
+        ]
+        tau = [float(kendalltau(acc, accs[-1]).statistic) for acc in accs]
+        out.append(Ranking(task, optimizer, orders, tau))
+    return out
+
+
+def _test(rows: list[dict[str, str]], family: str) -> float | None:
+    """The family's mean test accuracy in a run's rows (None if absent or empty)."""
+    for r in rows:
+        if r["family"] == family and r["test_acc_mean"] not in ("", "nan"):
+            return float(r["test_acc_mean"])
+    return None
+
+
+def ranking(folders: list[str | Path], names: list[str] | None = None) -> str:
+    """A markdown table of `ranking_rows`: each run's first three families and its rank
+    correlation with the last run. ``names`` labels the runs (default 1, 2, ...)."""
+    names = names or [str(i) for i in range(1, len(folders) + 1)]
+    lines = [
+        "| task | optimizer | "
+        + " | ".join(f"first three ({n})" for n in names)
+        + f" | Kendall's τ with ({names[-1]}) |",
+        "|---|---|" + "---|" * len(names) + "---|",
+    ]
+    for r in ranking_rows(folders):
+        firsts = [", ".join(label(f) for f in order[:3]) for order in r.orders]
+        taus = " / ".join(f"{t:.2f}" for t in r.tau[:-1])
+        lines.append(
+            f"| {r.task} | {OPTIMIZER_LABELS.get(r.optimizer, r.optimizer)} | "
+            + " | ".join(firsts)
+            + f" | {taus} |"
+        )
+    return "\n".join(lines)
 
 
 def _verdicts(key: tuple[str, str], runs: list[list[dict[str, str]]]) -> Verdicts:
@@ -139,7 +238,17 @@ def main(argv: list[str] | None = None) -> int:
         description="Which verdicts of several jaxsched compare runs agree.",
     )
     parser.add_argument("runs", nargs="+", type=Path, help="folders written by jaxsched compare")
-    print(agreement(parser.parse_args(argv).runs))
+    parser.add_argument(
+        "--ranking",
+        action="store_true",
+        help="also compare the order of the families by test accuracy (runs at several "
+        "step budgets, say), each run with the last",
+    )
+    args = parser.parse_args(argv)
+    print(agreement(args.runs))
+    if args.ranking:
+        print()
+        print(ranking(args.runs, [folder.name for folder in args.runs]))
     return 0
 
 
