@@ -1039,8 +1039,9 @@ def SequentialLR(
     first (``base_lr``) has replaced, so every scheduler of such a list, those built
     before it included, runs from that rate: build them with it as ``lr`` (this holds
     unless a `CosineAnnealingLR` runs first, whose restarts add the original rate). Two
-    `OneCycleLR` in one list share the optimizer's ``max_lr`` and ``min_lr`` in PyTorch,
-    the later one's; here each has its own. A `MultiStepLR` switched to at a milestone
+    `OneCycleLR` in one list share the optimizer's ``max_lr``, ``initial_lr`` and ``min_lr``,
+    the last one's, as in PyTorch (its ``max_lr``, ``div_factor`` and ``final_div_factor``;
+    each keeps its own phases). A `MultiStepLR` switched to at a milestone
     :math:`m > 0` starts, in PyTorch, with ``gamma`` to the number of its milestones
     :math:`\le 0`, negative ones included; here negative milestones never count. The
     result has no ``.momentum`` even when a scheduler in it cycles one; take the
@@ -1056,7 +1057,7 @@ def SequentialLR(
     _fresh("SequentialLR", last_epoch)
     if lr is not None:
         _as_float(f, "lr", lr)
-    schedulers = _sub_schedules(f, schedulers)
+    schedulers = _shared_one_cycle(_sub_schedules(f, schedulers))
     if milestones is None:
         raise ValueError(f"{f}: milestones are required")
     milestones = _as_float(f, "milestones", milestones, event_ndim=1, switch=True)
@@ -1297,6 +1298,33 @@ def _in_build_order(members: _Any) -> _Iterator[_Schedule]:
             yield s
 
 
+def _shared_one_cycle(members: tuple[_Schedule, ...]) -> tuple[_Schedule, ...]:
+    """``members`` with every `OneCycleLR` reading the last one's ``max_lr``,
+    ``div_factor`` and ``final_div_factor``, as in PyTorch: a ``OneCycleLR`` keeps its
+    ``max_lr``, ``initial_lr`` and ``min_lr`` in the optimizer's param group, where each
+    one built overwrites them, and reads them from there at every step."""
+    cycles = [s for s in _in_build_order(members) if isinstance(s, _OneCycle)]
+    if len(cycles) < 2:
+        return members
+    last = cycles[-1]
+    keys = {
+        "max_lr": last.max_lr,
+        "div_factor": last.div_factor,
+        "final_div_factor": last.final_div_factor,
+    }
+
+    def share(s: _Schedule) -> _Schedule:
+        if isinstance(s, _OneCycle):
+            return s._replace(**keys)
+        if isinstance(s, _WithMomentum | _Switched):
+            return s._replace(schedule=share(s.schedule))
+        if isinstance(s, _Sequential | _Chained):
+            return s._replace(schedulers=tuple(map(share, s.schedulers)))
+        return s
+
+    return tuple(map(share, members))
+
+
 def _chain_step(
     members: tuple[_Schedule, ...], k: _jax.Array, dtype: _Any
 ) -> tuple[_jax.Array, _jax.Array]:
@@ -1529,7 +1557,9 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
     its schedulers where it stands. Every scheduler is built with ``lr``, the
     optimizer's rate, as in PyTorch (PyTorch's `OneCycleLR`, and a `CyclicLR` built
     first, make their own starting rate the base of the schedulers built after
-    them; here each keeps its own ``lr``: build those with that rate). The chain has no
+    them; here each keeps its own ``lr``: build those with that rate). Every `OneCycleLR`
+    of a chain, nested ones included, reads the last one's ``max_lr``, ``div_factor`` and
+    ``final_div_factor``, which PyTorch keeps in the param group. The chain has no
     ``.momentum``; a cycling scheduler in it keeps its own. A `SequentialLR` inside a chain must hold
     PyTorch's schedulers, not another `SequentialLR` or `ChainedScheduler`.
     ``optimizer`` is accepted and ignored, as PyTorch's is optional.
@@ -1545,7 +1575,7 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
       [0.5, 0.6402, 0.5, 0.1464, 0.0, 0.1464, 0.5, 0.8536, 1.0, 0.8536]
     """
     f = "torch.ChainedScheduler"
-    schedulers = _sub_schedules(f, schedulers)
+    schedulers = _shared_one_cycle(_sub_schedules(f, schedulers))
     for i, s in enumerate(schedulers):
         why = _not_chainable(s)
         if why is not None:

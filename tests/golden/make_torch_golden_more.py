@@ -850,11 +850,42 @@ def gen_initial_lr(rng: random.Random) -> None:
         case("ChainedScheduler", lr, 30, schedulers=[nested, cyclic])
 
 
+def _one_cycle(rng: random.Random, three_phase: bool, anneal: str) -> dict:
+    return sub(
+        "OneCycleLR",
+        max_lr=rng.uniform(0.5, 3.0),
+        total_steps=rng.randint(41, 60),  # none steps past its end (PyTorch raises)
+        pct_start=rng.uniform(0.1, 0.5),
+        div_factor=rng.uniform(2.0, 30.0),
+        final_div_factor=rng.uniform(10.0, 1e4),
+        three_phase=three_phase,
+        anneal_strategy=anneal,
+        cycle_momentum=False,
+    )
+
+
+def gen_shared_one_cycle(rng: random.Random) -> None:
+    """Two OneCycleLRs on one optimizer: each reads max_lr, initial_lr and min_lr from the
+    param group, where the last one built left its own; in a SequentialLR, and in a chain
+    where a OneCycleLR built first is scaled by a StepLR running in a SequentialLR."""
+    for three_phase, anneal in ((False, "cos"), (True, "linear"), (False, "linear")):
+        lr = rng.uniform(0.1, 2.0)
+        first, second = _one_cycle(rng, three_phase, anneal), _one_cycle(rng, three_phase, anneal)
+        milestone = rng.randint(5, 15)
+        case("SequentialLR", lr, 40, schedulers=[first, second], milestones=[milestone])
+        step = sub("StepLR", step_size=rng.randint(2, 6), gamma=rng.uniform(0.3, 0.9))
+        nested = sub("SequentialLR", schedulers=[second, step], milestones=[milestone])
+        # The StepLR's base is the initial_lr the second OneCycleLR set (not modelled:
+        # each scheduler keeps the lr it is given), so the case is built with that rate.
+        base = second["kwargs"]["max_lr"] / second["kwargs"]["div_factor"]
+        case("ChainedScheduler", base, 40, schedulers=[first, nested])
+
+
 def main() -> None:
     rng = random.Random(SEED)
     gens = (gen_lambdas, gen_sequential, gen_chained, gen_momentum, gen_plateau, gen_history)
     # New generators go last, so that the others' draws stay as they were.
-    for gen in (*gens, gen_underflow, gen_switch, gen_initial_lr):
+    for gen in (*gens, gen_underflow, gen_switch, gen_initial_lr, gen_shared_one_cycle):
         gen(random.Random(rng.getrandbits(64)))
     write_json(
         HERE / "torch_more.json",
