@@ -98,6 +98,8 @@ def specialised(fn: Callable[..., jax.Array], *args: jax.Array) -> jax.Array:
         outs_of_eqn = result if eqn.primitive.multiple_results else [result]
         env.update(zip(eqn.outvars, outs_of_eqn, strict=True))
     (out,) = outs
+    if isinstance(out, jex.core.Literal):  # a value known throughout, as an array
+        return jnp.asarray(out.val, out.aval.dtype)
     return read(out)
 
 
