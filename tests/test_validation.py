@@ -104,8 +104,8 @@ BAD = [
         ["cosine_restarts: t_mul must be >= 1, got 0.5"],
     ),
     (
-        lambda: ks.CosineDecayRestarts(0.1, 10, t_mul=0.0),
-        ["keras.CosineDecayRestarts: t_mul must be > 0, got 0"],
+        lambda: ks.CosineDecayRestarts(0.1, 10, t_mul=-0.5),
+        ["keras.CosineDecayRestarts: t_mul must be >= 0, got -0.5"],
     ),
     # non-finite values
     (lambda: js.poly(float("nan"), 0.0, 10), ["poly", "init_value", "finite", "nan"]),
