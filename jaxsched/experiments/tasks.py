@@ -4,7 +4,7 @@ A `Task` is a dataset and a model with a step count. The standard tasks are
 the MNIST-1D MLP and CNN (Greydanus 2020: test accuracy 68% and 94%, human
 96%) and the MLP on scikit-learn's digits. A `Budget` sets how many base rates
 and values of each family's own parameter are swept, and the steps per task:
-``default`` takes about 11 minutes on a 2-core CPU, ``full`` is meant for a GPU.
+``default`` takes about 11 minutes on a 2-core CPU, ``full`` about 1.5 hours there.
 """
 
 from __future__ import annotations
@@ -192,7 +192,9 @@ BUDGETS: dict[str, Budget] = {
         steps={"mnist1d-mlp": 800, "mnist1d-cnn": 2000, "digits-mlp": 300, "other": 800},
         evals=10,
     ),
-    # 6 rates x 34 = 204 configurations, the MNIST-1D paper's 6000 steps: for a GPU.
+    # 6 rates x 3 values of each own parameter (11 rates for the families without one):
+    # 262 configurations, the MNIST-1D paper's 6000 steps; 85 minutes on the 2-core CPU
+    # (experiments/RESULTS.md, 2026-12-07).
     "full": Budget(
         "full",
         rates=6,
