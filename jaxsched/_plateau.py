@@ -67,16 +67,21 @@ class Plateau:
     rules: str = static(choices=RULES, default="torch")
 
     def __post_init__(self) -> None:
-        """Convert and check every field as declared, and check that their batch shapes
-        broadcast (a controller built directly is checked as `plateau` checks it)."""
+        """Convert and check every field as declared, check that their batch shapes
+        broadcast (a controller built directly is checked as `plateau` checks it), and
+        broadcast every leaf to the batch shape."""
         convert_fields(self, "plateau")
         try:
-            self.batch_shape  # noqa: B018
+            shape = self.batch_shape
         except ValueError:
             shapes = {f.name: jnp.shape(getattr(self, f.name)) for f in _data_fields(self)}
             raise ValueError(
                 f"plateau: the hyperparameters' batch shapes do not broadcast: {shapes}"
             ) from None
+        for f in _data_fields(self):  # every leaf of the batch shape, so vmap maps them all
+            value = getattr(self, f.name)
+            if jnp.shape(value) != shape:
+                object.__setattr__(self, f.name, jnp.broadcast_to(value, shape))
 
     @property
     def batch_shape(self) -> tuple[int, ...]:

@@ -695,6 +695,10 @@ def test_plateau_sweep_of_factor_by_patience_in_one_program():
     batch = ts.ReduceLROnPlateau(0.1, factor=factors[:, None], patience=patiences[None, :])
     assert batch.batch_shape == (3, 4)
     np.testing.assert_allclose(jnp.moveaxis(_run(batch, metrics), 0, -1), grid, rtol=1e-6)
+    # Every leaf has the batch shape, so the batch also maps as a pytree, like a schedule.
+    assert {jnp.shape(x) for x in jax.tree_util.tree_leaves(batch)} == {(3, 4)}
+    mapped = jax.vmap(jax.vmap(lambda c: _run(c, metrics)))(batch)
+    np.testing.assert_allclose(mapped, grid, rtol=1e-6)
 
 
 @pytest.mark.parametrize(
