@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxsched._base import data, static
+from jaxsched._base import _broadcast_leaf, data, static
 from jaxsched._fields import convert_fields, register_checked
 
 __all__ = ["Plateau", "PlateauState", "plateau", "plateau_transform"]
@@ -79,9 +79,7 @@ class Plateau:
                 f"plateau: the hyperparameters' batch shapes do not broadcast: {shapes}"
             ) from None
         for f in _data_fields(self):  # every leaf of the batch shape, so vmap maps them all
-            value = getattr(self, f.name)
-            if jnp.shape(value) != shape:
-                object.__setattr__(self, f.name, jnp.broadcast_to(value, shape))
+            object.__setattr__(self, f.name, _broadcast_leaf(getattr(self, f.name), shape))
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
