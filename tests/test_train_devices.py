@@ -137,13 +137,14 @@ def test_bit_identical_on_one_device_four_devices_one_core_and_two_processes(tmp
 
 
 def test_block_layout_follows_the_sweep_and_block_size_not_the_machine():
-    assert [block_layout(n, 16) for n in (1, 16, 17, 32, 33, 360)] == [
+    assert [block_layout(n, 16) for n in (1, 16, 17, 32, 33, 136, 360)] == [
         (1, 1),
         (1, 16),
         (2, 9),
         (2, 16),
-        (3, 11),
-        (23, 16),
+        (4, 9),  # an even number of blocks when there are several
+        (10, 14),
+        (24, 15),
     ]
     cpu = jax.devices()[0]
     one, four = Blocks(7, 3, 4), Blocks(7, 3, 4, devices=[cpu] * 4, workers=4)
@@ -151,7 +152,7 @@ def test_block_layout_follows_the_sweep_and_block_size_not_the_machine():
     assert (one.size, one.per_seed, one.n_blocks) == (4, 2, 6)
     assert one.configs_of(1).tolist() == [4, 5, 6, 6] and one.seed_of(3) == 1
     assert Blocks(3, 1, 16).size == 3  # a small sweep is one block, unpadded
-    assert Blocks(100, 1).size == 15  # the CPU's default: at most 16, as even as possible
+    assert Blocks(100, 1).size == 13  # the CPU's default: 8 blocks of at most 16
 
 
 def _cores(monkeypatch, n: int) -> None:
