@@ -147,24 +147,29 @@ def _geometric_periods(steps: Steps, first: jax.Array, m: jax.Array):
         )
         return where(i == 1, first, first * grown / (m - 1)), exact
 
-    eps = jnp.finfo(t.dtype).eps
+    # The log of the start gives the period up to rounding: i0 - 1, i0 or i0 + 1. The
+    # four starts that decide it and bound it are computed at once, one program for all.
+    i0 = jnp.floor(jnp.log1p(t / first * (m - 1)) / jnp.log(m))
+    near = i0 + jnp.arange(-1.0, 3.0, dtype=i0.dtype).reshape((4,) + (1,) * i0.ndim)
+    begin, exact = start(near)
+    # An exact start is off by the division's rounding alone (two ulps, as XLA's
+    # division on a CPU is not always correctly rounded): within that, but less than
+    # half a step, it counts, so that a restart at a whole step is not missed. Any
+    # other start is taken as computed, the first (first itself) included: a wider
+    # margin moved restarts a step early (at 11333 for one at 11333.0078; at
+    # first_decay_steps - 1 for a first period of 10**6).
+    margin = jnp.minimum(2 * jnp.finfo(t.dtype).eps * begin, 0.5)
+    reached = t >= begin - where(exact & (near != 1), margin, 0)
+    # Period i0 reached: i0, or i0 + 1 if that is reached too; else i0 - 1.
+    down, up = ~reached[1], reached[1] & reached[2]
+    i = where(up, i0 + 1, where(down, i0 - 1, i0))
 
-    def reached(i: jax.Array) -> jax.Array:
-        # An exact start is off by the division's rounding alone (two ulps, as XLA's
-        # division on a CPU is not always correctly rounded): within that, but less
-        # than half a step, it counts, so that a restart at a whole step is not
-        # missed. Any other start is taken as computed, the first (first itself)
-        # included: a wider margin moved restarts a step early (at 11333 for one at
-        # 11333.0078; at first_decay_steps - 1 for a first period of 10**6).
-        begin, exact = start(i)
-        margin = jnp.minimum(2 * eps * begin, 0.5)
-        return t >= begin - where(exact & (i != 1), margin, 0)
+    def pick(at: jax.Array) -> jax.Array:
+        """``at[k]`` for the period found, ``k`` counted from i0 - 1."""
+        return where(up, at[2], where(down, at[0], at[1]))
 
-    i = jnp.floor(jnp.log1p(t / first * (m - 1)) / jnp.log(m))
-    i = where(reached(i), i, i - 1)
-    i = where(reached(i + 1), i + 1, i)
-    float_pos = jnp.maximum(t - start(i)[0], 0)
-    float_rest = jnp.maximum(start(i + 1)[0] - t, 0)
+    float_pos = jnp.maximum(t - pick(begin[:3]), 0)
+    float_rest = jnp.maximum(pick(begin[1:]) - t, 0)
     float_length = first * jnp.power(m, i)
 
     s, frac, in_range = steps.whole()
