@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxsched._preview import curve
 from jaxsched.experiments.compare import FamilyRow, Study, TaskRun
 from jaxsched.experiments.families import label
 from jaxsched.experiments.tasks import OPTIMIZER_LABELS
@@ -420,7 +421,7 @@ def plot_lr(run: TaskRun, path: str | Path) -> Path:
     steps = np.arange(run.task.steps)
     rows = _selected(run)
     for r, color in zip(rows, _colors(len(rows)), strict=True):
-        lr = np.asarray(run.candidates[r.index].schedule(steps))
+        lr = np.asarray(curve(run.candidates[r.index].schedule, steps))
         ax.plot(steps, lr, color=color, label=f"{label(r.family)} ({r.base_rate:.3g})")
     ax.set(xlabel="step", ylabel="learning rate", title=f"selected schedules: {_title(run)}")
     ax.grid(alpha=0.3)

@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxsched._preview import plotted_steps
+from jaxsched._preview import curve, plotted_steps
 from jaxsched._spec import from_dict, label
 from jaxsched.train._io import array, plain, pyplot
 from jaxsched.train._weights import Weights, load_weights, save_weights
@@ -249,7 +249,7 @@ class Result:
         steps = plotted_steps(int(self.steps[-1]) + 1)
         for c in chosen:
             try:
-                lr = np.asarray(from_dict(self.configs[c])(steps))
+                lr = np.asarray(curve(from_dict(self.configs[c]), steps))
                 ax.plot(steps, lr, label=self._label(c))
             except (ValueError, TypeError, KeyError):  # a row that is not a schedule
                 ax.plot(self.steps, self.lr[c], label=self._label(c))
