@@ -76,7 +76,7 @@ __all__ = [
 
 #: Seeds of the search stage (a count: 0, 1, ...) and of the confirmation (a count:
 #: from `CONFIRM_FROM` on, after the search seeds). One search seed keeps the default
-#: study within 10 minutes on 2 cores (the CNN trains 1500 steps); the choice it makes
+#: study to about 10 minutes on 2 cores (the CNN trains 1500 steps); the choice it makes
 #: is noisier, but every reported number comes from the 10 fresh confirmation seeds.
 DEFAULT_SEARCH_SEEDS = 1
 DEFAULT_SEEDS = 10

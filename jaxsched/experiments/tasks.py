@@ -182,7 +182,7 @@ BUDGETS: dict[str, Budget] = {
     # 5 rates (SGD 0.01..1, Adam 0.001..0.1) x 2 values of each family's own parameter
     # (9 rates for the families without one): 146 configurations, searched on the search
     # seeds, then each family's choice confirmed on 10 fresh seeds. The CNN trains 1500
-    # steps, which keeps the study within 10 minutes on 2 CPU cores: in the recorded
+    # steps, which keeps the study to about 10 minutes on 2 CPU cores: in the recorded
     # study at 1500 steps (experiments/RESULTS.md, 2026-12-07, --full --steps 1500) its
     # tuned constant rate reached 92.8% test with SGD and 92.5% with Adam, the best
     # family 94.9 and 94.6%; at 2000 steps the default reached 92.8 and 92.4%, the best
