@@ -31,7 +31,7 @@ import numpy as np
 
 import jaxsched
 from jaxsched._output import image_formats, output_file, writable_folder
-from jaxsched._preview import PLOTTED, plotted_steps, text_chart
+from jaxsched._preview import PLOTTED, curve, plotted_steps, text_chart
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -169,10 +169,10 @@ def _plot(args: argparse.Namespace) -> int:
     if args.output is not None:
         output_file(args.output, "-o", image_formats())
     steps = plotted_steps(args.steps, _PLOTTED)
-    curves = [np.asarray(s(steps)) for s in schedules]
-    for label, curve in zip(labels, curves, strict=True):
+    curves = [np.asarray(curve(s, steps)) for s in schedules]
+    for label, values in zip(labels, curves, strict=True):
         print(label)
-        print(text_chart(curve, axis=f"step 0 .. {args.steps - 1}"))
+        print(text_chart(values, axis=f"step 0 .. {args.steps - 1}"))
         print()
     if args.output is not None:
         _write_png(args.output, labels, steps, curves)
@@ -193,8 +193,8 @@ def _write_png(path: Path, labels: list[str], steps: np.ndarray, curves: list[np
     except ImportError:
         raise ValueError("-o needs matplotlib: pip install 'jaxsched[experiments]'") from None
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
-    for label, curve in zip(labels, curves, strict=True):
-        ax.plot(steps, curve, label=label if len(label) <= 70 else label[:67] + "...")
+    for label, values in zip(labels, curves, strict=True):
+        ax.plot(steps, values, label=label if len(label) <= 70 else label[:67] + "...")
     ax.set_xlabel("step")
     ax.set_ylabel("learning rate")
     ax.grid(alpha=0.3)
