@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from jaxsched._base import Schedule, data, factory, register
 from jaxsched._check import as_float, host_or_traced, on_device
@@ -48,8 +49,15 @@ __all__ = [
 
 
 def _boundary_count(steps: Steps, boundaries: jax.Array) -> jax.Array:
-    """How many boundaries the step has reached (``t >= b``), along the last axis."""
-    return jnp.sum(steps.expand().reached(boundaries), axis=-1)
+    """How many boundaries the step has reached (``0 <= b <= t``), along the last axis.
+
+    A negative boundary never counts: the factories refuse one they are given, so
+    only a traced one gets here, and it is what PyTorch's ``MultiStepLR`` does with
+    a negative milestone (a known boundary's test is folded away when traced: see
+    `jaxsched._specialise`)."""
+    reached = steps.expand().reached(boundaries)
+    counts = jnp.broadcast_to(boundaries >= 0, reached.shape)
+    return jnp.sum(lax.select(counts, reached, jnp.zeros_like(reached)), axis=-1)
 
 
 # ----------------------------------------------------------------------- constant
@@ -150,7 +158,8 @@ def multistep(init_value: Any, boundaries: Any, decay_rate: Any) -> MultiStep:
 
     Args:
       init_value: :math:`\eta_0`, the rate before the first boundary.
-      boundaries: strictly increasing, non-negative steps :math:`b_i`.
+      boundaries: strictly increasing, non-negative steps :math:`b_i` (traced
+        negative ones never count).
       decay_rate: :math:`\gamma > 0`.
 
     Example:

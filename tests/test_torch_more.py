@@ -300,6 +300,29 @@ def test_switched_to_with_total_iters_of_zero_is_refused_only_at_a_milestone():
     np.testing.assert_array_equal(ts.ConstantLR(0.1, 0.0, total_iters=0)(np.arange(3)), 0.0)
 
 
+def test_negative_milestones_count_only_at_a_switch_known_or_traced(x64):
+    """A MultiStepLR's negative milestones never fire on its own; switched to at m > 0,
+    it starts at lr * gamma ** #{milestones <= 0} (PyTorch's closed form), traced too."""
+    steps = np.arange(10)
+    expo = ts.ExponentialLR(1.0, gamma=0.9)
+
+    def alone(m):
+        return ts.MultiStepLR(1.0, m, gamma=0.5)(steps)
+
+    def switched(m):
+        return ts.SequentialLR(1.0, [expo, ts.MultiStepLR(1.0, m, gamma=0.5)], milestones=[4])(
+            steps
+        )
+
+    np.testing.assert_array_equal(alone([-3, 2]), [1, 1] + [0.5] * 8)
+    want = [0.9**t for t in range(4)] + [0.25] * 2 + [0.125] * 4  # -3 and -1 count at t = 4
+    np.testing.assert_allclose(switched([-3, -1, 2]), want, rtol=1e-15)
+    rows = [[-3.0, -1.0, 2.0], [1.0, -2.0, 6.0], [-1.0, -4.0, 0.0], [3.0, 1.0, 5.0]]
+    for f in (alone, switched):
+        batched = jax.jit(jax.vmap(f))(jnp.asarray(rows))
+        np.testing.assert_array_equal(batched, [f(row) for row in rows])
+
+
 def _warm_cosine(lr=0.1, T_max=4, eta_min=0.0) -> js.Schedule:
     warm = ts.LinearLR(lr, start_factor=0.5, total_iters=2)
     return ts.ChainedScheduler(lr, [warm, ts.CosineAnnealingLR(lr, T_max, eta_min)])

@@ -173,12 +173,23 @@ _factory(_StepPerRate, name="torch.step_per_rate")(_StepPerRate)
 )
 def MultiStepLR(
     lr: _Any, milestones: _Any, gamma: _Any = 0.1, last_epoch: int = -1
-) -> _decay.MultiStep | _decay.Piecewise:
+) -> "_decay.MultiStep | _decay.Piecewise | _Switched":
     """``torch.optim.lr_scheduler.MultiStepLR``: ``lr * gamma ** #{m <= t}``.
 
     Like PyTorch, milestones may be unsorted and may repeat (a repeated
     milestone applies ``gamma`` once per occurrence); negative ones never fire. Any
-    iterable of them is taken (a set, a range), as PyTorch counts them.
+    iterable of them is taken (a set, a range), as PyTorch counts them. Switched to
+    by a `SequentialLR` at a milestone :math:`m > 0`, the rate starts, as PyTorch's
+    ``step(0)`` sets it, at ``lr * gamma ** #{milestones <= 0}``: the negative
+    milestones count there, and only there.
+
+    Example:
+      >>> s = MultiStepLR(1.0, milestones=[-2, 3], gamma=0.5)
+      >>> [float(s(t)) for t in (0, 3)]
+      [1.0, 0.5]
+      >>> seq = SequentialLR(1.0, schedulers=[ConstantLR(1.0, factor=1.0), s], milestones=[2])
+      >>> [float(seq(t)) for t in (1, 2, 5)]
+      [1.0, 0.5, 0.25]
     """
     _fresh("MultiStepLR", last_epoch)
     if isinstance(milestones, _AbstractSet | range | _Iterator):
@@ -189,6 +200,22 @@ def MultiStepLR(
         if not isinstance(milestones, list | tuple)
         else _np.asarray(milestones)
     )
+    schedule = _multistep_fired(lr, milestones, c, gamma)
+    if c is not None:
+        early = _np.sum(c < 0, axis=-1)
+        if not _np.any(early):
+            return schedule
+    else:
+        early = _jnp.sum(_jnp.asarray(milestones) < 0, axis=-1)
+    gamma = _as_float("torch.MultiStepLR", "gamma", gamma)
+    return _switched(schedule, 0.0, False, False, "torch.MultiStepLR", scale=gamma**early)
+
+
+def _multistep_fired(
+    lr: _Any, milestones: _Any, c: _np.ndarray | None, gamma: _Any
+) -> _decay.MultiStep | _decay.Piecewise:
+    """`MultiStepLR` on its own: ``gamma`` once per milestone reached, negative ones never
+    (``c``: the milestones if concrete)."""
     if c is not None and c.ndim == 1:
         c = c[c >= 0]
         if _is_zero(gamma):
@@ -504,14 +531,17 @@ class _Switched(_Schedule):
     is not the rate the scheduler starts with, and the steps after it keep it: the rate
     is ``switched`` for good. Where ``refused`` PyTorch raises instead
     (ZeroDivisionError: `LinearLR` and `PolynomialLR` with ``total_iters=0``, which they
-    divide by; `PolynomialLR` with ``total_iters < 0`` and ``power < 0``). Elsewhere, and
-    on its own, the schedule is ``schedule``."""
+    divide by; `PolynomialLR` with ``total_iters < 0`` and ``power < 0``). Elsewhere the
+    run from the switch is ``scale`` times the schedule's (a `MultiStepLR`'s closed form
+    counts its negative milestones, which never fire on its own: ``gamma`` to their
+    number). On its own, the schedule is ``schedule``."""
 
     schedule: _Schedule = _data()
     switched: _jax.Array = _data(float)
     held: _jax.Array = _data(bool)
     refused: _jax.Array = _data(bool)
     name: str = _static(default="torch.ConstantLR")
+    scale: _jax.Array = _data(float, default=1.0)
 
     def _end(self) -> _jax.typing.ArrayLike:
         return self.schedule._end()
@@ -523,12 +553,22 @@ class _Switched(_Schedule):
         """The rate ``step(0)`` sets where ``held`` (NaN where PyTorch raises)."""
         return _jnp.where(self.refused, _jnp.nan, self.switched)
 
+    def _from_switch(self, run: _jax.Array) -> _jax.Array:
+        """The rate of a run from the switch whose rate is ``run`` on its own."""
+        return _jnp.where(self.held, self._at_switch(), run * self.scale)
+
 
 @_factory(_Switched, name="torch.switched")
 def _switched(
-    schedule: _Schedule, switched: _Any, held: _Any, refused: _Any, name: str = "torch.ConstantLR"
+    schedule: _Schedule,
+    switched: _Any,
+    held: _Any,
+    refused: _Any,
+    name: str = "torch.ConstantLR",
+    scale: _Any = 1.0,
 ) -> _Switched:
-    """`_Switched`, as `ConstantLR`, `LinearLR` and `PolynomialLR` build it (and `from_dict`)."""
+    """`_Switched`, as `ConstantLR`, `LinearLR`, `PolynomialLR` and `MultiStepLR` build it
+    (and `from_dict`)."""
     if not isinstance(schedule, _Schedule):
         raise ValueError(f"torch.switched: schedule must be a schedule, got {schedule!r}")
     f = name if isinstance(name, str) else "torch.switched"
@@ -538,6 +578,7 @@ def _switched(
         held=_as_bool(f, "total_iters <= 0", held),
         refused=_as_bool(f, "total_iters", refused),
         name=name,
+        scale=_as_float(f, "gamma", scale),
     )
 
 
@@ -999,9 +1040,8 @@ class _Sequential(_Schedule):
         m = self.milestones[..., i - 1]
         child = _rate(self.schedulers[i])
         after = child._value(steps.since(m))
-        if isinstance(self.schedulers[i], _Switched):  # step(0)'s closed form, kept
-            switch = self.schedulers[i]
-            after = _jnp.where((m > 0) & switch.held, switch._at_switch(), after)
+        if isinstance(self.schedulers[i], _Switched):  # step(0)'s closed form
+            after = _jnp.where(m > 0, self.schedulers[i]._from_switch(after), after)
         if isinstance(child, _Multiplicative):
             # Switched to with step(0), MultiplicativeLR multiplies the rate it finds,
             # the one of step m - 1, by lr_lambda(0): it continues from there.
@@ -1026,7 +1066,9 @@ def SequentialLR(
     scheduler is built with (as in PyTorch, where they share the optimizer). The
     exceptions are kept: a `MultiplicativeLR` switched to multiplies the rate it
     finds, the one of step :math:`m - 1`, by ``lr_lambda(0)`` and goes on from
-    there; a `ConstantLR`, `LinearLR` or `PolynomialLR` with ``total_iters <= 0``
+    there; a `MultiStepLR` switched to at a milestone :math:`m > 0` starts with
+    ``gamma`` to the number of its milestones :math:`\le 0`, negative ones included,
+    which never fire otherwise; a `ConstantLR`, `LinearLR` or `PolynomialLR` with ``total_iters <= 0``
     switched to at a milestone :math:`m > 0` takes its closed form at 0 (``lr``, ``lr *
     end_factor``, 0), not its starting rate, and keeps it; a `LinearLR` or
     `PolynomialLR` with ``total_iters=0`` (whose closed form divides by it) is refused
@@ -1041,11 +1083,8 @@ def SequentialLR(
     unless a `CosineAnnealingLR` runs first, whose restarts add the original rate). Two
     `OneCycleLR` in one list share the optimizer's ``max_lr``, ``initial_lr`` and ``min_lr``,
     the last one's, as in PyTorch (its ``max_lr``, ``div_factor`` and ``final_div_factor``;
-    each keeps its own phases). A `MultiStepLR` switched to at a milestone
-    :math:`m > 0` starts, in PyTorch, with ``gamma`` to the number of its milestones
-    :math:`\le 0`, negative ones included; here negative milestones never count. The
-    result has no ``.momentum`` even when a scheduler in it cycles one; take the
-    scheduler's own.
+    each keeps its own phases). The result has no ``.momentum`` even when a scheduler
+    in it cycles one; take the scheduler's own.
 
     Example:
       >>> warm = LinearLR(0.1, start_factor=0.1, total_iters=5)
@@ -1471,8 +1510,7 @@ def _sequential_step(seq: _Sequential, k: _jax.Array, dtype: _Any) -> tuple[_jax
         if isinstance(sub, _Multiplicative):
             switch = (_jnp.asarray(sub.lr_lambda(_jnp.zeros((), dtype)), dtype), 0.0)
         elif isinstance(seq.schedulers[j], _Switched):  # step(0)'s closed form
-            held = seq.schedulers[j]
-            switch = (0.0, _jnp.where(held.held, held._at_switch(), _started(sub, dtype)))
+            switch = (0.0, seq.schedulers[j]._from_switch(_started(sub, dtype)))
         else:
             switch = (0.0, _started(sub, dtype))
         at = local == 0

@@ -881,11 +881,33 @@ def gen_shared_one_cycle(rng: random.Random) -> None:
         case("ChainedScheduler", base, 40, schedulers=[first, nested])
 
 
+def gen_negative_milestones(rng: random.Random) -> None:
+    """A MultiStepLR's negative milestones never fire on its own, but the closed form that
+    SequentialLR's step(0) sets at a milestone m > 0 counts them: lr * gamma ** #{<= 0}."""
+    expo = sub("ExponentialLR", gamma=0.9)
+    early = sub("MultiStepLR", milestones=[-3, -1, 0, 4], gamma=0.5)
+    case("SequentialLR", 1.0, 12, schedulers=[expo, early], milestones=[3])  # switched to
+    case("SequentialLR", 1.0, 12, schedulers=[early, expo], milestones=[6])  # first
+    case("SequentialLR", 1.0, 12, schedulers=[expo, early], milestones=[0])  # started at 0
+    case("ChainedScheduler", 1.0, 12, schedulers=[
+        sub("CosineAnnealingLR", T_max=5),
+        sub("SequentialLR", schedulers=[expo, early], milestones=[2]),
+    ])  # fmt: skip
+    for _ in range(6):
+        milestones = rng.sample(range(-6, 20), rng.randint(1, 4))  # unsorted, some negative
+        multistep = sub("MultiStepLR", milestones=milestones, gamma=rng.uniform(0.2, 0.9))
+        first = sub("StepLR", step_size=rng.randint(1, 5), gamma=rng.uniform(0.5, 1.0))
+        m = rng.randint(1, 15)
+        case("SequentialLR", 10 ** rng.uniform(-3, 0), 24, schedulers=[first, multistep],
+             milestones=[m])  # fmt: skip
+
+
 def main() -> None:
     rng = random.Random(SEED)
     gens = (gen_lambdas, gen_sequential, gen_chained, gen_momentum, gen_plateau, gen_history)
     # New generators go last, so that the others' draws stay as they were.
-    for gen in (*gens, gen_underflow, gen_switch, gen_initial_lr, gen_shared_one_cycle):
+    later = (gen_underflow, gen_switch, gen_initial_lr, gen_shared_one_cycle)
+    for gen in (*gens, *later, gen_negative_milestones):
         gen(random.Random(rng.getrandbits(64)))
     write_json(
         HERE / "torch_more.json",
