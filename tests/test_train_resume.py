@@ -22,16 +22,16 @@ import sys
 import jaxsched as js
 from jaxsched.train import fit
 
-batch = js.stack([js.constant(0.05), js.cosine(0.2, 200), js.constant(1e4)])
-result = fit(batch, data="digits", steps=200, eval_every=5, batch_size=32, seeds=2,
+batch = js.stack([js.constant(0.05), js.cosine(0.2, 100), js.constant(1e4)])
+result = fit(batch, data="digits", steps=100, eval_every=5, batch_size=32, seeds=2,
              checkpoint_dir=sys.argv[1], checkpoint_every={every}, progress=False)
 result.to_json(sys.argv[2])
 """
-KW = {"data": "digits", "steps": 200, "eval_every": 5, "batch_size": 32, "seeds": 2}
+KW = {"data": "digits", "steps": 100, "eval_every": 5, "batch_size": 32, "seeds": 2}
 
 
 def _batch():
-    return js.stack([js.constant(0.05), js.cosine(0.2, 200), js.constant(1e4)])
+    return js.stack([js.constant(0.05), js.cosine(0.2, 100), js.constant(1e4)])
 
 
 def _saved_steps(directory: Path) -> list[int]:
