@@ -101,6 +101,39 @@ def test_momentum_drives_optax():
     np.testing.assert_array_equal(again.momentum(np.arange(50)), s.momentum(np.arange(50)))
 
 
+@pytest.mark.parametrize("case", GOLDEN["combined_momentum_cases"], ids=_id)
+def test_momentum_of_sequences_and_chains_matches_torch(case, x64):
+    """What PyTorch leaves in SGD's momentum (Adam's beta1) after t steps of a SequentialLR
+    or ChainedScheduler holding OneCycleLR or CyclicLR (their rates: see the documented
+    initial_lr limitation; these cases check the momentum)."""
+    schedule = _build(case["class"], case["lr"], case["kwargs"])
+    steps = np.arange(len(case["momentums"]))
+    np.testing.assert_allclose(schedule.momentum(steps), case["momentums"], rtol=1e-6)
+
+
+def test_momentum_of_combinations_batched_serialised_and_absent_without_a_cycler():
+    one = ts.OneCycleLR(max_lr=0.5, total_steps=40, pct_start=0.3)
+    steps = np.arange(40)
+
+    def sequence(m):
+        return ts.SequentialLR(0.1, [ts.StepLR(0.1, 5), one], milestones=m)
+
+    batched = jax.jit(jax.vmap(lambda m: sequence(m).momentum(steps)))(jnp.array([[3.0], [9.0]]))
+    looped = [sequence([3]).momentum(steps), sequence([9]).momentum(steps)]
+    np.testing.assert_allclose(batched, looped, rtol=1e-6)  # float32: XLA rounds each its way
+    s = sequence([9])
+    want = [float(one.momentum(0))] * 9 + list(np.asarray(one.momentum(np.arange(31))))
+    np.testing.assert_allclose(s.momentum(steps), want, rtol=1e-6)
+    again = js.from_dict(json.loads(json.dumps(s.momentum.to_dict())))
+    np.testing.assert_array_equal(again(steps), s.momentum(steps))
+    plain = ts.SequentialLR(0.1, [ts.StepLR(0.1, 5), ts.ExponentialLR(0.1, 0.9)], milestones=[3])
+    chain = ts.ChainedScheduler(0.1, [ts.StepLR(0.1, 5), ts.ExponentialLR(0.1, 0.9)])
+    for combination in (plain, chain):
+        assert not hasattr(combination, "momentum")
+        with pytest.raises(AttributeError, match="none of its schedulers cycles"):
+            _ = combination.momentum
+
+
 # ------------------------------------------------- chains replayed step by step
 #: ChainedSchedulers holding CosineAnnealingLR, SequentialLR or nested chains.
 CHAINS = GOLDEN["chain_cases"]

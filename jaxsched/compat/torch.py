@@ -7,7 +7,8 @@ that scheduler gives after ``t`` calls of ``scheduler.step()``. Where PyTorch's
 semantics are odd, they are kept (`CosineAnnealingLR` rises again after
 ``T_max``; `OneCycleLR` ends each phase one step early). With ``cycle_momentum``,
 `OneCycleLR` and `CyclicLR` also give the momentum PyTorch sets, as a schedule:
-``schedule.momentum``. `ReduceLROnPlateau`, driven by a metric instead of the
+``schedule.momentum``, and so does a `SequentialLR` or `ChainedScheduler` holding one.
+`ReduceLROnPlateau`, driven by a metric instead of the
 step, is a `jaxsched.Plateau` controller.
 
 Example:
@@ -867,6 +868,82 @@ def _cycles_momentum(label: str, cycle_momentum: _Any) -> bool:
     return bool(cycle_momentum)
 
 
+@_register("torch.combined_momentum")
+class _CombinedMomentum(_Schedule):
+    """The momentum of a `SequentialLR` or `ChainedScheduler` whose schedulers cycle one:
+    at each step, what the scheduler that set it last set (see `_last_set`)."""
+
+    combination: _Schedule = _data()
+
+    def _value(self, steps: _Steps) -> _jax.Array:
+        return _last_set(self.combination, steps)[1]
+
+
+_factory(_CombinedMomentum, name="torch.combined_momentum")(_CombinedMomentum)
+
+
+def _cycles(s: _Schedule) -> bool:
+    """Whether a scheduler of ``s`` (``s`` itself, or one of a combination) cycles the momentum."""
+    if isinstance(s, _Sequential | _Chained):
+        return any(map(_cycles, s.schedulers))
+    return isinstance(s, _WithMomentum)
+
+
+def _combined_momentum(combination: _Schedule) -> _CombinedMomentum:
+    """The ``.momentum`` of a `SequentialLR` or `ChainedScheduler`: only where one of its
+    schedulers cycles it."""
+    if not _cycles(combination):
+        raise AttributeError(
+            f"{combination.kind} has no momentum: none of its schedulers cycles one"
+        )
+    return _CombinedMomentum(combination=combination)
+
+
+#: ``_last_set``'s "when" of a momentum set at the step asked for (after every other).
+_NOW = float("inf")
+
+
+def _last_set(s: _Schedule, steps: _Steps) -> tuple[_jax.Array, _jax.Array]:
+    """``(when, value)``: when the cycling schedulers of ``s`` last set the momentum, at or
+    before each step, and to what. PyTorch's schedulers write the optimizer's momentum:
+    `OneCycleLR` and `CyclicLR` when built and at every step; a `SequentialLR` only
+    while its current scheduler is one of those (switched to with ``step(0)``: from its
+    value at 0), so after one it keeps the last value set; a `ChainedScheduler` steps
+    each in turn, so the last one to set it wins. ``when`` is ``_NOW`` (set at this
+    step), an earlier step, or -1: when built, which is also where PyTorch takes step 0,
+    every scheduler in the order built (among equal ``when``, the later member wins)."""
+    if isinstance(s, _WithMomentum):
+        return _jnp.where(steps.reached(1), _NOW, -1.0), s.momentum._value(steps)
+    if isinstance(s, _Chained):
+        first, *rest = filter(_cycles, s.schedulers)
+        when, value = _last_set(first, steps)
+        for member in rest:
+            w, v = _last_set(member, steps)
+            when, value = _jnp.where(w >= when, w, when), _jnp.where(w >= when, v, value)
+        return when, value
+    # A SequentialLR: built, the last cycling scheduler built set its value at 0; then
+    # each cycling one sets it while it runs, and its last value stays after it.
+    subs = s.schedulers
+    cycling = [j for j, x in enumerate(subs) if isinstance(x, _WithMomentum)]
+    zero = _Steps.position(_jnp.zeros((), steps.dtype))
+    when, value = _jnp.asarray(-1.0), subs[cycling[-1]].momentum._value(zero)
+    for j in cycling:
+        start = s.milestones[..., j - 1] if j > 0 else _jnp.zeros((), s.milestones.dtype)
+        run = subs[j].momentum._value(steps.since(start) if j > 0 else steps)
+        began = steps.reached(start)
+        if j < len(subs) - 1:
+            end = s.milestones[..., j]
+            last = _jnp.maximum(end - 1, start)
+            final = subs[j].momentum._value(_Steps.position(last - start))
+            done = steps.reached(end) & (end > start)
+            when = _jnp.where(done, _jnp.where(last >= 1, last, -1.0), when)
+            value = _jnp.where(done, final, value)
+            began = began & _jnp.logical_not(steps.reached(end))
+        when = _jnp.where(began, _jnp.where(steps.reached(1), _NOW, -1.0), when)
+        value = _jnp.where(began, run, value)
+    return when, value
+
+
 # ------------------------------------------------------- functions of the step
 def _function(label: str, lr_lambda: _Any) -> _Any:
     if not callable(lr_lambda):
@@ -1026,6 +1103,11 @@ class _Sequential(_Schedule):
     schedulers: tuple[_Schedule, ...] = _data(event_ndim=1)
     milestones: _jax.Array = _data(event_ndim=1)
 
+    @property
+    def momentum(self) -> _CombinedMomentum:
+        """The momentum its cycling schedulers set, as PyTorch leaves it (`_last_set`)."""
+        return _combined_momentum(self)
+
     def _end(self) -> _jax.typing.ArrayLike:
         last = self.schedulers[-1]._end()
         return last + self.milestones[..., -1] if self.milestones.shape[-1] else last
@@ -1083,8 +1165,14 @@ def SequentialLR(
     unless a `CosineAnnealingLR` runs first, whose restarts add the original rate). Two
     `OneCycleLR` in one list share the optimizer's ``max_lr``, ``initial_lr`` and ``min_lr``,
     the last one's, as in PyTorch (its ``max_lr``, ``div_factor`` and ``final_div_factor``;
-    each keeps its own phases). The result has no ``.momentum`` even when a scheduler
-    in it cycles one; take the scheduler's own.
+    each keeps its own phases).
+
+    Where a scheduler in it cycles the momentum (`OneCycleLR`, `CyclicLR`), the result
+    has a ``.momentum``: what PyTorch leaves in the optimizer. Each of those sets it
+    when built and while it runs (from its value at 0 at its milestone); after it the
+    last value set stays; before any has run, it is the value at 0 of the last one
+    built. A `OneCycleLR` reads ``max_momentum`` and ``base_momentum`` from the param
+    group, where the last of them built (a `CyclicLR` too) wrote its own.
 
     Example:
       >>> warm = LinearLR(0.1, start_factor=0.1, total_iters=5)
@@ -1096,7 +1184,7 @@ def SequentialLR(
     _fresh("SequentialLR", last_epoch)
     if lr is not None:
         _as_float(f, "lr", lr)
-    schedulers = _shared_one_cycle(_sub_schedules(f, schedulers))
+    schedulers = _shared_param_group(_sub_schedules(f, schedulers))
     if milestones is None:
         raise ValueError(f"{f}: milestones are required")
     milestones = _as_float(f, "milestones", milestones, event_ndim=1, switch=True)
@@ -1139,6 +1227,11 @@ class _Chained(_Schedule):
 
     lr: _jax.Array = _data()
     schedulers: tuple[_Schedule, ...] = _data(event_ndim=1)
+
+    @property
+    def momentum(self) -> _CombinedMomentum:
+        """The momentum its cycling schedulers set, as PyTorch leaves it (`_last_set`)."""
+        return _combined_momentum(self)
 
     def _end(self) -> _jax.typing.ArrayLike:
         ends = [_jnp.asarray(s._end(), float) for s in self.schedulers]
@@ -1319,7 +1412,7 @@ def _initial_lr(lr: _jax.Array, members: _Any, dtype: _Any) -> _jax.Array:
     ``initial_lr``, which it sets itself only when built first. A `SequentialLR`'s
     schedulers are built before it, in their order."""
     initial = lr
-    for i, s in enumerate(_in_build_order(members)):
+    for i, s in enumerate(map(_rate, _in_build_order(members))):
         if isinstance(s, _OneCycle):
             initial = _jnp.asarray(s.max_lr / s.div_factor, dtype)
         elif i == 0 and isinstance(s, _Cyclic):
@@ -1329,33 +1422,51 @@ def _initial_lr(lr: _jax.Array, members: _Any, dtype: _Any) -> _jax.Array:
 
 def _in_build_order(members: _Any) -> _Iterator[_Schedule]:
     """The schedulers of ``members`` in the order PyTorch builds them: those of a
-    `SequentialLR` (or of a nested chain) before it, and in its place."""
-    for s in map(_rate, members):
-        if isinstance(s, _Sequential | _Chained):
-            yield from _in_build_order(s.schedulers)
+    `SequentialLR` (or of a nested chain) before it, and in its place (as given: a
+    scheduler with its cycled momentum keeps it)."""
+    for s in members:
+        if isinstance(_rate(s), _Sequential | _Chained):
+            yield from _in_build_order(_rate(s).schedulers)
         else:
             yield s
 
 
-def _shared_one_cycle(members: tuple[_Schedule, ...]) -> tuple[_Schedule, ...]:
-    """``members`` with every `OneCycleLR` reading the last one's ``max_lr``,
-    ``div_factor`` and ``final_div_factor``, as in PyTorch: a ``OneCycleLR`` keeps its
-    ``max_lr``, ``initial_lr`` and ``min_lr`` in the optimizer's param group, where each
-    one built overwrites them, and reads them from there at every step."""
-    cycles = [s for s in _in_build_order(members) if isinstance(s, _OneCycle)]
-    if len(cycles) < 2:
+def _shared_param_group(members: tuple[_Schedule, ...]) -> tuple[_Schedule, ...]:
+    """``members`` with every `OneCycleLR` reading what PyTorch keeps in the optimizer's
+    param group, where each scheduler built overwrites it and a `OneCycleLR` reads it at
+    every step: the last `OneCycleLR`'s ``max_lr``, ``div_factor`` and
+    ``final_div_factor`` (its ``max_lr``, ``initial_lr`` and ``min_lr``), and the last
+    momentum cycler's ``max_momentum`` and ``base_momentum`` (a `CyclicLR` writes them
+    too, but reads its own)."""
+    built = list(_in_build_order(members))
+    cycles = [_rate(s) for s in built if isinstance(_rate(s), _OneCycle)]
+    rates = {}
+    if len(cycles) > 1:
+        last = cycles[-1]
+        rates = {
+            "max_lr": last.max_lr,
+            "div_factor": last.div_factor,
+            "final_div_factor": last.final_div_factor,
+        }
+    writers = [s.momentum for s in built if isinstance(s, _WithMomentum)]
+    bounds = {}
+    if len(writers) > 1:
+        last = writers[-1]
+        if isinstance(last, _OneCycleMomentum):
+            bounds = {"max_momentum": last.max_momentum, "base_momentum": last.base_momentum}
+        else:  # CyclicLR's: the rate's cycle upside down, from max_momentum to base_momentum
+            bounds = {"max_momentum": last.base_value, "base_momentum": last.peak_value}
+    if not rates and not bounds:
         return members
-    last = cycles[-1]
-    keys = {
-        "max_lr": last.max_lr,
-        "div_factor": last.div_factor,
-        "final_div_factor": last.final_div_factor,
-    }
 
     def share(s: _Schedule) -> _Schedule:
         if isinstance(s, _OneCycle):
-            return s._replace(**keys)
-        if isinstance(s, _WithMomentum | _Switched):
+            return s._replace(**rates)
+        if isinstance(s, _OneCycleMomentum):
+            return s._replace(**bounds)
+        if isinstance(s, _WithMomentum):
+            return s._replace(schedule=share(s.schedule), momentum=share(s.momentum))
+        if isinstance(s, _Switched):
             return s._replace(schedule=share(s.schedule))
         if isinstance(s, _Sequential | _Chained):
             return s._replace(schedulers=tuple(map(share, s.schedulers)))
@@ -1597,8 +1708,10 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
     first, make their own starting rate the base of the schedulers built after
     them; here each keeps its own ``lr``: build those with that rate). Every `OneCycleLR`
     of a chain, nested ones included, reads the last one's ``max_lr``, ``div_factor`` and
-    ``final_div_factor``, which PyTorch keeps in the param group. The chain has no
-    ``.momentum``; a cycling scheduler in it keeps its own. A `SequentialLR` inside a chain must hold
+    ``final_div_factor``, which PyTorch keeps in the param group. Where a scheduler in
+    it cycles the momentum, the chain has a ``.momentum``: at each step, the value set by
+    the last of them to set it (a `SequentialLR` sets it only while such a scheduler of
+    its runs; see `SequentialLR`). A `SequentialLR` inside a chain must hold
     PyTorch's schedulers, not another `SequentialLR` or `ChainedScheduler`.
     ``optimizer`` is accepted and ignored, as PyTorch's is optional.
 
@@ -1613,7 +1726,7 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
       [0.5, 0.6402, 0.5, 0.1464, 0.0, 0.1464, 0.5, 0.8536, 1.0, 0.8536]
     """
     f = "torch.ChainedScheduler"
-    schedulers = _shared_one_cycle(_sub_schedules(f, schedulers))
+    schedulers = _shared_param_group(_sub_schedules(f, schedulers))
     for i, s in enumerate(schedulers):
         why = _not_chainable(s)
         if why is not None:

@@ -902,12 +902,94 @@ def gen_negative_milestones(rng: random.Random) -> None:
              milestones=[m])  # fmt: skip
 
 
+COMBINED_MOMENTUM: list[dict] = []
+
+
+def combined_momentum_case(kind: str, n_steps: int, cls: str, schedulers: list, **kw) -> None:
+    """The momentum PyTorch leaves after t steps of a SequentialLR or ChainedScheduler."""
+    opt = optimizer(0.1, kind, **({"momentum": 0.5} if kind == "sgd" else {}))
+    kwargs = {"schedulers": schedulers, **kw}
+    sched = build(opt, cls, kwargs)
+    momentums = []
+    for t in range(n_steps + 1):
+        group = opt.param_groups[0]
+        momentums.append(float(group["betas"][0] if kind == "adam" else group["momentum"]))
+        if t < n_steps:
+            opt.step()
+            sched.step()
+    COMBINED_MOMENTUM.append(
+        {"class": cls, "lr": 0.1, "kwargs": kwargs, "optimizer": kind, "momentums": momentums}
+    )
+
+
+def _cycler(rng: random.Random) -> dict:
+    """A OneCycleLR (of 80 steps: never stepped past its end) or a CyclicLR, cycling the
+    momentum, between drawn bounds or the defaults."""
+    bounds = {}
+    if rng.random() < 0.7:
+        base = rng.uniform(0.5, 0.9)
+        bounds = {"base_momentum": base, "max_momentum": rng.uniform(base, 0.99)}
+    if rng.random() < 0.5:
+        return sub("OneCycleLR", max_lr=rng.uniform(0.1, 1.0), total_steps=80,
+                   pct_start=rng.uniform(0.1, 0.5), three_phase=rng.random() < 0.3,
+                   anneal_strategy=rng.choice(["cos", "linear"]), **bounds)  # fmt: skip
+    return sub("CyclicLR", base_lr=rng.uniform(0.01, 0.05), max_lr=rng.uniform(0.1, 0.5),
+               step_size_up=rng.randint(1, 10), mode=rng.choice(["triangular", "triangular2"]),
+               **bounds)  # fmt: skip
+
+
+def _plain(rng: random.Random) -> dict:
+    return rng.choice([
+        sub("StepLR", step_size=rng.randint(1, 8), gamma=rng.uniform(0.3, 1.0)),
+        sub("LinearLR", start_factor=rng.uniform(0.1, 1.0), total_iters=rng.randint(1, 20)),
+        sub("ExponentialLR", gamma=rng.uniform(0.9, 1.0)),
+        sub("CosineAnnealingLR", T_max=rng.randint(1, 30)),
+    ])  # fmt: skip
+
+
+def gen_combined_momentum(rng: random.Random) -> None:
+    """The momentum of a SequentialLR or ChainedScheduler holding OneCycleLR or CyclicLR:
+    each writes it when built and at its every step; a SequentialLR's only while it runs
+    (from step(0) at its milestone), the last value staying after it; in a chain the last
+    to write it wins; a OneCycleLR reads max_momentum and base_momentum from the param
+    group, where the last cycler built wrote them."""
+    one = sub("OneCycleLR", max_lr=0.5, total_steps=80, pct_start=0.3)
+    cyc = sub("CyclicLR", base_lr=0.01, max_lr=0.1, step_size_up=6, base_momentum=0.7,
+              max_momentum=0.95)  # fmt: skip
+    warm = sub("LinearLR", start_factor=0.1, total_iters=10)
+    step = sub("StepLR", step_size=5, gamma=0.5)
+    for kind in ("sgd", "adam"):
+        combined_momentum_case(kind, 60, "SequentialLR", [warm, one], milestones=[10])
+        combined_momentum_case(kind, 60, "SequentialLR", [one, step], milestones=[25])
+        combined_momentum_case(kind, 60, "SequentialLR", [cyc, step, one], milestones=[0, 20])
+        combined_momentum_case(kind, 60, "ChainedScheduler", [cyc, one])  # one reads cyc's bounds
+        combined_momentum_case(kind, 60, "ChainedScheduler", [one, step])
+    nested = sub("SequentialLR", schedulers=[step, one], milestones=[15])
+    combined_momentum_case("sgd", 60, "ChainedScheduler", [cyc, nested])
+    combined_momentum_case("sgd", 60, "ChainedScheduler", [nested, cyc])
+    for _ in range(16):
+        members = [_cycler(rng) if rng.random() < 0.5 else _plain(rng) for _ in range(3)]
+        members[rng.randrange(3)] = _cycler(rng)  # at least one
+        kind = rng.choice(["sgd", "adam"])
+        if rng.random() < 0.5:
+            milestones = sorted(rng.sample(range(0, 40), 2))
+            combined_momentum_case(kind, 70, "SequentialLR", members, milestones=milestones)
+        else:
+            if rng.random() < 0.5:
+                inner = [_plain(rng), _cycler(rng)]
+                rng.shuffle(inner)
+                members[rng.randrange(3)] = sub(
+                    "SequentialLR", schedulers=inner, milestones=[rng.randint(1, 40)]
+                )
+            combined_momentum_case(kind, 70, "ChainedScheduler", members)
+
+
 def main() -> None:
     rng = random.Random(SEED)
     gens = (gen_lambdas, gen_sequential, gen_chained, gen_momentum, gen_plateau, gen_history)
     # New generators go last, so that the others' draws stay as they were.
     later = (gen_underflow, gen_switch, gen_initial_lr, gen_shared_one_cycle)
-    for gen in (*gens, *later, gen_negative_milestones):
+    for gen in (*gens, *later, gen_negative_milestones, gen_combined_momentum):
         gen(random.Random(rng.getrandbits(64)))
     write_json(
         HERE / "torch_more.json",
@@ -919,11 +1001,13 @@ def main() -> None:
             "chain_cases": CHAINS,
             "long_cases": LONG,
             "refused_cases": REFUSED,
+            "combined_momentum_cases": COMBINED_MOMENTUM,
         },
     )
     print(
         f"torch {torch.__version__}: {len(CASES)} cases, {len(MOMENTUM)} momentum, "
-        f"{len(PLATEAU)} plateau, {len(CHAINS)} chains, {len(LONG)} long, {len(REFUSED)} refused"
+        f"{len(PLATEAU)} plateau, {len(CHAINS)} chains, {len(LONG)} long, {len(REFUSED)} refused, "
+        f"{len(COMBINED_MOMENTUM)} combined momentum"
     )
 
 
