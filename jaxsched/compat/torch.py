@@ -1150,9 +1150,9 @@ def SequentialLR(
     finds, the one of step :math:`m - 1`, by ``lr_lambda(0)`` and goes on from
     there; a `MultiStepLR` switched to at a milestone :math:`m > 0` starts with
     ``gamma`` to the number of its milestones :math:`\le 0`, negative ones included,
-    which never fire otherwise; a `ConstantLR`, `LinearLR` or `PolynomialLR` with ``total_iters <= 0``
-    switched to at a milestone :math:`m > 0` takes its closed form at 0 (``lr``, ``lr *
-    end_factor``, 0), not its starting rate, and keeps it; a `LinearLR` or
+    which never fire otherwise; a `ConstantLR`, `LinearLR` or `PolynomialLR` with
+    ``total_iters <= 0`` switched to at a milestone :math:`m > 0` takes its closed form
+    at 0 (``lr``, ``lr * end_factor``, 0), not its starting rate, and keeps it; a `LinearLR` or
     `PolynomialLR` with ``total_iters=0`` (whose closed form divides by it) is refused
     there. The scheduler that runs from step 0 starts as on its own. ``milestones``
     must be strictly increasing and non-negative (PyTorch bisects them as given).
