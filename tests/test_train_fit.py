@@ -301,6 +301,30 @@ def test_a_long_chunk_runs_in_pieces_with_the_same_result(monkeypatch):
             np.testing.assert_array_equal(pieces.metrics[name], values)
 
 
+class _VectorisedMLP(MLP):
+    xla_cpu_fusion_emitters = True
+
+
+def test_a_model_class_may_ask_for_xla_fusion_emitters(monkeypatch):
+    # The built-in CNN asks for them (they vectorise its gather of patches), the MLP
+    # does not; a user's class asks as the CNN does. They reach every trainer program.
+    from jaxsched.train import _compiler
+
+    asked = []
+    monkeypatch.setattr(
+        loop, "compiler_options", lambda **kw: asked.append(kw) or _compiler.compiler_options(**kw)
+    )
+    run = {**RUN, "steps": 4, "eval_every": 4}
+    for model in ("cnn", _small_mlp, lambda s, n, rngs: _VectorisedMLP(s, n, rngs, hidden=8)):
+        fit(js.stack([js.constant(0.1)]), model=model, **run)
+    assert asked == [{"fusion_emitters": f} for f in (True, False, True)]
+    if jax.default_backend() == "cpu":
+        assert _compiler.compiler_options(fusion_emitters=True) == {
+            "xla_cpu_use_fusion_emitters": True
+        }
+        assert _compiler.compiler_options() == {"xla_cpu_use_fusion_emitters": False}
+
+
 def test_unknown_metrics_are_named_by_best_score_and_plot(sweep):
     _, result = sweep
     for call in (result.best, result.score, result.plot_curves):
@@ -326,7 +350,7 @@ def test_cpu_compiler_options_change_no_number(monkeypatch, model):
     run = {**RUN, "steps": 30, "eval_every": 15}
     tuned = fit(batch, model=model, **run)
     asked = []
-    monkeypatch.setattr(loop, "compiler_options", lambda: asked.append(1))
+    monkeypatch.setattr(loop, "compiler_options", lambda **_: asked.append(1))
     default = fit(batch, model=model, **run)
     assert asked, "fit no longer asks jaxsched.train._compiler for its options"
     for name, values in tuned.metrics.items():

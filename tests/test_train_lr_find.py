@@ -314,7 +314,7 @@ def test_cpu_compiler_options_change_no_number(monkeypatch, method):
     args = {"data": DIGITS, "method": method, "steps": 40, "n_rates": 3}
     tuned = lr_find(**args)
     asked = []
-    monkeypatch.setattr(range_test, "compiler_options", lambda: asked.append(1))
+    monkeypatch.setattr(range_test, "compiler_options", lambda **_: asked.append(1))
     default = lr_find(**args)
     assert asked
     np.testing.assert_array_equal(default.raw_loss, tuned.raw_loss)

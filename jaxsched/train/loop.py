@@ -208,7 +208,7 @@ def build_program(
         return carry, jax.vmap(lambda schedule: schedule_of(schedule)(at))(schedules)
 
     configs = (0, 0, None, None, None)
-    options = compiler_options()
+    options = compiler_options(fusion_emitters=network.fusion_emitters)
     return Program(
         init=jax.jit(init_block, compiler_options=options),
         chunk=jax.jit(jax.vmap(chunk_one, in_axes=configs), compiler_options=options),

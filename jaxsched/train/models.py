@@ -61,11 +61,18 @@ class CNN(nnx.Module):
     """Three ReLU convolutions (kernels 5, 3, 3; stride 2; padding 1), then a linear layer.
 
     Inputs are ``[batch, length]`` (one channel) or ``[batch, length, channels]``.
-    The parameters are those of ``nnx.Conv``; the forward pass computes the
-    convolutions as a gather of patches and one matrix product each, which
-    ``vmap`` over configurations keeps a batched matmul (a vmapped ``lax.conv``
-    becomes a grouped convolution, several times slower on CPU).
+    The parameters are those of ``nnx.Conv`` and ``nnx.Linear``; the forward pass
+    computes each convolution as one matrix product, kernel @ patches, on
+    activations laid out ``[channels, length, batch]`` (`_strided_conv`): ``vmap``
+    over configurations keeps it a batched matmul (a vmapped ``lax.conv`` becomes a
+    grouped convolution, several times slower on CPU), and the products' long axis
+    (positions x batch) is the one a CPU vectorises.
     """
+
+    #: XLA's CPU fusion emitters vectorise the gather of patches (a concatenation)
+    #: that its older emitters copy element by element: the trainer compiles this
+    #: model's programs with them (`jaxsched.train._compiler`).
+    xla_cpu_fusion_emitters = True
 
     def __init__(
         self, input_shape: tuple[int, ...], n_classes: int, rngs: nnx.Rngs, channels: int = 25
@@ -89,20 +96,48 @@ class CNN(nnx.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         if x.ndim == 2:
             x = x[..., None]
+        h = jnp.transpose(x, (2, 1, 0))  # [channels, length, batch]
         for conv in self.convs:
-            x = jax.nn.relu(_strided_conv(conv, x))
-        return self.head(x.reshape(x.shape[0], -1))
+            h = jax.nn.relu(_strided_conv(conv, h))
+        channels, length, batch = h.shape
+        features = h.reshape(channels * length, batch)
+        # The head's kernel reads the features in nnx's order, position-major.
+        kernel = self.head.kernel[...].reshape(length, channels, -1).transpose(1, 0, 2)
+        kernel = kernel.reshape(channels * length, -1)
+        logits = jax.lax.dot_general(features, kernel, (((0,), (0,)), ((), ())))  # [batch, n]
+        return logits + self.head.bias[...]
 
 
-def _strided_conv(conv: nnx.Conv, x: jax.Array) -> jax.Array:
-    """``conv(x)`` for the CNN's 1-D stride-2, padding-1 convolutions, as patches @ kernel."""
-    kernel = conv.kernel[...]  # [size, in, out]
-    size = kernel.shape[0]
-    padded = jnp.pad(x, ((0, 0), (1, 1), (0, 0)))
-    length = (x.shape[1] + 2 - size) // 2 + 1
+def _strided_conv(conv: nnx.Conv, h: jax.Array) -> jax.Array:
+    r"""``conv`` (1-D, stride 2, padding 1) of activations ``h[channels, length, batch]``,
+    as ``[out, length', batch]``: :math:`y_{o,l,b} = \beta_o + \sum_{c,i} W_{i,c,o}\,
+    \tilde h_{c,\,2l+i,\,b}`, with :math:`\tilde h` padded by one zero at each end, computed
+    as kernel ``[out, channels x size]`` @ patches ``[channels x size, length' x batch]``.
+
+    Example:
+      >>> from flax import nnx
+      >>> conv = nnx.Conv(2, 3, 3, strides=2, padding=((1, 1),), rngs=nnx.Rngs(0))
+      >>> x = jax.random.normal(jax.random.key(0), (4, 9, 2))  # [batch, length, channels]
+      >>> y = _strided_conv(conv, jnp.transpose(x, (2, 1, 0)))
+      >>> bool(jnp.allclose(jnp.transpose(y, (2, 1, 0)), conv(x), atol=1e-6))
+      True
+    """
+    kernel = conv.kernel[...]  # [size, channels, out]
+    size, channels, out = kernel.shape
+    padded = jnp.pad(h, ((0, 0), (1, 1), (0, 0)))
+    length = (h.shape[1] + 2 - size) // 2 + 1
     stop = 2 * (length - 1) + 1
-    patches = jnp.stack([padded[:, i : i + stop : 2] for i in range(size)], axis=2)
-    return jnp.einsum("blkc,kco->blo", patches, kernel) + conv.bias[...]
+    patches = jnp.stack([padded[:, i : i + stop : 2] for i in range(size)], axis=1)
+    weights = jnp.transpose(kernel, (2, 1, 0)).reshape(out, channels * size)
+    y = _matmul(weights, patches.reshape(channels * size, -1))
+    return y.reshape(out, length, -1) + conv.bias[...][:, None, None]
+
+
+def _matmul(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a @ b`` as one ``dot_general`` of ``a``'s last axis with ``b``'s first: XLA keeps
+    the product's layout, where ``jnp.einsum`` or ``@`` under ``vmap`` and ``grad`` may
+    transpose it into a slow copy."""
+    return jax.lax.dot_general(a, b, (((a.ndim - 1,), (0,)), ((), ())))
 
 
 BUILTIN: dict[str, ModelFactory] = {"mlp": MLP, "cnn": CNN}
@@ -200,6 +235,9 @@ class Network:
     eval_graph: nnx.GraphDef
     #: Per leaf of ``state``, whether it is a random key (held as key data).
     key_leaves: tuple[bool, ...]
+    #: Whether the model's class asks for XLA's CPU fusion emitters
+    #: (``xla_cpu_fusion_emitters = True``, as `CNN` does; `jaxsched.train._compiler`).
+    fusion_emitters: bool = False
 
     def apply(self, params, state, x: jax.Array, train: bool):
         """``(outputs, new_state)`` of the model on inputs ``x`` (training or evaluation mode)."""
@@ -329,7 +367,8 @@ def _init_fn(model: str | ModelFactory, input_shape: tuple[int, ...], n_outputs:
     key_leaves = tuple(
         jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) for x in jax.tree_util.tree_leaves(rest)
     )
-    return Network(train_graph, eval_graph, key_leaves), init, n_weights
+    emitters = bool(getattr(type(abstract), "xla_cpu_fusion_emitters", False))
+    return Network(train_graph, eval_graph, key_leaves, emitters), init, n_weights
 
 
 # A built-in model's initialization is compiled once per process and shape (it

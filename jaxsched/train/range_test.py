@@ -325,7 +325,7 @@ def lr_find(
     run = _train_run(network, objective, optimizer or default_optimizer)
     data = (dataset.x_train, dataset.y_train)
     indices = batch_indices(seed, 0, steps, len(dataset.x_train), batch_size)
-    options = compiler_options()
+    options = compiler_options(fusion_emitters=network.fusion_emitters)
 
     if method == "ramp":
         schedule = jaxsched.exponential(min_lr, steps - 1, max_lr / min_lr)
