@@ -76,8 +76,9 @@ __all__ = [
 
 #: Seeds of the search stage (a count: 0, 1, ...) and of the confirmation (a count:
 #: from `CONFIRM_FROM` on, after the search seeds). One search seed keeps the default
-#: study to about 10 minutes on 2 cores (the CNN trains 1500 steps); the choice it makes
-#: is noisier, but every reported number comes from the 10 fresh confirmation seeds.
+#: study under 10 minutes on 2 cores (the CNN trains 2000 steps); the choice it makes
+#: is noisier (a rate at the edge of stability can win on one seed: experiments/RESULTS.md),
+#: but every reported number comes from the 10 fresh confirmation seeds.
 DEFAULT_SEARCH_SEEDS = 1
 DEFAULT_SEEDS = 10
 CONFIRM_FROM = 100

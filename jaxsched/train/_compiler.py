@@ -18,8 +18,9 @@ A model whose class sets ``xla_cpu_fusion_emitters = True`` is compiled with
 the fusion emitters all the same: the built-in `jaxsched.train.models.CNN`,
 whose gather of patches (a concatenation) they vectorise where the elemental
 emitters copy it element by element. Measured on the 2-core CI machine,
-2026-12-07, a block of 16 CNN configurations on one core: 0.39-0.42 ms per
-configuration-step instead of 0.43-0.48, for 0.6 s more compiling.
+2026-12-07 (`benchmarks/README.md`), a block of 16 CNN configurations on one
+core: 0.39-0.42 ms per configuration-step instead of 0.43-0.48, for 0.6 s
+more compiling.
 """
 
 from __future__ import annotations
