@@ -240,7 +240,7 @@ def _add_compare(commands) -> None:
     p.add_argument(
         "--budget",
         default="default",
-        help="small, default (about 10 minutes on a 2-core CPU) or full (6000 steps: about 1.5 "
+        help="small, default (under 10 minutes on a 2-core CPU) or full (6000 steps: about 1.5 "
         "hours there)",
     )
     p.add_argument("--full", action="store_true", help="the same as --budget full")

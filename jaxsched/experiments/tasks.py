@@ -4,7 +4,7 @@ A `Task` is a dataset and a model with a step count. The standard tasks are
 the MNIST-1D MLP and CNN (Greydanus 2020: test accuracy 68% and 94%, human
 96%) and the MLP on scikit-learn's digits. A `Budget` sets how many base rates
 and values of each family's own parameter are swept, and the steps per task:
-``default`` takes about 10 minutes on a 2-core CPU, ``full`` about 1.5 hours there.
+``default`` takes under 10 minutes on a 2-core CPU, ``full`` about 1.5 hours there.
 """
 
 from __future__ import annotations
