@@ -356,6 +356,29 @@ def test_negative_milestones_count_only_at_a_switch_known_or_traced(x64):
         np.testing.assert_array_equal(batched, [f(row) for row in rows])
 
 
+def test_a_known_batch_of_milestones_takes_each_row_as_pytorch_does(x64):
+    """Rows of a concrete 2-D batch may be unsorted, repeat or hold negative milestones, as
+    one list may: each row equals its own MultiStepLR, alone and switched to at m > 0."""
+    rows = [[5, -1, 3, 5], [2, 9, 7, 8], [-2, -4, -1, -3], [4, 4, 4, 0], [1, 2, 3, 4]]
+    steps = np.arange(12)
+
+    def by_hand(row, t):  # gamma once per milestone m with 0 <= m <= t, repeats included
+        return 0.3 * 0.5 ** sum(0 <= m <= t for m in row)
+
+    batch = ts.MultiStepLR(0.3, milestones=np.array(rows), gamma=0.5)
+    np.testing.assert_allclose(
+        jax.vmap(lambda s: s(steps))(batch),
+        [[by_hand(row, t) for t in steps] for row in rows],
+        rtol=1e-15,
+    )
+    expo = ts.ExponentialLR(0.3, gamma=0.9)
+    switched = ts.SequentialLR(0.3, [expo, batch], milestones=[4])
+    values = jax.vmap(lambda s: s(steps))(switched)
+    for i, row in enumerate(rows):
+        one = ts.SequentialLR(0.3, [expo, ts.MultiStepLR(0.3, row, gamma=0.5)], milestones=[4])
+        np.testing.assert_array_equal(values[i], one(steps))
+
+
 def _warm_cosine(lr=0.1, T_max=4, eta_min=0.0) -> js.Schedule:
     warm = ts.LinearLR(lr, start_factor=0.5, total_iters=2)
     return ts.ChainedScheduler(lr, [warm, ts.CosineAnnealingLR(lr, T_max, eta_min)])

@@ -179,7 +179,8 @@ def MultiStepLR(
 
     Like PyTorch, milestones may be unsorted and may repeat (a repeated
     milestone applies ``gamma`` once per occurrence); negative ones never fire. Any
-    iterable of them is taken (a set, a range), as PyTorch counts them. Switched to
+    iterable of them is taken (a set, a range), as PyTorch counts them; so is every
+    row of a batch ``[config, milestone]``. Switched to
     by a `SequentialLR` at a milestone :math:`m > 0`, the rate starts, as PyTorch's
     ``step(0)`` sets it, at ``lr * gamma ** #{milestones <= 0}``: the negative
     milestones count there, and only there.
@@ -216,26 +217,51 @@ def _multistep_fired(
     lr: _Any, milestones: _Any, c: _np.ndarray | None, gamma: _Any
 ) -> _decay.MultiStep | _decay.Piecewise:
     """`MultiStepLR` on its own: ``gamma`` once per milestone reached, negative ones never
-    (``c``: the milestones if concrete)."""
+    (``c``: the milestones if concrete, one row per configuration of a batch)."""
     if c is not None and c.ndim == 1:
         c = c[c >= 0]
         if _is_zero(gamma):
             return _zero_from("MultiStepLR", lr, c.min() if c.size else None)
-    if c is None or c.ndim != 1 or _np.all(_np.diff(c) > 0):
-        boundaries = milestones if c is None or c.ndim != 1 else c
+    if c is None or (_np.all(c >= 0) and _np.all(_np.diff(c, axis=-1) > 0)):
+        boundaries = milestones if c is None else c
         return _decay.multistep(init_value=lr, boundaries=boundaries, decay_rate=gamma)
-    unique, counts = _np.unique(c, return_counts=True)
+    boundaries, passed = _fired_counts(c)
     gamma = _as_float("torch.MultiStepLR", "gamma", gamma)
-    _require("torch.MultiStepLR", "gamma", gamma, lambda x: x > 0, "> 0")
+    if not _is_zero(gamma):
+        _require("torch.MultiStepLR", "gamma", gamma, lambda x: x > 0, "> 0")
     lr = _as_float("torch.MultiStepLR", "lr", lr)
-    passed = _np.concatenate([[0], _np.cumsum(counts)]).astype(gamma.dtype)
+    passed = passed.astype(gamma.dtype)
     xp, (rate, decay) = _host_or_traced(lr, gamma)
     rate, decay = rate[..., None], decay[..., None]  # a batch's axes before the values'
     if xp is _np:  # in float64, far from overflow; rounded once, to lr's dtype, by piecewise
         values = rate.astype(_np.float64) * decay.astype(_np.float64) ** passed
     else:
         values = _scaled_power(rate, decay, passed)
-    return _decay.piecewise(boundaries=unique, values=values)
+    return _decay.piecewise(boundaries=boundaries, values=values)
+
+
+def _fired_counts(c: _np.ndarray) -> tuple[_np.ndarray, _np.ndarray]:
+    """Per row of milestones ``c[..., n]`` (any order, repeats, negatives): the distinct
+    non-negative ones, increasing, and how many milestones have fired from each on
+    (``passed[..., 0] = 0``, before the first). Rows with fewer distinct milestones are
+    padded past their last with boundaries at which nothing more fires.
+
+    >>> b, p = _fired_counts(_np.array([[5, -1, 3, 5], [2, 9, 7, 8]]))
+    >>> b.tolist(), p.tolist()
+    ([[3, 5, 6, 7], [2, 7, 8, 9]], [[0, 1, 3, 3, 3], [0, 1, 2, 3, 4]])
+    """
+    rows = c.reshape(-1, c.shape[-1])
+    tables = [_np.unique(row[row >= 0], return_counts=True) for row in rows]
+    width = max(1, max(len(u) for u, _ in tables))
+    boundaries = _np.empty((len(rows), width), c.dtype)
+    passed = _np.empty((len(rows), width + 1), _np.int64)
+    for i, (unique, counts) in enumerate(tables):
+        start = unique[-1] + 1 if len(unique) else 0
+        boundaries[i] = _np.concatenate([unique, start + _np.arange(width - len(unique))])
+        fired = _np.cumsum(counts)
+        total = fired[-1] if len(fired) else 0
+        passed[i] = _np.concatenate([[0], fired, _np.full(width - len(unique), total)])
+    return boundaries.reshape(*c.shape[:-1], width), passed.reshape(*c.shape[:-1], width + 1)
 
 
 @_factory(None, name="torch.ExponentialLR")
