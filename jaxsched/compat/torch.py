@@ -227,8 +227,7 @@ def _multistep_fired(
         return _decay.multistep(init_value=lr, boundaries=boundaries, decay_rate=gamma)
     boundaries, passed = _fired_counts(c)
     gamma = _as_float("torch.MultiStepLR", "gamma", gamma)
-    if not _is_zero(gamma):
-        _require("torch.MultiStepLR", "gamma", gamma, lambda x: x > 0, "> 0")
+    _require("torch.MultiStepLR", "gamma", gamma, lambda x: x > 0, "> 0")
     lr = _as_float("torch.MultiStepLR", "lr", lr)
     passed = passed.astype(gamma.dtype)
     xp, (rate, decay) = _host_or_traced(lr, gamma)
