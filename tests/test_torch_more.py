@@ -379,6 +379,41 @@ def test_a_known_batch_of_milestones_takes_each_row_as_pytorch_does(x64):
         np.testing.assert_array_equal(values[i], one(steps))
 
 
+def test_a_one_cycle_or_a_cyclic_built_first_moves_the_base_of_the_others(x64):
+    """PyTorch's SequentialLR resets the rate to the optimizer's initial_lr, which a
+    OneCycleLR sets to max_lr / div_factor (and a CyclicLR built first to its base_lr):
+    the scheduler that runs first goes on from there, one built after the OneCycleLR is
+    switched to on it. By hand, traced, batched, as data and in a chain."""
+    steps = np.arange(8)
+
+    def seq(div_factor):
+        warm = ts.LinearLR(0.3, start_factor=0.5, total_iters=2)
+        one = ts.OneCycleLR(0.3, max_lr=1.0, total_steps=20, div_factor=div_factor)
+        step = ts.StepLR(0.3, step_size=2, gamma=0.5)
+        return ts.SequentialLR(0.3, [warm, one, step], milestones=[3, 5])
+
+    r = 1.0 / 10  # initial_lr: the LinearLR runs from it, and the StepLR is built on it
+    want = [r * 0.5, r * 0.75, r, 1.0 / 10, 0.0, r, r, r * 0.5]  # 0.0: the one-cycle's own
+    ours = np.asarray(seq(10.0)(steps))
+    np.testing.assert_allclose(np.delete(ours, 4), np.delete(want, 4), rtol=1e-12)
+    one = ts.OneCycleLR(0.3, max_lr=1.0, total_steps=20, div_factor=10.0)
+    np.testing.assert_allclose(ours[4], one(1), rtol=1e-12)  # its own rates
+    divs = np.array([10.0, 20.0, 4.0])
+    batched = jax.jit(jax.vmap(lambda d: seq(d)(steps)))(divs)
+    np.testing.assert_allclose(batched, [seq(d)(steps) for d in divs], rtol=1e-12)
+    np.testing.assert_allclose(batched[1, :3], [0.025, 0.0375, 0.05], rtol=1e-12)
+    again = js.from_dict(json.loads(json.dumps(seq(20.0).to_dict())))
+    np.testing.assert_array_equal(again(steps), batched[1])
+
+    cyclic = ts.CyclicLR(0.3, base_lr=0.05, max_lr=0.2, step_size_up=4, cycle_momentum=False)
+    lam = ts.LambdaLR(0.3, lr_lambda=lambda e: 0.5 + 0 * e)
+    np.testing.assert_allclose(  # the LambdaLR's base_lrs: the CyclicLR's base_lr
+        ts.ChainedScheduler(0.3, [cyclic, lam])(steps), [0.025] * 8, rtol=1e-12
+    )
+    with pytest.raises(ValueError, match="lr is required"):
+        ts.SequentialLR(schedulers=[lam, cyclic], milestones=[2])
+
+
 def _warm_cosine(lr=0.1, T_max=4, eta_min=0.0) -> js.Schedule:
     warm = ts.LinearLR(lr, start_factor=0.5, total_iters=2)
     return ts.ChainedScheduler(lr, [warm, ts.CosineAnnealingLR(lr, T_max, eta_min)])

@@ -1123,8 +1123,10 @@ def _rate(schedule: _Schedule) -> _Schedule:
 
 @_register("torch.SequentialLR")
 class _Sequential(_Schedule):
-    """PyTorch's ``SequentialLR``: ``schedulers[i]`` from ``milestones[i - 1]``."""
+    """PyTorch's ``SequentialLR``: ``schedulers[i]`` from ``milestones[i - 1]``, on an
+    optimizer whose rate is ``lr``."""
 
+    lr: _jax.Array = _data(float)
     schedulers: tuple[_Schedule, ...] = _data(event_ndim=1)
     milestones: _jax.Array = _data(event_ndim=1)
 
@@ -1143,10 +1145,11 @@ class _Sequential(_Schedule):
     def _segment(self, i: int, steps: _Steps) -> _jax.Array:
         """The value at ``steps`` of schedulers ``0..i``, as switched by the milestones."""
         if i == 0:
-            return self.schedulers[0]._value(steps)
+            return self._from_construction(0, steps)
         m = self.milestones[..., i - 1]
         child = _rate(self.schedulers[i])
-        after = child._value(steps.since(m))
+        local = steps.since(m)
+        after = child._value(local)
         if isinstance(self.schedulers[i], _Switched):  # step(0)'s closed form
             after = _jnp.where(m > 0, self.schedulers[i]._from_switch(after), after)
         if isinstance(child, _Multiplicative):
@@ -1156,7 +1159,82 @@ class _Sequential(_Schedule):
             before = self._segment(i - 1, _Steps.position(last))
             go_on = before * _jnp.asarray(child.lr_lambda(_jnp.zeros_like(m)), m.dtype)
             after = _jnp.where(m > 0, go_on * (after / child.lr), after)
+        if _resets(self.schedulers):
+            if not isinstance(child, _Multiplicative):
+                base = _initial_lr(self.lr, self.schedulers[:i], steps.dtype)
+                after = _on_base(child, after, base, self.lr, local)
+            if i == 1:  # a first milestone of 0: this one runs from the construction
+                after = _jnp.where(m > 0, after, self._from_construction(i, local))
         return _jnp.where(steps.reached(m), after, self._segment(i - 1, steps))
+
+    def _from_construction(self, i: int, steps: _Steps) -> _jax.Array:
+        """``schedulers[i]``, the one the milestones pick at 0, run from the construction.
+        There PyTorch's ``SequentialLR`` resets the rate to the optimizer's ``initial_lr``
+        and takes that scheduler's first step: where a `OneCycleLR` or a `CyclicLR` has
+        replaced it, the rate differs from the scheduler's own (`_from_reset`)."""
+        child = _rate(self.schedulers[i])
+        value = child._value(steps)
+        if not _resets(self.schedulers):
+            return value
+        reset = _initial_lr(self.lr, self.schedulers, steps.dtype)
+        base = _initial_lr(self.lr, self.schedulers[:i], steps.dtype)
+        return _from_reset(child, value, reset, base, self.lr, steps)
+
+
+def _resets(schedulers: tuple[_Schedule, ...]) -> bool:
+    """Whether a scheduler in the list replaces the optimizer's ``initial_lr`` (see
+    `_initial_lr`): a `OneCycleLR`, or a `CyclicLR` built first."""
+    built = [_rate(s) for s in _in_build_order(schedulers)]
+    cyclic_first = bool(built) and isinstance(built[0], _Cyclic)
+    return cyclic_first or any(isinstance(s, _OneCycle) for s in built)
+
+
+def _rebuilt(s: _Schedule, base: _jax.Array) -> _Schedule:
+    """``s`` built on an optimizer whose ``initial_lr`` is ``base``, where ``s`` reads it
+    itself (its ``base_lrs``): `LambdaLR`, `CosineAnnealingWarmRestarts`, and the restarts
+    of `CosineAnnealingLR`; any other is returned as it is."""
+    if isinstance(s, _CosineAnnealing | _Lambda):
+        return s._replace(lr=base)
+    if isinstance(s, _CosineRestarts):
+        return s._replace(init_value=base)
+    return s
+
+
+def _on_base(
+    s: _Schedule, value: _jax.Array, base: _jax.Array, lr: _jax.Array, steps: _Steps
+) -> _jax.Array:
+    """The rate of PyTorch's scheduler ``s``, built with ``lr``, whose ``value`` it is at
+    ``steps``, had the optimizer's ``initial_lr`` been ``base`` when it was built (its
+    ``base_lrs``, on which its closed form and the rates of a switch to it are built).
+    `OneCycleLR` and `CyclicLR` keep their own rates; the cosines start from ``base``
+    towards their ``eta_min``; every other scheduler's rate is proportional to it."""
+    if isinstance(s, _OneCycle | _Cyclic):
+        return value
+    if isinstance(s, _CosineAnnealing | _Lambda | _CosineRestarts):
+        return _rebuilt(s, base)._value(steps)
+    return value * (base / _jnp.where(lr == 0, 1.0, lr))
+
+
+def _from_reset(
+    s: _Schedule,
+    value: _jax.Array,
+    reset: _jax.Array,
+    base: _jax.Array,
+    lr: _jax.Array,
+    steps: _Steps,
+) -> _jax.Array:
+    """The rate of PyTorch's scheduler ``s`` (built with ``lr`` on an optimizer whose
+    ``initial_lr`` was then ``base``), whose ``value`` it is at ``steps``, run by a
+    ``SequentialLR`` from its construction, which reset the rate to ``reset``: the
+    recursive forms go on from ``reset``; `LambdaLR` and `CosineAnnealingWarmRestarts`
+    read their ``base_lrs``; `CosineAnnealingLR` falls from ``reset`` to ``eta_min`` and
+    climbs back from there towards ``base`` (its restarts add its ``base_lrs``)."""
+    if isinstance(s, _OneCycle | _Cyclic | _Lambda | _CosineRestarts):
+        return _on_base(s, value, base, lr, steps)
+    if isinstance(s, _CosineAnnealing):
+        fall = s._replace(lr=reset)._value(steps)
+        return _jnp.where(steps.reached(s.T_max), _on_base(s, value, base, lr, steps), fall)
+    return value * (reset / _jnp.where(lr == 0, 1.0, lr))
 
 
 @_factory(_Sequential, name="torch.SequentialLR", event_ndims={"milestones": 1})
@@ -1168,29 +1246,32 @@ def SequentialLR(
 
     .. math:: \eta(t) = S_i(t - m_{i-1}) \quad \text{for } m_{i-1} \le t < m_i
 
-    PyTorch switches with ``scheduler.step(0)``: the closed form at 0, so each
-    scheduler starts afresh from the optimizer's rate ``lr``, which every
-    scheduler is built with (as in PyTorch, where they share the optimizer). The
-    exceptions are kept: a `MultiplicativeLR` switched to multiplies the rate it
-    finds, the one of step :math:`m - 1`, by ``lr_lambda(0)`` and goes on from
-    there; a `MultiStepLR` switched to at a milestone :math:`m > 0` starts with
-    ``gamma`` to the number of its milestones :math:`\le 0`, negative ones included,
-    which never fire otherwise; a `ConstantLR`, `LinearLR` or `PolynomialLR` with
-    ``total_iters <= 0`` switched to at a milestone :math:`m > 0` takes its closed form
-    at 0 (``lr``, ``lr * end_factor``, 0), not its starting rate, and keeps it; a `LinearLR` or
+    ``lr`` is the optimizer's rate, which every scheduler is built with (in PyTorch they
+    share the optimizer). PyTorch switches with ``scheduler.step(0)``: the closed form
+    at 0, so each scheduler starts afresh from its base rate. The exceptions are kept:
+    a `MultiplicativeLR` switched to multiplies the rate it finds, the one of step
+    :math:`m - 1`, by ``lr_lambda(0)`` and goes on from there; a `MultiStepLR`
+    switched to at a milestone :math:`m > 0` starts with ``gamma`` to the number of
+    its milestones :math:`\le 0`, negative ones included, which never fire otherwise;
+    a `ConstantLR`, `LinearLR` or `PolynomialLR` with ``total_iters <= 0`` switched to
+    at a milestone :math:`m > 0` takes its closed form at 0 (``lr``, ``lr *
+    end_factor``, 0), not its starting rate, and keeps it; a `LinearLR` or
     `PolynomialLR` with ``total_iters=0`` (whose closed form divides by it) is refused
-    there. The scheduler that runs from step 0 starts as on its own. ``milestones``
-    must be strictly increasing and non-negative (PyTorch bisects them as given).
+    there. ``milestones`` must be strictly increasing and non-negative (PyTorch
+    bisects them as given).
 
-    Not reproduced, because each scheduler here keeps the ``lr`` it is built with:
-    PyTorch's ``SequentialLR`` resets the rate to the optimizer's ``initial_lr``, which a
-    `OneCycleLR` anywhere in the list (``max_lr / div_factor``) or a `CyclicLR` built
-    first (``base_lr``) has replaced, so every scheduler of such a list, those built
-    before it included, runs from that rate: build them with it as ``lr`` (this holds
-    unless a `CosineAnnealingLR` runs first, whose restarts add the original rate). Two
-    `OneCycleLR` in one list share the optimizer's ``max_lr``, ``initial_lr`` and ``min_lr``,
-    the last one's, as in PyTorch (its ``max_lr``, ``div_factor`` and ``final_div_factor``;
-    each keeps its own phases).
+    The base rate is the optimizer's ``initial_lr`` when the scheduler was built
+    (built in the list's order): ``lr``, unless a `OneCycleLR` built before it replaced
+    it with ``max_lr / div_factor``, or a `CyclicLR` built first with its ``base_lr``.
+    The scheduler that runs from step 0 goes on from the rate the ``SequentialLR``
+    resets to when built, the ``initial_lr`` once all are built (a `LambdaLR` or
+    `CosineAnnealingWarmRestarts` reads its base rate instead, and a
+    `CosineAnnealingLR` falls from it to ``eta_min`` and climbs back towards its base
+    rate). All as PyTorch does; what it does not model: with two `OneCycleLR` in one
+    list, a scheduler built between them takes the last one's ``initial_lr`` here, the
+    first one's in PyTorch. Two `OneCycleLR` share the optimizer's ``max_lr``,
+    ``initial_lr`` and ``min_lr``, the last one's, as in PyTorch (its ``max_lr``,
+    ``div_factor`` and ``final_div_factor``; each keeps its own phases).
 
     Where a scheduler in it cycles the momentum (`OneCycleLR`, `CyclicLR`), the result
     has a ``.momentum``: what PyTorch leaves in the optimizer. Each of those sets it
@@ -1207,8 +1288,12 @@ def SequentialLR(
     """
     f = "torch.SequentialLR"
     _fresh("SequentialLR", last_epoch)
-    if lr is not None:
-        _as_float(f, "lr", lr)
+    if lr is None:
+        raise ValueError(
+            f"{f}: lr is required: the optimizer's rate, which its schedulers are built with "
+            "and PyTorch's SequentialLR resets the rate to"
+        )
+    lr = _as_float(f, "lr", lr)
     schedulers = _shared_param_group(_sub_schedules(f, schedulers))
     if milestones is None:
         raise ValueError(f"{f}: milestones are required")
@@ -1221,7 +1306,7 @@ def SequentialLR(
             f"{milestones.shape[-1]} milestones for {len(schedulers)} schedulers"
         )
     _require_switchable(schedulers, milestones)
-    return _Sequential(schedulers=schedulers, milestones=milestones)
+    return _Sequential(lr=lr, schedulers=schedulers, milestones=milestones)
 
 
 def _require_switchable(schedulers: tuple[_Schedule, ...], milestones: _jax.Array) -> None:
@@ -1264,6 +1349,10 @@ class _Chained(_Schedule):
 
     def _value(self, steps: _Steps) -> _jax.Array:
         rates = _members(self.schedulers)
+        rates = [
+            _rebuilt(s, _initial_lr(self.lr, rates[:i], steps.dtype)) if _resets(rates[:i]) else s
+            for i, s in enumerate(rates)
+        ]
         if any(isinstance(s, _HISTORY) for s in rates):
             return self._replayed(rates, steps)
         last = max((i for i, s in enumerate(rates) if isinstance(s, _OVERWRITES)), default=None)
@@ -1373,7 +1462,7 @@ def _replay(
     def chunk(carry):
         start, rate, out = carry
         k = _jnp.broadcast_to(start + ks, (C, *shape))
-        a, b = _chain_step(members, k, dtype)
+        a, b = _chain_step(lr, members, k, dtype)
         if each:
             live = k <= count
             a, b = _compose(_jnp.where(live, a, 1.0), _jnp.where(live, b, 0.0))
@@ -1420,7 +1509,7 @@ def _built(lr: _jax.Array, members: _Any, dtype: _Any) -> _jax.Array:
     rate = lr
     for i, s in enumerate(members):
         if isinstance(s, _Sequential):
-            rate = _sequential_start(s, dtype)
+            rate = _sequential_start(s, dtype, lr, members[:i])
         elif isinstance(s, _Cyclic):
             rate = _initial_lr(lr, members[: i + 1], dtype)
         elif isinstance(s, _OVERWRITES):
@@ -1501,14 +1590,16 @@ def _shared_param_group(members: tuple[_Schedule, ...]) -> tuple[_Schedule, ...]
 
 
 def _chain_step(
-    members: tuple[_Schedule, ...], k: _jax.Array, dtype: _Any
+    lr: _jax.Array, members: tuple[_Schedule, ...], k: _jax.Array, dtype: _Any
 ) -> tuple[_jax.Array, _jax.Array]:
     """``(a, b)``: the chain's step ``k >= 1`` as a map ``r -> a r + b`` of the rate,
-    every member's map in turn."""
+    every member's map in turn (on an optimizer whose rate is ``lr``)."""
     a, b = _jnp.ones(k.shape, dtype), _jnp.zeros(k.shape, dtype)
-    for s in members:
-        step = _sequential_step if isinstance(s, _Sequential) else _step
-        ai, bi = step(s, k, dtype)
+    for i, s in enumerate(members):
+        if isinstance(s, _Sequential):
+            ai, bi = _sequential_step(s, k, dtype, lr, members[:i])
+        else:
+            ai, bi = _step(s, k, dtype)
         a, b = ai * a, ai * b + bi
     return a.astype(dtype), b.astype(dtype)
 
@@ -1622,33 +1713,61 @@ def _remainder(n: _jax.Array, period: _jax.Array, dtype: _Any) -> _jax.Array:
     return _jnp.where(rem >= period, rem - period, rem)
 
 
-def _sequential_start(seq: _Sequential, dtype: _Any) -> _jax.Array:
-    """A SequentialLR, built, resets the rate to ``lr`` and builds the scheduler the
-    milestones pick at 0: the rate is that one's value at 0."""
+def _sequential_start(
+    seq: _Sequential, dtype: _Any, lr: _jax.Array, before: _Any = ()
+) -> _jax.Array:
+    """A SequentialLR, built after the chain's schedulers ``before`` on an optimizer whose
+    rate is ``lr``, resets the rate to ``initial_lr`` and builds the scheduler the
+    milestones pick at 0: the rate is that one's value at 0 from there (`_from_reset`)."""
     subs = [_rate(x) for x in seq.schedulers]
-    rate = _started(subs[0], dtype)
-    for j, sub in enumerate(subs[1:]):
-        rate = _jnp.where(seq.milestones[..., j] <= 0, _started(sub, dtype), rate)
+    built = (*before, *seq.schedulers)
+    resets = _resets(built)
+    at_zero = _Steps(dtype, n=_jnp.zeros((), _jnp.int32))
+
+    def started(j: int) -> _jax.Array:
+        value = _started(subs[j], dtype)
+        if not resets:
+            return value
+        reset = _initial_lr(lr, built, dtype)
+        base = _initial_lr(lr, (*before, *seq.schedulers[:j]), dtype)
+        return _from_reset(subs[j], value, reset, base, lr, at_zero)
+
+    rate = started(0)
+    for j in range(1, len(subs)):
+        rate = _jnp.where(seq.milestones[..., j - 1] <= 0, started(j), rate)
     return rate
 
 
-def _sequential_step(seq: _Sequential, k: _jax.Array, dtype: _Any) -> tuple[_jax.Array, _jax.Array]:
+def _sequential_step(
+    seq: _Sequential, k: _jax.Array, dtype: _Any, lr: _jax.Array, before: _Any = ()
+) -> tuple[_jax.Array, _jax.Array]:
     """The map of a SequentialLR's step ``k >= 1`` inside a chain: it steps the
     scheduler of the segment, ``k - m`` steps into it, on the rate it finds; at a
     milestone, ``step(0)`` sets the next one's value at 0 (a `MultiplicativeLR`
-    multiplies the rate by ``lr_lambda(0)`` instead)."""
+    multiplies the rate by ``lr_lambda(0)`` instead). Built after the chain's
+    schedulers ``before``, each of its schedulers is on the ``initial_lr`` of its build
+    (`_on_base`)."""
     subs = [_rate(x) for x in seq.schedulers]
-    a, b = _step(subs[0], k, dtype)
+    resets = _resets((*before, *seq.schedulers))
+    at_zero = _Steps(dtype, n=_jnp.zeros((), _jnp.int32))
+
+    def base(j: int) -> _jax.Array:
+        return _initial_lr(lr, (*before, *seq.schedulers[:j]), dtype)
+
+    a, b = _step(_rebuilt(subs[0], base(0)) if resets else subs[0], k, dtype)
     for j, sub in enumerate(subs[1:], start=1):
         m = seq.milestones[..., j - 1].astype(k.dtype)
         local = _jnp.maximum(k - m, 0)
-        aj, bj = _step(sub, local, dtype)
+        aj, bj = _step(_rebuilt(sub, base(j)) if resets else sub, local, dtype)
         if isinstance(sub, _Multiplicative):
             switch = (_jnp.asarray(sub.lr_lambda(_jnp.zeros((), dtype)), dtype), 0.0)
-        elif isinstance(seq.schedulers[j], _Switched):  # step(0)'s closed form
-            switch = (0.0, seq.schedulers[j]._from_switch(_started(sub, dtype)))
         else:
-            switch = (0.0, _started(sub, dtype))
+            started = _started(sub, dtype)
+            if isinstance(seq.schedulers[j], _Switched):  # step(0)'s closed form
+                started = seq.schedulers[j]._from_switch(started)
+            if resets:
+                started = _on_base(sub, started, base(j), lr, at_zero)
+            switch = (0.0, started)
         at = local == 0
         aj, bj = _jnp.where(at, switch[0], aj), _jnp.where(at, switch[1], bj)
         active = k >= m
@@ -1729,11 +1848,14 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
     0; a `CyclicLR` built after another takes its first step at the optimizer's
     rate, before PyTorch sets its ``base_lr``). A nested `ChainedScheduler` steps
     its schedulers where it stands. Every scheduler is built with ``lr``, the
-    optimizer's rate, as in PyTorch (PyTorch's `OneCycleLR`, and a `CyclicLR` built
-    first, make their own starting rate the base of the schedulers built after
-    them; here each keeps its own ``lr``: build those with that rate). Every `OneCycleLR`
-    of a chain, nested ones included, reads the last one's ``max_lr``, ``div_factor`` and
-    ``final_div_factor``, which PyTorch keeps in the param group. Where a scheduler in
+    optimizer's rate, as in PyTorch, where a `OneCycleLR` (``max_lr / div_factor``) and
+    a `CyclicLR` built first (``base_lr``) replace the optimizer's ``initial_lr``, the
+    base rate of the schedulers built after them that read it (`LambdaLR`,
+    `CosineAnnealingWarmRestarts`, the restarts of `CosineAnnealingLR`, and those of a
+    `SequentialLR`, which resets the rate to it: see `SequentialLR`, and there the one
+    case not modelled, two `OneCycleLR` with such a scheduler built between). Every
+    `OneCycleLR` of a chain, nested ones included, reads the last one's ``max_lr``,
+    ``div_factor`` and ``final_div_factor``, which PyTorch keeps in the param group. Where a scheduler in
     it cycles the momentum, the chain has a ``.momentum``: at each step, the value set by
     the last of them to set it (a `SequentialLR` sets it only while such a scheduler of
     its runs; see `SequentialLR`). A `SequentialLR` inside a chain must hold

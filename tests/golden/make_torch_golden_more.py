@@ -875,10 +875,8 @@ def gen_shared_one_cycle(rng: random.Random) -> None:
         case("SequentialLR", lr, 40, schedulers=[first, second], milestones=[milestone])
         step = sub("StepLR", step_size=rng.randint(2, 6), gamma=rng.uniform(0.3, 0.9))
         nested = sub("SequentialLR", schedulers=[second, step], milestones=[milestone])
-        # The StepLR's base is the initial_lr the second OneCycleLR set (not modelled:
-        # each scheduler keeps the lr it is given), so the case is built with that rate.
-        base = second["kwargs"]["max_lr"] / second["kwargs"]["div_factor"]
-        case("ChainedScheduler", base, 40, schedulers=[first, nested])
+        # The StepLR's base is the initial_lr the second OneCycleLR set, not lr.
+        case("ChainedScheduler", lr, 40, schedulers=[first, nested])
 
 
 def gen_negative_milestones(rng: random.Random) -> None:
@@ -900,6 +898,41 @@ def gen_negative_milestones(rng: random.Random) -> None:
         m = rng.randint(1, 15)
         case("SequentialLR", 10 ** rng.uniform(-3, 0), 24, schedulers=[first, multistep],
              milestones=[m])  # fmt: skip
+
+
+def gen_sequential_initial_lr(rng: random.Random) -> None:
+    """A SequentialLR resets the rate to the optimizer's initial_lr, which a OneCycleLR
+    (max_lr / div_factor) or a CyclicLR built first (base_lr) replaced: the scheduler
+    that runs from the construction goes on from there (CosineAnnealingLR until its first
+    bottom, LambdaLR and CosineAnnealingWarmRestarts read their base_lrs instead), and
+    one built after a OneCycleLR takes that initial_lr as its base when switched to."""
+
+    def one_cycle() -> dict:
+        return sub("OneCycleLR", max_lr=rng.uniform(0.5, 3.0), total_steps=80,
+                   pct_start=rng.uniform(0.1, 0.5), div_factor=rng.uniform(2.0, 30.0),
+                   cycle_momentum=False)  # fmt: skip
+
+    def cyclic() -> dict:
+        low = rng.uniform(0.01, 0.5)
+        return sub("CyclicLR", base_lr=low, max_lr=low * rng.uniform(1.5, 5.0),
+                   step_size_up=rng.randint(1, 8), cycle_momentum=False)  # fmt: skip
+
+    plain = [
+        sub("LinearLR", start_factor=0.2, end_factor=0.9, total_iters=12),
+        sub("StepLR", step_size=4, gamma=0.5),
+        sub("CosineAnnealingLR", T_max=6, eta_min=0.01),
+        sub("LambdaLR", lr_lambda="pow095"),
+        sub("MultiplicativeLR", lr_lambda="const09"),
+        sub("CosineAnnealingWarmRestarts", T_0=5, T_mult=2, eta_min=0.02),
+        sub("ConstantLR", factor=0.3, total_iters=7),
+    ]
+    for i, other in enumerate(plain):
+        lr = 10 ** rng.uniform(-2, 0)
+        first = [other, one_cycle()] if i % 2 == 0 else [one_cycle(), other]
+        case("SequentialLR", lr, 40, schedulers=first, milestones=[rng.randint(15, 25)])
+        case("SequentialLR", lr, 40, schedulers=[cyclic(), other], milestones=[rng.randint(3, 25)])
+    case("SequentialLR", 0.2, 40, schedulers=[cyclic(), plain[0], one_cycle()], milestones=[0, 30])
+    case("SequentialLR", 0.2, 40, schedulers=[plain[2], plain[1], one_cycle()], milestones=[20, 30])
 
 
 COMBINED_MOMENTUM: list[dict] = []
@@ -989,7 +1022,13 @@ def main() -> None:
     gens = (gen_lambdas, gen_sequential, gen_chained, gen_momentum, gen_plateau, gen_history)
     # New generators go last, so that the others' draws stay as they were.
     later = (gen_underflow, gen_switch, gen_initial_lr, gen_shared_one_cycle)
-    for gen in (*gens, *later, gen_negative_milestones, gen_combined_momentum):
+    for gen in (
+        *gens,
+        *later,
+        gen_negative_milestones,
+        gen_combined_momentum,
+        gen_sequential_initial_lr,
+    ):
         gen(random.Random(rng.getrandbits(64)))
     write_json(
         HERE / "torch_more.json",
