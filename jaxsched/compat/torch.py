@@ -901,7 +901,8 @@ class _CombinedMomentum(_Schedule):
     combination: _Schedule = _data()
 
     def _value(self, steps: _Steps) -> _jax.Array:
-        return _last_set(self.combination, steps)[1]
+        c = self.combination
+        return _last_set(c._replace(schedulers=_shared_param_group(c.schedulers)), steps)[1]
 
 
 _factory(_CombinedMomentum, name="torch.combined_momentum")(_CombinedMomentum)
@@ -1140,23 +1141,25 @@ class _Sequential(_Schedule):
         return last + self.milestones[..., -1] if self.milestones.shape[-1] else last
 
     def _value(self, steps: _Steps) -> _jax.Array:
-        return self._segment(len(self.schedulers) - 1, steps)
+        shared = _shared_param_group(self.schedulers)
+        return self._segment(len(self.schedulers) - 1, steps, shared)
 
-    def _segment(self, i: int, steps: _Steps) -> _jax.Array:
-        """The value at ``steps`` of schedulers ``0..i``, as switched by the milestones."""
+    def _segment(self, i: int, steps: _Steps, shared: tuple[_Schedule, ...]) -> _jax.Array:
+        """The value at ``steps`` of schedulers ``0..i``, as switched by the milestones
+        (``shared``: the schedulers reading what PyTorch keeps in the param group)."""
         if i == 0:
-            return self._from_construction(0, steps)
+            return self._from_construction(0, steps, shared)
         m = self.milestones[..., i - 1]
-        child = _rate(self.schedulers[i])
+        child = _rate(shared[i])
         local = steps.since(m)
         after = child._value(local)
-        if isinstance(self.schedulers[i], _Switched):  # step(0)'s closed form
-            after = _jnp.where(m > 0, self.schedulers[i]._from_switch(after), after)
+        if isinstance(shared[i], _Switched):  # step(0)'s closed form
+            after = _jnp.where(m > 0, shared[i]._from_switch(after), after)
         if isinstance(child, _Multiplicative):
             # Switched to with step(0), MultiplicativeLR multiplies the rate it finds,
             # the one of step m - 1, by lr_lambda(0): it continues from there.
             last = _jnp.maximum(m - 1, 0)
-            before = self._segment(i - 1, _Steps.position(last))
+            before = self._segment(i - 1, _Steps.position(last), shared)
             go_on = before * _jnp.asarray(child.lr_lambda(_jnp.zeros_like(m)), m.dtype)
             after = _jnp.where(m > 0, go_on * (after / child.lr), after)
         if _resets(self.schedulers):
@@ -1164,15 +1167,17 @@ class _Sequential(_Schedule):
                 base = _initial_lr(self.lr, self.schedulers[:i], steps.dtype)
                 after = _on_base(child, after, base, self.lr, local)
             if i == 1:  # a first milestone of 0: this one runs from the construction
-                after = _jnp.where(m > 0, after, self._from_construction(i, local))
-        return _jnp.where(steps.reached(m), after, self._segment(i - 1, steps))
+                after = _jnp.where(m > 0, after, self._from_construction(i, local, shared))
+        return _jnp.where(steps.reached(m), after, self._segment(i - 1, steps, shared))
 
-    def _from_construction(self, i: int, steps: _Steps) -> _jax.Array:
+    def _from_construction(
+        self, i: int, steps: _Steps, shared: tuple[_Schedule, ...]
+    ) -> _jax.Array:
         """``schedulers[i]``, the one the milestones pick at 0, run from the construction.
         There PyTorch's ``SequentialLR`` resets the rate to the optimizer's ``initial_lr``
         and takes that scheduler's first step: where a `OneCycleLR` or a `CyclicLR` has
         replaced it, the rate differs from the scheduler's own (`_from_reset`)."""
-        child = _rate(self.schedulers[i])
+        child = _rate(shared[i])
         value = child._value(steps)
         if not _resets(self.schedulers):
             return value
@@ -1267,11 +1272,10 @@ def SequentialLR(
     resets to when built, the ``initial_lr`` once all are built (a `LambdaLR` or
     `CosineAnnealingWarmRestarts` reads its base rate instead, and a
     `CosineAnnealingLR` falls from it to ``eta_min`` and climbs back towards its base
-    rate). All as PyTorch does; what it does not model: with two `OneCycleLR` in one
-    list, a scheduler built between them takes the last one's ``initial_lr`` here, the
-    first one's in PyTorch. Two `OneCycleLR` share the optimizer's ``max_lr``,
-    ``initial_lr`` and ``min_lr``, the last one's, as in PyTorch (its ``max_lr``,
-    ``div_factor`` and ``final_div_factor``; each keeps its own phases).
+    rate). Two `OneCycleLR` share the optimizer's ``max_lr``, ``initial_lr`` and
+    ``min_lr``, the last one's, as in PyTorch (its ``max_lr``, ``div_factor`` and
+    ``final_div_factor``; each keeps its own phases), while a scheduler built between
+    them is built on the first one's ``initial_lr``.
 
     Where a scheduler in it cycles the momentum (`OneCycleLR`, `CyclicLR`), the result
     has a ``.momentum``: what PyTorch leaves in the optimizer. Each of those sets it
@@ -1294,7 +1298,7 @@ def SequentialLR(
             "and PyTorch's SequentialLR resets the rate to"
         )
     lr = _as_float(f, "lr", lr)
-    schedulers = _shared_param_group(_sub_schedules(f, schedulers))
+    schedulers = _sub_schedules(f, schedulers)
     if milestones is None:
         raise ValueError(f"{f}: milestones are required")
     milestones = _as_float(f, "milestones", milestones, event_ndim=1, switch=True)
@@ -1348,13 +1352,13 @@ class _Chained(_Schedule):
         return _jnp.max(_jnp.stack(_jnp.broadcast_arrays(*ends)), axis=0)
 
     def _value(self, steps: _Steps) -> _jax.Array:
-        rates = _members(self.schedulers)
+        built = _members(self.schedulers)
         rates = [
-            _rebuilt(s, _initial_lr(self.lr, rates[:i], steps.dtype)) if _resets(rates[:i]) else s
-            for i, s in enumerate(rates)
+            _rebuilt(s, _initial_lr(self.lr, built[:i], steps.dtype)) if _resets(built[:i]) else s
+            for i, s in enumerate(_members(_shared_param_group(self.schedulers)))
         ]
         if any(isinstance(s, _HISTORY) for s in rates):
-            return self._replayed(rates, steps)
+            return self._replayed(rates, built, steps)
         last = max((i for i, s in enumerate(rates) if isinstance(s, _OVERWRITES)), default=None)
         safe = _jnp.where(self.lr == 0, 1.0, self.lr)
         if last is None:  # every factor, each from lr's own: lr * prod(S_i(t) / lr)
@@ -1368,7 +1372,7 @@ class _Chained(_Schedule):
         before = steps.since(1)
         first = _jnp.logical_not(steps.reached(1))
         if isinstance(rates[last], _Cyclic) and last > 0:  # see _initial_lr
-            value = _jnp.where(first, _initial_lr(self.lr, rates[:last], steps.dtype), value)
+            value = _jnp.where(first, _initial_lr(self.lr, built[:last], steps.dtype), value)
         for s in rates[last + 1 :]:
             now = s._value(steps)
             if isinstance(s, _Multiplicative):
@@ -1378,9 +1382,12 @@ class _Chained(_Schedule):
             value = value * _jnp.where(first, now / safe, step)
         return value
 
-    def _replayed(self, members: list[_Schedule], steps: _Steps) -> _jax.Array:
-        """PyTorch's steps replayed from the construction to the whole step (see
-        `ChainedScheduler`), stopped at the chain's end where every scheduler has one."""
+    def _replayed(
+        self, members: list[_Schedule], built: list[_Schedule], steps: _Steps
+    ) -> _jax.Array:
+        """PyTorch's steps of ``members`` replayed from the construction to the whole step
+        (see `ChainedScheduler`), stopped at the chain's end where every scheduler has
+        one (``built``: the members as built, before they share the param group)."""
         whole, _, ok = steps.whole()  # not ok: a step from 2**31 - 2**16 on, or NaN
         shape = _np.broadcast_shapes(steps.shape, self.batch_shape)
         # From one step after every scheduler's end, each step leaves the rate as it is.
@@ -1392,7 +1399,7 @@ class _Chained(_Schedule):
         batch = self.batch_shape
         chains = int(_np.prod(batch, dtype=int))
         chunk = _replay_chunk(count.size // chains, chains)
-        rate = _replay(self.lr, tuple(members), count, batch, chunk, steps.dtype)
+        rate = _replay(self.lr, tuple(members), tuple(built), count, batch, chunk, steps.dtype)
         return _jnp.where(ok, rate, _jnp.nan)
 
 
@@ -1423,18 +1430,20 @@ def _replay_chunk(entries: int, chains: int) -> int:
     return chunk
 
 
-@_functools.partial(_jax.jit, static_argnums=(3, 4, 5))
+@_functools.partial(_jax.jit, static_argnums=(4, 5, 6))
 def _replay(
     lr: _jax.Array,
     members: tuple[_Schedule, ...],
+    built: tuple[_Schedule, ...],
     count: _jax.Array,
     batch: tuple[int, ...],
     chunk_steps: int,
     dtype: _Any,
 ) -> _jax.Array:
     """The rate after the construction (step 0) and steps ``1..count`` of a chain of
-    ``members`` (a batch of shape ``batch``) on an optimizer whose rate is ``lr``, for
-    every entry of ``count`` (shape: ``batch``'s broadcast with the steps').
+    ``members`` (a batch of shape ``batch``, ``built``: as built, before they share the
+    param group) on an optimizer whose rate is ``lr``, for every entry of ``count``
+    (shape: ``batch``'s broadcast with the steps').
 
     Each PyTorch step maps the rate affinely, ``r -> a_k r + b_k``, with ``a_k`` and
     ``b_k`` depending on the step only: ``chunk_steps`` steps' maps are computed at
@@ -1446,7 +1455,7 @@ def _replay(
     functions), shapes and dtype.
     """
     lr = _jnp.asarray(lr, dtype)
-    rate = _built(lr, members, dtype)
+    rate = _built(lr, members, built, dtype)
     size = int(_np.prod(batch, dtype=int))
     last = _jnp.max(count, initial=0)
     each = count.size <= size  # one step per chain: each replays its own
@@ -1462,7 +1471,7 @@ def _replay(
     def chunk(carry):
         start, rate, out = carry
         k = _jnp.broadcast_to(start + ks, (C, *shape))
-        a, b = _chain_step(lr, members, k, dtype)
+        a, b = _chain_step(lr, members, built, k, dtype)
         if each:
             live = k <= count
             a, b = _compose(_jnp.where(live, a, 1.0), _jnp.where(live, b, 0.0))
@@ -1502,16 +1511,17 @@ def _prefixes(a: _jax.Array, b: _jax.Array) -> tuple[_jax.Array, _jax.Array]:
     return a, b
 
 
-def _built(lr: _jax.Array, members: _Any, dtype: _Any) -> _jax.Array:
-    """The rate once ``members`` are built, in order, on an optimizer whose rate is
-    ``lr``: each takes its first step, on the rate the ones before it left."""
+def _built(lr: _jax.Array, members: _Any, built: _Any, dtype: _Any) -> _jax.Array:
+    """The rate once ``members`` (``built``: before they share the param group) are
+    built, in order, on an optimizer whose rate is ``lr``: each takes its first step, on
+    the rate the ones before it left."""
     safe = _jnp.where(lr == 0, 1.0, lr)
     rate = lr
     for i, s in enumerate(members):
         if isinstance(s, _Sequential):
-            rate = _sequential_start(s, dtype, lr, members[:i])
+            rate = _sequential_start(s, dtype, lr, built[: i + 1])
         elif isinstance(s, _Cyclic):
-            rate = _initial_lr(lr, members[: i + 1], dtype)
+            rate = _initial_lr(lr, built[: i + 1], dtype)
         elif isinstance(s, _OVERWRITES):
             rate = _started(s, dtype)
         elif not isinstance(s, _CosineAnnealing):  # which leaves the rate it finds
@@ -1551,7 +1561,8 @@ def _shared_param_group(members: tuple[_Schedule, ...]) -> tuple[_Schedule, ...]
     every step: the last `OneCycleLR`'s ``max_lr``, ``div_factor`` and
     ``final_div_factor`` (its ``max_lr``, ``initial_lr`` and ``min_lr``), and the last
     momentum cycler's ``max_momentum`` and ``base_momentum`` (a `CyclicLR` writes them
-    too, but reads its own)."""
+    too, but reads its own). Applied when a combination is evaluated: the combination
+    keeps its schedulers as built, whose ``initial_lr`` each sets in turn (`_initial_lr`)."""
     built = list(_in_build_order(members))
     cycles = [_rate(s) for s in built if isinstance(_rate(s), _OneCycle)]
     rates = {}
@@ -1590,14 +1601,15 @@ def _shared_param_group(members: tuple[_Schedule, ...]) -> tuple[_Schedule, ...]
 
 
 def _chain_step(
-    lr: _jax.Array, members: tuple[_Schedule, ...], k: _jax.Array, dtype: _Any
+    lr: _jax.Array, members: tuple[_Schedule, ...], built: _Any, k: _jax.Array, dtype: _Any
 ) -> tuple[_jax.Array, _jax.Array]:
     """``(a, b)``: the chain's step ``k >= 1`` as a map ``r -> a r + b`` of the rate,
-    every member's map in turn (on an optimizer whose rate is ``lr``)."""
+    every member's map in turn (on an optimizer whose rate is ``lr``; ``built``: the
+    members before they share the param group)."""
     a, b = _jnp.ones(k.shape, dtype), _jnp.zeros(k.shape, dtype)
     for i, s in enumerate(members):
         if isinstance(s, _Sequential):
-            ai, bi = _sequential_step(s, k, dtype, lr, members[:i])
+            ai, bi = _sequential_step(s, k, dtype, lr, built[: i + 1])
         else:
             ai, bi = _step(s, k, dtype)
         a, b = ai * a, ai * b + bi
@@ -1713,14 +1725,12 @@ def _remainder(n: _jax.Array, period: _jax.Array, dtype: _Any) -> _jax.Array:
     return _jnp.where(rem >= period, rem - period, rem)
 
 
-def _sequential_start(
-    seq: _Sequential, dtype: _Any, lr: _jax.Array, before: _Any = ()
-) -> _jax.Array:
-    """A SequentialLR, built after the chain's schedulers ``before`` on an optimizer whose
-    rate is ``lr``, resets the rate to ``initial_lr`` and builds the scheduler the
+def _sequential_start(seq: _Sequential, dtype: _Any, lr: _jax.Array, built: _Any) -> _jax.Array:
+    """A SequentialLR, built on an optimizer whose rate is ``lr`` after the chain's
+    schedulers before it (``built``: those and itself, as built, before they share the
+    param group), resets the rate to ``initial_lr`` and builds the scheduler the
     milestones pick at 0: the rate is that one's value at 0 from there (`_from_reset`)."""
     subs = [_rate(x) for x in seq.schedulers]
-    built = (*before, *seq.schedulers)
     resets = _resets(built)
     at_zero = _Steps(dtype, n=_jnp.zeros((), _jnp.int32))
 
@@ -1729,7 +1739,7 @@ def _sequential_start(
         if not resets:
             return value
         reset = _initial_lr(lr, built, dtype)
-        base = _initial_lr(lr, (*before, *seq.schedulers[:j]), dtype)
+        base = _initial_lr(lr, (*built[:-1], *built[-1].schedulers[:j]), dtype)
         return _from_reset(subs[j], value, reset, base, lr, at_zero)
 
     rate = started(0)
@@ -1739,20 +1749,20 @@ def _sequential_start(
 
 
 def _sequential_step(
-    seq: _Sequential, k: _jax.Array, dtype: _Any, lr: _jax.Array, before: _Any = ()
+    seq: _Sequential, k: _jax.Array, dtype: _Any, lr: _jax.Array, built: _Any
 ) -> tuple[_jax.Array, _jax.Array]:
     """The map of a SequentialLR's step ``k >= 1`` inside a chain: it steps the
     scheduler of the segment, ``k - m`` steps into it, on the rate it finds; at a
     milestone, ``step(0)`` sets the next one's value at 0 (a `MultiplicativeLR`
-    multiplies the rate by ``lr_lambda(0)`` instead). Built after the chain's
-    schedulers ``before``, each of its schedulers is on the ``initial_lr`` of its build
-    (`_on_base`)."""
+    multiplies the rate by ``lr_lambda(0)`` instead). Each of its schedulers is on the
+    ``initial_lr`` of its build (`_on_base`; ``built``: the chain's schedulers before it
+    and itself, as built, before they share the param group)."""
     subs = [_rate(x) for x in seq.schedulers]
-    resets = _resets((*before, *seq.schedulers))
+    resets = _resets(built)
     at_zero = _Steps(dtype, n=_jnp.zeros((), _jnp.int32))
 
     def base(j: int) -> _jax.Array:
-        return _initial_lr(lr, (*before, *seq.schedulers[:j]), dtype)
+        return _initial_lr(lr, (*built[:-1], *built[-1].schedulers[:j]), dtype)
 
     a, b = _step(_rebuilt(subs[0], base(0)) if resets else subs[0], k, dtype)
     for j, sub in enumerate(subs[1:], start=1):
@@ -1852,10 +1862,9 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
     a `CyclicLR` built first (``base_lr``) replace the optimizer's ``initial_lr``, the
     base rate of the schedulers built after them that read it (`LambdaLR`,
     `CosineAnnealingWarmRestarts`, the restarts of `CosineAnnealingLR`, and those of a
-    `SequentialLR`, which resets the rate to it: see `SequentialLR`, and there the one
-    case not modelled, two `OneCycleLR` with such a scheduler built between). Every
-    `OneCycleLR` of a chain, nested ones included, reads the last one's ``max_lr``,
-    ``div_factor`` and ``final_div_factor``, which PyTorch keeps in the param group. Where a scheduler in
+    `SequentialLR`, which resets the rate to it: see `SequentialLR`). Every `OneCycleLR`
+    of a chain, nested ones included, reads the last one's ``max_lr``, ``div_factor``
+    and ``final_div_factor``, which PyTorch keeps in the param group. Where a scheduler in
     it cycles the momentum, the chain has a ``.momentum``: at each step, the value set by
     the last of them to set it (a `SequentialLR` sets it only while such a scheduler of
     its runs; see `SequentialLR`). A `SequentialLR` inside a chain must hold
@@ -1873,7 +1882,7 @@ def ChainedScheduler(lr: _Any, schedulers: _Any = None, optimizer: _Any = None) 
       [0.5, 0.6402, 0.5, 0.1464, 0.0, 0.1464, 0.5, 0.8536, 1.0, 0.8536]
     """
     f = "torch.ChainedScheduler"
-    schedulers = _shared_param_group(_sub_schedules(f, schedulers))
+    schedulers = _sub_schedules(f, schedulers)
     for i, s in enumerate(schedulers):
         why = _not_chainable(s)
         if why is not None:

@@ -933,6 +933,13 @@ def gen_sequential_initial_lr(rng: random.Random) -> None:
         case("SequentialLR", lr, 40, schedulers=[cyclic(), other], milestones=[rng.randint(3, 25)])
     case("SequentialLR", 0.2, 40, schedulers=[cyclic(), plain[0], one_cycle()], milestones=[0, 30])
     case("SequentialLR", 0.2, 40, schedulers=[plain[2], plain[1], one_cycle()], milestones=[20, 30])
+    # Two OneCycleLRs: a scheduler built between them is built on the first one's
+    # initial_lr, while both read the last one's rates.
+    pair = [one_cycle(), plain[1], one_cycle()]
+    case("SequentialLR", 0.3, 40, schedulers=pair, milestones=[8, 20])
+    later = sub("SequentialLR", schedulers=[sub("ExponentialLR", gamma=0.95), one_cycle()],
+                milestones=[30])  # fmt: skip
+    case("ChainedScheduler", 0.3, 40, schedulers=[one_cycle(), plain[3], later])
 
 
 COMBINED_MOMENTUM: list[dict] = []
