@@ -685,7 +685,7 @@ def test_a_batch_equals_a_loop_and_vmap_of_the_constructor(make, values):
                     ),
                 ],
             ),
-            ["torch.ChainedScheduler", "schedulers[0]", "its schedulers[0]", "ChainedScheduler"],
+            ["torch.SequentialLR", "schedulers[0]", "ChainedScheduler", "does not nest"],
         ),
         (
             lambda: ts.ChainedScheduler(np.inf, schedulers=[ts.CosineAnnealingLR(0.1, 10)]),

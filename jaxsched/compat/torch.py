@@ -1263,8 +1263,9 @@ def SequentialLR(
     end_factor``, 0), not its starting rate, and keeps it; a `LinearLR` or
     `PolynomialLR` with ``total_iters=0`` (whose closed form divides by it) is refused
     there. ``milestones`` must be strictly increasing and non-negative (PyTorch
-    bisects them as given). A `SequentialLR` among the schedulers is refused: PyTorch
-    raises when it switches to one, and steps one that runs first otherwise than alone.
+    bisects them as given). A `SequentialLR` or `ChainedScheduler` among the schedulers
+    is refused: PyTorch raises when it switches to one, and steps one that runs first
+    otherwise than alone.
 
     The base rate is the optimizer's ``initial_lr`` when the scheduler was built
     (built in the list's order): ``lr``, unless a `OneCycleLR` built before it replaced
@@ -1301,11 +1302,11 @@ def SequentialLR(
     lr = _as_float(f, "lr", lr)
     schedulers = _sub_schedules(f, schedulers)
     for i, s in enumerate(schedulers):
-        if isinstance(_rate(s), _Sequential):
+        if isinstance(_rate(s), _Sequential | _Chained):
             raise ValueError(
-                f"{f}: schedulers[{i}] is a SequentialLR, which PyTorch's SequentialLR does not "
-                "nest: switching to it raises NotImplementedError, and run first it does not "
-                "follow its milestones as it does alone; list its schedulers in this one instead"
+                f"{f}: schedulers[{i}] is a {s.kind[len('torch.') :]}, which PyTorch's "
+                "SequentialLR does not nest: switching to it raises NotImplementedError, and "
+                "run first it does not step as it does alone; give PyTorch's schedulers"
             )
     if milestones is None:
         raise ValueError(f"{f}: milestones are required")
