@@ -1148,11 +1148,11 @@ class _Sequential(_Schedule):
         """The value at ``steps`` of schedulers ``0..i``, as switched by the milestones
         (``shared``: the schedulers reading what PyTorch keeps in the param group)."""
         if i == 0:
-            return self._from_construction(0, steps, shared)
+            return self._from_construction(0, _rate(shared[0])._value(steps), steps)
         m = self.milestones[..., i - 1]
         child = _rate(shared[i])
         local = steps.since(m)
-        after = child._value(local)
+        own = after = child._value(local)
         if isinstance(shared[i], _Switched):  # step(0)'s closed form
             after = _jnp.where(m > 0, shared[i]._from_switch(after), after)
         if isinstance(child, _Multiplicative):
@@ -1164,26 +1164,29 @@ class _Sequential(_Schedule):
             after = _jnp.where(m > 0, go_on * (after / child.lr), after)
         if _resets(self.schedulers):
             if not isinstance(child, _Multiplicative):
-                base = _initial_lr(self.lr, self.schedulers[:i], steps.dtype)
+                base = _built_on(self.lr, (self,), i, steps.dtype)
                 after = _on_base(child, after, base, self.lr, local)
             if i == 1:  # a first milestone of 0: this one runs from the construction
-                after = _jnp.where(m > 0, after, self._from_construction(i, local, shared))
+                after = _jnp.where(m > 0, after, self._from_construction(i, own, local))
         return _jnp.where(steps.reached(m), after, self._segment(i - 1, steps, shared))
 
-    def _from_construction(
-        self, i: int, steps: _Steps, shared: tuple[_Schedule, ...]
-    ) -> _jax.Array:
-        """``schedulers[i]``, the one the milestones pick at 0, run from the construction.
-        There PyTorch's ``SequentialLR`` resets the rate to the optimizer's ``initial_lr``
-        and takes that scheduler's first step: where a `OneCycleLR` or a `CyclicLR` has
-        replaced it, the rate differs from the scheduler's own (`_from_reset`)."""
-        child = _rate(shared[i])
-        value = child._value(steps)
+    def _from_construction(self, i: int, value: _jax.Array, steps: _Steps) -> _jax.Array:
+        """``schedulers[i]``, the one the milestones pick at 0, run from the construction,
+        where its own rate is ``value``. There PyTorch's ``SequentialLR`` resets the rate to
+        the optimizer's ``initial_lr`` and takes that scheduler's first step: where a
+        `OneCycleLR` or a `CyclicLR` has replaced it, the rate differs (`_from_reset`)."""
         if not _resets(self.schedulers):
             return value
         reset = _initial_lr(self.lr, self.schedulers, steps.dtype)
-        base = _initial_lr(self.lr, self.schedulers[:i], steps.dtype)
+        base = _built_on(self.lr, (self,), i, steps.dtype)
+        child = _rate(self.schedulers[i])
         return _from_reset(child, value, reset, base, self.lr, steps)
+
+
+def _built_on(lr: _jax.Array, built: _Any, j: int, dtype: _Any) -> _jax.Array:
+    """The optimizer's ``initial_lr`` when ``schedulers[j]`` of the `SequentialLR` last in
+    ``built`` was built (``built``: the schedulers built before it, then it, as built)."""
+    return _initial_lr(lr, (*built[:-1], *built[-1].schedulers[:j]), dtype)
 
 
 def _resets(schedulers: tuple[_Schedule, ...]) -> bool:
@@ -1239,7 +1242,7 @@ def _from_reset(
     if isinstance(s, _CosineAnnealing):
         fall = s._replace(lr=reset)._value(steps)
         return _jnp.where(steps.reached(s.T_max), _on_base(s, value, base, lr, steps), fall)
-    return value * (reset / _jnp.where(lr == 0, 1.0, lr))
+    return _on_base(s, value, reset, lr, steps)  # proportional: from the reset rate
 
 
 @_factory(_Sequential, name="torch.SequentialLR", event_ndims={"milestones": 1})
@@ -1748,8 +1751,7 @@ def _sequential_start(seq: _Sequential, dtype: _Any, lr: _jax.Array, built: _Any
         if not resets:
             return value
         reset = _initial_lr(lr, built, dtype)
-        base = _initial_lr(lr, (*built[:-1], *built[-1].schedulers[:j]), dtype)
-        return _from_reset(subs[j], value, reset, base, lr, at_zero)
+        return _from_reset(subs[j], value, reset, _built_on(lr, built, j, dtype), lr, at_zero)
 
     rate = started(0)
     for j in range(1, len(subs)):
@@ -1771,7 +1773,7 @@ def _sequential_step(
     at_zero = _Steps(dtype, n=_jnp.zeros((), _jnp.int32))
 
     def base(j: int) -> _jax.Array:
-        return _initial_lr(lr, (*built[:-1], *built[-1].schedulers[:j]), dtype)
+        return _built_on(lr, built, j, dtype)
 
     a, b = _step(_rebuilt(subs[0], base(0)) if resets else subs[0], k, dtype)
     for j, sub in enumerate(subs[1:], start=1):
