@@ -688,6 +688,13 @@ def test_a_batch_equals_a_loop_and_vmap_of_the_constructor(make, values):
             ["torch.SequentialLR", "schedulers[0]", "ChainedScheduler", "does not nest"],
         ),
         (
+            lambda: ts.ChainedScheduler(
+                0.1,
+                [ts.SequentialLR(0.1, [ts.StepLR(0.1, 2), js.cosine(0.1, 10)], milestones=[5])],
+            ),
+            ["torch.ChainedScheduler", "schedulers[0]", "its schedulers[1]", "cosine"],
+        ),
+        (
             lambda: ts.ChainedScheduler(np.inf, schedulers=[ts.CosineAnnealingLR(0.1, 10)]),
             ["torch.ChainedScheduler", "lr", "finite"],
         ),

@@ -1806,9 +1806,8 @@ def _not_chainable(s: _Schedule) -> str | None:
     for j, sub in enumerate(s.schedulers):
         if not isinstance(_rate(sub), _STEPPERS):
             return (
-                f"its schedulers[{j}] ({sub.kind}) must be a PyTorch scheduler other than "
-                "SequentialLR and ChainedScheduler, which PyTorch's SequentialLR cannot start "
-                "with step(0)"
+                f"its schedulers[{j}] ({sub.kind}) must be a PyTorch scheduler (of "
+                "jaxsched.compat.torch), whose steps a chain replays"
             )
     return None
 
